@@ -1,0 +1,56 @@
+"""Account writes: registration, login, token rotation, logout."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions
+from rest_framework_simplejwt.tokens import AccessToken
+
+from . import tokens
+
+User = get_user_model()
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str) -> tuple[User, dict[str, str]]:
+    """Create an account and its first session. Raises ValidationError (400) on taken names or weak passwords."""
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with that email already exists."]
+    try:
+        validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise exceptions.ValidationError(errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError as exc:  # a concurrent registration took the name between check and insert
+        raise exceptions.ValidationError({"username": ["A user with that username or email already exists."]}) from exc
+    return user, tokens.tokens_for(user)
+
+
+def user_login(*, request, username: str | None, email: str | None, password: str) -> tuple[User, dict[str, str]]:
+    """Check credentials (`username` may also be an email) and open a session. Raises AuthenticationFailed (401)."""
+    user = authenticate(request=request, username=username, email=email, password=password)
+    if user is None:
+        raise exceptions.AuthenticationFailed("No active account found with the given credentials.")
+    return user, tokens.tokens_for(user)
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate a refresh token: a new pair, the old refresh token dead. Raises InvalidToken (401)."""
+    _, pair = tokens.refresh_rotate(refresh)
+    return pair
+
+
+@transaction.atomic
+def user_logout(*, user: User, access: AccessToken, refresh: str | None = None) -> None:
+    """End the caller's session: its access token and refresh token answer 401 from now on."""
+    tokens.session_revoke(access=access, raw_refresh=refresh, user=user)

@@ -1,0 +1,180 @@
+"""Domain exceptions and the one handler that turns every error into RFC 9457 problem details.
+
+Services raise the exceptions below; viewsets never build error responses by hand. Each problem
+has a `type` (a relative URI naming the kind of problem, stable for clients to switch on), a
+`title` (the same for every problem of that type), the `status` and a `detail` for this
+occurrence; validation problems add `errors`, others add their own members (`conflicts`,
+`current_version`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.utils.encoders import JSONEncoder
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# type slug and title for the HTTP errors DRF raises.
+_TYPES: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ValidationError: ("validation-error", "Invalid input."),
+    exceptions.ParseError: ("malformed-request", "Malformed request body."),
+    exceptions.AuthenticationFailed: ("not-authenticated", "Authentication failed."),
+    exceptions.NotAuthenticated: ("not-authenticated", "Authentication required."),
+    exceptions.PermissionDenied: ("forbidden", "Not allowed."),
+    exceptions.NotFound: ("not-found", "Not found."),
+    exceptions.MethodNotAllowed: ("method-not-allowed", "Method not allowed."),
+    exceptions.NotAcceptable: ("not-acceptable", "Not acceptable."),
+    exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type."),
+    exceptions.Throttled: ("rate-limited", "Too many requests."),
+}
+
+
+def problem_type(slug: str) -> str:
+    return f"/problems/{slug}"
+
+
+class DomainError(exceptions.APIException):
+    """A rule of the domain was broken; `extra` members are added to the problem body."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    slug = "bad-request"
+    title = "Bad request."
+    default_detail = "The request breaks a rule of the API."
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.default_detail)
+        self.extra = extra
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    slug = "conflict"
+    title = "Conflict with the current state."
+    default_detail = "The request conflicts with the current state of the resource."
+
+
+class LastOwner(Conflict):
+    slug = "last-owner"
+    title = "An event must keep an owner."
+    default_detail = "This would leave the event without an owner."
+
+
+class SchedulingConflict(Conflict):
+    slug = "scheduling-conflict"
+    title = "Scheduling conflict."
+    default_detail = "The event overlaps other events on your calendar."
+
+
+class PreconditionFailed(DomainError):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    slug = "precondition-failed"
+    title = "The resource has changed."
+    default_detail = "The event was changed since the version you sent; fetch it again."
+
+
+class Gone(DomainError):
+    status_code = status.HTTP_410_GONE
+    slug = "gone"
+    title = "Gone."
+
+
+class PayloadTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    slug = "payload-too-large"
+    title = "Request body too large."
+
+
+class UnprocessableEntity(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    slug = "unprocessable"
+    title = "Unprocessable request."
+
+
+class BatchValidationError(DomainError):
+    """A batch with bad items: `errors` is a list of {index, errors}; nothing was written."""
+
+    slug = "validation-error"
+    title = "Invalid input."
+    default_detail = "Some items of the batch are invalid; nothing was created."
+
+
+def problem_response(status_code: int, slug: str, title: str, detail: str, **extra: Any) -> HttpResponse:
+    body = {"type": problem_type(slug), "title": title, "status": status_code, "detail": detail, **extra}
+    return HttpResponse(
+        json.dumps(body, cls=JSONEncoder, ensure_ascii=False),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _first_message(errors: Any, path: str = "") -> str:
+    """The first leaf message of a nested error structure, prefixed by its field path."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            return _first_message(value, f"{path}.{key}" if path else str(key))
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        if isinstance(first, (dict, list)):
+            return _first_message(first, f"{path}[0]" if path else "[0]")
+        return f"{path}: {first}" if path and path != "non_field_errors" else str(first)
+    return str(errors)
+
+
+def validation_errors(detail: Any) -> dict:
+    """DRF's error detail as the contract's `{field: [messages]}` (non-field errors under `non_field_errors`)."""
+    if isinstance(detail, dict):
+        return detail
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+    """DRF's EXCEPTION_HANDLER: every API error as application/problem+json."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django's handler500 answers with a problem and logs it
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    elif exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait)))
+
+    extra: dict[str, Any] = {}
+    if isinstance(exc, DomainError):
+        slug, title = exc.slug, exc.title
+        detail = str(exc.detail)
+        extra = dict(exc.extra)
+    else:
+        slug, title = next((value for cls, value in _TYPES.items() if isinstance(exc, cls)), ("error", "Error."))
+        if isinstance(exc, exceptions.ValidationError):
+            extra["errors"] = validation_errors(exc.detail)
+            detail = _first_message(extra["errors"])
+        elif isinstance(exc.detail, dict):  # simplejwt's {"detail", "code", "messages"}
+            detail = str(exc.detail.get("detail", title))
+        else:
+            detail = str(exc.detail)
+
+    response = problem_response(exc.status_code, slug, title, detail, **extra)
+    for key, value in headers.items():
+        response[key] = value
+    return response

@@ -1,0 +1,77 @@
+"""Request id, body size limit and RateLimit headers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+from .exceptions import problem_response
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Takes a sane `X-Request-ID` from the client (or a proxy) or makes one, and echoes it back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, before any parser sees them.
+
+    DRF parsers read the raw stream and so bypass Django's own limit; checking here covers
+    every endpoint, chunked bodies (no Content-Length) included.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.method in {"POST", "PUT", "PATCH", "DELETE"} and limit is not None:
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return problem_response(400, "bad-request", "Bad request.", "Content-Length is not a number.")
+            try:
+                if declared > limit or len(request.body) > limit:
+                    raise RequestDataTooBig
+            except RequestDataTooBig:
+                return problem_response(
+                    413,
+                    "payload-too-large",
+                    "Request body too large.",
+                    f"The body is larger than the limit of {limit} bytes.",
+                    max_bytes=limit,
+                )
+        return self.get_response(request)
+
+
+class RateLimitHeadersMiddleware:
+    """Adds RateLimit-Limit/-Remaining/-Reset from the most restrictive throttle that applied."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        state = getattr(request, "ratelimit", None)
+        if state is not None:
+            limit, remaining, reset = state
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(remaining)
+            response["RateLimit-Reset"] = str(reset)
+        return response

@@ -1,0 +1,64 @@
+"""Rate limits by scope, exposing their state as RateLimit-* headers.
+
+Each throttle that applies to a request records (limit, remaining, reset); the most restrictive
+one is sent back by `RateLimitHeadersMiddleware`. State lives in the default cache (Redis in
+production), so the limits hold across worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from rest_framework import throttling
+
+
+class RateLimitStateMixin:
+    def allow_request(self, request, view) -> bool:
+        allowed = super().allow_request(request, view)
+        if self.key is not None and self.rate is not None:
+            remaining = max(0, self.num_requests - len(self.history))
+            reset = int(self.duration - (self.now - self.history[-1])) if self.history else int(self.duration)
+            state = (self.num_requests, remaining, max(reset, 0))
+            django_request = getattr(request, "_request", request)
+            current = getattr(django_request, "ratelimit", None)
+            if current is None or state[1] < current[1] or (state[1] == current[1] and state[2] > current[2]):
+                django_request.ratelimit = state
+        return allowed
+
+
+class AnonThrottle(RateLimitStateMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserThrottle(RateLimitStateMixin, throttling.UserRateThrottle):
+    pass
+
+
+class AuthIPThrottle(RateLimitStateMixin, throttling.SimpleRateThrottle):
+    """Tight limit on the auth endpoints per client IP."""
+
+    scope = "auth_ip"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AuthUsernameThrottle(RateLimitStateMixin, throttling.SimpleRateThrottle):
+    """Tight limit per account named in the body, so a password guesser cannot spread over many IPs."""
+
+    scope = "auth_username"
+
+    def get_cache_key(self, request, view) -> str | None:
+        # A malformed body raises here and is answered 400/415: DRF would hand the view an empty body after a
+        # parse error, so it must not be swallowed.
+        data = request.data
+        if not isinstance(data, dict):
+            return None
+        name = data.get("username") or data.get("email")
+        if not isinstance(name, str) or not name.strip():
+            return None
+        digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()  # any text makes a safe cache key
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+AUTH_THROTTLES = [AuthIPThrottle, AuthUsernameThrottle]

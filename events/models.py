@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery
+
+from history.models import EventHistoricalRecords, EventVersionFields
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+LOCATION_MAX = 255
+TIMEZONE_MAX = 64
+
+
+class EventQuerySet(models.QuerySet):
+    def alive(self) -> EventQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user) -> EventQuerySet:
+        """Live events `user` holds any role on, annotated with `my_role`."""
+        from sharing.models import EventPermission
+
+        role = EventPermission.objects.filter(event=OuterRef("pk"), user=user).values("role")[:1]
+        return self.alive().filter(permissions__user=user).annotate(my_role=Subquery(role))
+
+    def overlapping(self, start, end) -> EventQuerySet:
+        """Events whose series may have an occurrence in [start, end): narrowed by the indexed series bounds.
+
+        `series_end` is null for unbounded recurring series. Recurring candidates still need expanding.
+        """
+        query = Q()
+        if end is not None:
+            query &= Q(start_time__lt=end)
+        if start is not None:
+            query &= Q(series_end__isnull=True) | Q(series_end__gt=start) | Q(series_end=start, start_time=start)
+        return self.filter(query)
+
+
+class Event(models.Model):
+    title = models.CharField(max_length=TITLE_MAX)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True, default="")
+    location = models.CharField(max_length=LOCATION_MAX, blank=True, default="")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    timezone = models.CharField(max_length=TIMEZONE_MAX, default="UTC")
+    is_all_day = models.BooleanField(default=False)
+    # Normalized {"rrule", "exdates", "rdates"} or null; `is_recurring` mirrors it for filtering.
+    recurrence = models.JSONField(null=True, blank=True)
+    is_recurring = models.BooleanField(default=False)
+    # End of the last occurrence (end_time for single events); null for an unbounded series.
+    # With start_time it lets the database narrow window queries before anything is expanded.
+    series_end = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    history = EventHistoricalRecords(bases=[EventVersionFields], excluded_fields=["updated_at"])
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start_time", "id"]
+        indexes = [
+            models.Index(fields=["start_time", "id"], name="event_start_idx"),
+            models.Index(fields=["series_end"], name="event_series_end_idx"),
+            models.Index(fields=["updated_at"], name="event_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="event_end_after_start"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="event_version_positive"),
+            models.CheckConstraint(
+                condition=Q(is_recurring=True, recurrence__isnull=False)
+                | Q(is_recurring=False, recurrence__isnull=True),
+                name="event_is_recurring_matches_pattern",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.pk})"

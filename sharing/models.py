@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .roles import Role
+
+
+class EventPermission(models.Model):
+    """`user` holds `role` on `event`. The creator's owner permission is made with the event."""
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="permissions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_permissions")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Grants, role changes and removals, for the event's changelog.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["granted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="permission_event_user_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="permission_role_valid"),
+        ]
+        indexes = [models.Index(fields=["user", "event"], name="permission_user_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} on {self.event_id}"

@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from accounts.serializers import UserRefSerializer
+from common.fields import StrictCharField
+
+from .models import EventPermission
+from .roles import Role
+
+MAX_SHARES_PER_REQUEST = 100
+
+
+class PermissionSerializer(serializers.ModelSerializer):
+    user = UserRefSerializer(read_only=True)
+    granted_by = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EventPermission
+        fields = ["user", "role", "granted_by", "granted_at"]
+        read_only_fields = fields
+
+
+class ShareTargetSerializer(serializers.Serializer):
+    """One user to share with, named by exactly one of user_id, username or email."""
+
+    user_id = serializers.IntegerField(required=False, min_value=1)
+    username = StrictCharField(required=False, max_length=150)
+    email = serializers.EmailField(required=False, max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate(self, attrs):
+        named = [key for key in ("user_id", "username", "email") if key in attrs]
+        if len(named) != 1:
+            raise serializers.ValidationError("Name the user by exactly one of user_id, username or email.")
+        return attrs
+
+
+class ShareInputSerializer(serializers.Serializer):
+    users = ShareTargetSerializer(many=True, allow_empty=False, max_length=MAX_SHARES_PER_REQUEST)
+
+
+class RoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class PermissionListSerializer(serializers.Serializer):
+    results = PermissionSerializer(many=True)

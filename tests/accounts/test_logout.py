@@ -1,0 +1,175 @@
+"""POST /api/auth/logout: 204, then the calling access token and its session's refresh token answer 401."""
+
+import pytest
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from tests.factories import PASSWORD, UserFactory
+
+URL = "/api/auth/logout"
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] and body["title"] and body["detail"]
+    return body
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def login(api):
+    def log_in(user) -> dict:
+        response = api.post("/api/auth/login", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return log_in
+
+
+def call(api, method: str, path: str, access: str | None, data=None):
+    api.credentials(**({"HTTP_AUTHORIZATION": f"Bearer {access}"} if access else {}))
+    response = getattr(api, method)(path, data) if data is not None else getattr(api, method)(path)
+    api.credentials()
+    return response
+
+
+def refresh(api, token: str):
+    return api.post("/api/auth/refresh", {"refresh": token})
+
+
+def blacklist_state():
+    return sorted(BlacklistedToken.objects.values_list("token__jti", flat=True)), OutstandingToken.objects.count()
+
+
+def test_logout_without_a_body_ends_the_session(api, alice, login):
+    session = login(alice)
+
+    response = call(api, "post", URL, session["access"])
+
+    assert response.status_code == 204, response.content
+    assert response.content == b""
+    for method, path in [("get", "/api/auth/me"), ("get", "/api/events"), ("post", URL)]:
+        assert_problem(call(api, method, path, session["access"]), 401)
+    assert_problem(refresh(api, session["refresh"]), 401)
+    assert BlacklistedToken.objects.filter(token__user=alice).count() == 1
+
+
+def test_logout_with_its_own_refresh_token_in_the_body(api, alice, login):
+    session = login(alice)
+
+    response = call(api, "post", URL, session["access"], {"refresh": session["refresh"]})
+
+    assert response.status_code == 204, response.content
+    assert_problem(call(api, "get", "/api/auth/me", session["access"]), 401)
+    assert_problem(refresh(api, session["refresh"]), 401)
+
+
+def test_logout_with_another_session_refresh_kills_that_one_too(api, alice, login):
+    current, other, untouched = login(alice), login(alice), login(alice)
+
+    response = call(api, "post", URL, current["access"], {"refresh": other["refresh"]})
+
+    assert response.status_code == 204, response.content
+    assert_problem(refresh(api, current["refresh"]), 401)
+    assert_problem(refresh(api, other["refresh"]), 401)
+    # Only what was named ends: a third session carries on.
+    assert call(api, "get", "/api/auth/me", untouched["access"]).status_code == 200
+    assert refresh(api, untouched["refresh"]).status_code == 200
+
+
+def test_logout_ends_only_the_calling_session(api, alice, login):
+    phone, laptop = login(alice), login(alice)
+
+    assert call(api, "post", URL, phone["access"]).status_code == 204
+
+    assert call(api, "get", "/api/auth/me", laptop["access"]).status_code == 200
+    assert refresh(api, laptop["refresh"]).status_code == 200
+
+
+def test_logout_without_a_token_is_401(api, alice, login):
+    session = login(alice)
+    before = blacklist_state()
+
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    assert_problem(response, 401)
+    assert blacklist_state() == before
+    assert refresh(api, session["refresh"]).status_code == 200
+
+
+def test_logout_twice_is_401_the_second_time(api, alice, login):
+    session = login(alice)
+    assert call(api, "post", URL, session["access"]).status_code == 204
+    before = blacklist_state()
+
+    response = call(api, "post", URL, session["access"])
+
+    assert_problem(response, 401)
+    assert blacklist_state() == before
+
+
+def test_logout_with_another_users_refresh_is_401_and_changes_nothing(api, alice, bob, login):
+    mine, theirs = login(alice), login(bob)
+    before = blacklist_state()
+
+    response = call(api, "post", URL, mine["access"], {"refresh": theirs["refresh"]})
+
+    assert_problem(response, 401)
+    assert blacklist_state() == before
+    # A refused logout leaves both sessions as they were, the caller's included.
+    assert call(api, "get", "/api/auth/me", theirs["access"]).status_code == 200
+    assert call(api, "get", "/api/auth/me", mine["access"]).status_code == 200
+    assert refresh(api, theirs["refresh"]).status_code == 200
+    assert refresh(api, mine["refresh"]).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["garbage", "access-token"])
+def test_logout_with_a_bad_refresh_token_is_refused_and_changes_nothing(api, alice, login, kind):
+    session = login(alice)
+    bad = "garbage" if kind == "garbage" else session["access"]
+    before = blacklist_state()
+
+    response = call(api, "post", URL, session["access"], {"refresh": bad})
+
+    assert response.status_code in (400, 401), response.content
+    assert_problem(response, response.status_code)
+    assert blacklist_state() == before
+    assert call(api, "get", "/api/auth/me", session["access"]).status_code == 200
+    assert refresh(api, session["refresh"]).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["no-token", "revoked-token", "foreign-refresh"])
+def test_a_401_from_logout_carries_a_bearer_challenge(api, alice, bob, login, kind):
+    """The contract: every 401 comes with a WWW-Authenticate header."""
+    mine, theirs = login(alice), login(bob)
+    if kind == "revoked-token":
+        assert call(api, "post", URL, mine["access"]).status_code == 204
+    access = None if kind == "no-token" else mine["access"]
+    data = {"refresh": theirs["refresh"]} if kind == "foreign-refresh" else None
+
+    response = call(api, "post", URL, access, data)
+
+    assert_problem(response, 401)
+    assert response.headers.get("WWW-Authenticate", "").startswith("Bearer"), dict(response.headers)
+
+
+def test_logout_after_a_refresh_ends_the_rotated_session(api, alice, login):
+    """The rotated pair is still one session: logging out with the new access token kills the new refresh token."""
+    session = login(alice)
+    rotated = refresh(api, session["refresh"]).json()
+
+    assert call(api, "post", URL, rotated["access"]).status_code == 204
+
+    assert_problem(refresh(api, rotated["refresh"]), 401)
+    assert_problem(call(api, "get", "/api/auth/me", rotated["access"]), 401)

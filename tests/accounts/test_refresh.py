@@ -1,0 +1,157 @@
+"""POST /api/auth/refresh: rotation gives a new pair and kills the refresh token that was sent."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import PASSWORD, UserFactory
+
+URL = "/api/auth/refresh"
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] and body["title"] and body["detail"]
+    return body
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def session(api, alice):
+    """A real login's {access, refresh, user}."""
+    response = api.post("/api/auth/login", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def me(api, access: str):
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    response = api.get("/api/auth/me")
+    api.credentials()
+    return response
+
+
+def test_refresh_gives_a_new_pair_and_kills_the_old_refresh_token(api, alice, session):
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    pair = response.json()
+    assert set(pair) == {"access", "refresh"}
+    assert pair["refresh"] != session["refresh"]
+    assert pair["access"] != session["access"]
+    old_jti = RefreshToken(session["refresh"], verify=False)["jti"]
+    new_jti = RefreshToken(pair["refresh"], verify=False)["jti"]
+    assert list(BlacklistedToken.objects.values_list("token__jti", flat=True)) == [old_jti]
+    assert OutstandingToken.objects.filter(jti=new_jti, user=alice).exists()
+
+    assert me(api, pair["access"]).json()["id"] == alice.pk
+
+    replay = api.post(URL, {"refresh": session["refresh"]})
+    assert_problem(replay, 401)
+
+    again = api.post(URL, {"refresh": pair["refresh"]})
+    assert again.status_code == 200, again.content
+    assert me(api, again.json()["access"]).status_code == 200
+
+
+def test_a_replayed_refresh_token_issues_nothing(api, session):
+    assert api.post(URL, {"refresh": session["refresh"]}).status_code == 200
+    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    body = assert_problem(response, 401)
+    assert "access" not in body and "refresh" not in body
+    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+
+
+def test_an_access_token_is_not_a_refresh_token(api, session):
+    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+
+    response = api.post(URL, {"refresh": session["access"]})
+
+    assert_problem(response, 401)
+    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+    assert api.post(URL, {"refresh": session["refresh"]}).status_code == 200  # the session is unharmed
+
+
+@pytest.mark.parametrize("refresh", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 4000])
+def test_a_garbage_refresh_token_is_401(api, session, refresh):
+    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+
+    response = api.post(URL, {"refresh": refresh})
+
+    assert_problem(response, 401)
+    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+
+
+def test_an_expired_refresh_token_is_401(api, alice):
+    token = RefreshToken.for_user(alice)
+    token.set_exp(from_time=datetime.now(UTC) - timedelta(days=30))
+    before = OutstandingToken.objects.count()
+
+    response = api.post(URL, {"refresh": str(token)})
+
+    assert_problem(response, 401)
+    assert OutstandingToken.objects.count() == before
+
+
+def test_the_refresh_token_of_a_deactivated_user_is_401(api, alice, session):
+    alice.is_active = False
+    alice.save()
+    before = OutstandingToken.objects.count()
+
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    assert_problem(response, 401)
+    assert OutstandingToken.objects.count() == before
+
+
+def test_the_refresh_token_of_a_deleted_user_is_401(api, alice, session):
+    alice.delete()
+    before = OutstandingToken.objects.count()
+
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    assert_problem(response, 401)
+    assert OutstandingToken.objects.count() == before
+
+
+@pytest.mark.parametrize("data", [{}, {"refresh": ""}, {"refresh": "r" * 4097}, {"token": "x"}])
+def test_a_missing_or_oversized_refresh_field_is_400(api, data):
+    response = api.post(URL, data)
+
+    assert_problem(response, 400)
+    assert "refresh" in response.json()["errors"]
+
+
+def test_refresh_needs_no_access_token(api, session):
+    """A client whose access token has expired must still be able to refresh."""
+    api.credentials(HTTP_AUTHORIZATION="Bearer expired-or-garbage")
+
+    response = api.post(URL, {"refresh": session["refresh"]})
+
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("kind", ["garbage", "replayed", "access-token"])
+def test_a_refused_refresh_carries_a_bearer_challenge(api, session, kind):
+    """The contract: every 401 comes with a WWW-Authenticate header."""
+    if kind == "replayed":
+        assert api.post(URL, {"refresh": session["refresh"]}).status_code == 200
+    token = {"garbage": "garbage", "replayed": session["refresh"], "access-token": session["access"]}[kind]
+
+    response = api.post(URL, {"refresh": token})
+
+    assert_problem(response, 401)
+    assert response.headers.get("WWW-Authenticate", "").startswith("Bearer"), dict(response.headers)

@@ -1,0 +1,218 @@
+"""ETag, If-None-Match, If-Match and base_version on single-event endpoints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from events.models import Event
+from sharing import services as sharing_services
+from sharing.models import EventPermission
+from tests.factories import BASE_TIME, UserFactory, make_event
+
+pytestmark = pytest.mark.django_db
+
+
+def state(event) -> tuple:
+    """Everything a refused write must leave as it was."""
+    return (
+        Event.objects.filter(pk=event.pk).values().get(),
+        Event.history.filter(id=event.pk).count(),
+        sorted(EventPermission.objects.filter(event=event).values_list("user_id", "role")),
+    )
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    return body
+
+
+@pytest.fixture
+def me(db):
+    return UserFactory(username="me")
+
+
+@pytest.fixture
+def event(me):
+    return make_event(me, title="Tagged")
+
+
+def etag_of(client, event) -> str:
+    response = client.get(f"/api/events/{event.pk}")
+    assert response.status_code == 200
+    return response["ETag"]
+
+
+def test_every_single_event_answer_carries_an_etag(api, me, event):
+    client = api.as_user(me)
+    created = client.post(
+        "/api/events",
+        {
+            "title": "New",
+            "start_time": (BASE_TIME + timedelta(days=1)).isoformat(),
+            "end_time": (BASE_TIME + timedelta(days=1, hours=1)).isoformat(),
+        },
+    )
+    read = client.get(f"/api/events/{event.pk}")
+    put = client.put(f"/api/events/{event.pk}", {"title": "Put"})
+    patch = client.patch(f"/api/events/{event.pk}", {"title": "Patch"})
+
+    for response in (created, read, put, patch):
+        assert response.status_code in (200, 201), response.content
+        tag = response["ETag"]
+        assert tag.startswith(('"', 'W/"')) and tag.endswith('"'), tag
+    assert len({read["ETag"], put["ETag"], patch["ETag"]}) == 3
+
+
+def test_the_etag_is_stable_while_nothing_changes(api, me, event):
+    client = api.as_user(me)
+
+    assert etag_of(client, event) == etag_of(client, event)
+
+
+@pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
+def test_if_none_match_with_the_current_etag_is_a_304(api, event_with_roles, role):
+    event, users = event_with_roles
+    client = api.as_user(users[role])
+    tag = etag_of(client, event)
+
+    response = client.get(f"/api/events/{event.pk}", HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == tag
+
+
+def test_if_none_match_with_another_etag_answers_the_event(api, me, event):
+    response = api.as_user(me).get(f"/api/events/{event.pk}", HTTP_IF_NONE_MATCH='"999-0000"')
+
+    assert response.status_code == 200
+    assert response.json()["id"] == event.pk
+
+
+def test_after_an_update_the_old_etag_no_longer_304s(api, me, event):
+    client = api.as_user(me)
+    old = etag_of(client, event)
+    assert client.patch(f"/api/events/{event.pk}", {"title": "Changed"}).status_code == 200
+
+    response = client.get(f"/api/events/{event.pk}", HTTP_IF_NONE_MATCH=old)
+
+    assert response.status_code == 200
+    assert response.json()["title"] == "Changed"
+    assert response["ETag"] != old
+
+
+def test_after_a_share_the_etag_changes_though_the_version_does_not(api, me, event):
+    client = api.as_user(me)
+    old = etag_of(client, event)
+    newcomer = UserFactory()
+
+    shared = client.post(f"/api/events/{event.pk}/share", {"users": [{"user_id": newcomer.pk, "role": "viewer"}]})
+    assert shared.status_code == 200, shared.content
+
+    response = client.get(f"/api/events/{event.pk}", HTTP_IF_NONE_MATCH=old)
+    assert response.status_code == 200
+    assert response.json()["version"] == 1
+    assert newcomer.pk in [p["user"]["id"] for p in response.json()["permissions"]]
+    assert response["ETag"] != old
+
+
+def test_a_permission_change_by_service_also_changes_the_etag(api, event_with_roles):
+    event, users = event_with_roles
+    client = api.as_user(users["viewer"])
+    old = etag_of(client, event)
+
+    sharing_services.permission_set_role(event=event, actor=users["owner"], user_id=users["editor"].pk, role="viewer")
+
+    assert client.get(f"/api/events/{event.pk}", HTTP_IF_NONE_MATCH=old).status_code == 200
+
+
+WRITES = [
+    ("put", {"title": "Mine"}),
+    ("patch", {"title": "Mine"}),
+    ("delete", None),
+]
+
+
+@pytest.mark.parametrize("method, body", WRITES, ids=[w[0] for w in WRITES])
+def test_a_stale_if_match_is_a_412_with_current_version_and_changes_nothing(api, me, event, method, body):
+    client = api.as_user(me)
+    stale = etag_of(client, event)
+    assert client.patch(f"/api/events/{event.pk}", {"title": "Someone else's"}).status_code == 200
+    before = state(event)
+
+    response = getattr(client, method)(f"/api/events/{event.pk}", body, HTTP_IF_MATCH=stale)
+
+    problem = assert_problem(response, 412)
+    assert problem["current_version"] == 2
+    assert state(event) == before
+
+
+@pytest.mark.parametrize("tag", ['"0"', '"7-abcdef"', "garbage", 'W/"5-00"'])
+def test_an_if_match_naming_no_current_version_is_a_412(api, me, event, tag):
+    before = state(event)
+
+    response = api.as_user(me).patch(f"/api/events/{event.pk}", {"title": "x"}, HTTP_IF_MATCH=tag)
+
+    assert assert_problem(response, 412)["current_version"] == 1
+    assert state(event) == before
+
+
+@pytest.mark.parametrize("method, body", WRITES, ids=[w[0] for w in WRITES])
+def test_a_current_if_match_lets_the_write_through(api, me, event, method, body):
+    client = api.as_user(me)
+    tag = etag_of(client, event)
+
+    response = getattr(client, method)(f"/api/events/{event.pk}", body, HTTP_IF_MATCH=tag)
+
+    if method == "delete":
+        assert response.status_code == 204
+        assert not Event.objects.alive().filter(pk=event.pk).exists()
+    else:
+        assert response.status_code == 200, response.content
+        assert (response.json()["title"], response.json()["version"]) == ("Mine", 2)
+        assert Event.objects.get(pk=event.pk).title == "Mine"
+
+
+def test_the_etag_of_a_write_answer_works_as_the_next_if_match(api, me, event):
+    client = api.as_user(me)
+    first = client.patch(f"/api/events/{event.pk}", {"title": "One"}, HTTP_IF_MATCH=etag_of(client, event))
+    assert first.status_code == 200
+
+    second = client.patch(f"/api/events/{event.pk}", {"title": "Two"}, HTTP_IF_MATCH=first["ETag"])
+
+    assert second.status_code == 200, second.content
+    assert second.json()["version"] == 3
+
+
+def test_if_match_star_lets_the_write_through(api, me, event):
+    response = api.as_user(me).patch(f"/api/events/{event.pk}", {"title": "Any"}, HTTP_IF_MATCH="*")
+
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_stale_base_version_is_a_412_and_changes_nothing(api, me, event, method):
+    client = api.as_user(me)
+    assert client.patch(f"/api/events/{event.pk}", {"title": "Someone else's"}).status_code == 200
+    before = state(event)
+
+    response = getattr(client, method)(f"/api/events/{event.pk}", {"title": "Mine", "base_version": 1})
+
+    assert assert_problem(response, 412)["current_version"] == 2
+    assert state(event) == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_current_base_version_lets_the_write_through(api, me, event, method):
+    response = getattr(api.as_user(me), method)(f"/api/events/{event.pk}", {"title": "Mine", "base_version": 1})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["version"] == 2
+    assert Event.history.filter(id=event.pk, version=2, title="Mine").exists()
