@@ -173,7 +173,10 @@ def parse_pattern(
             raise RecurrenceError(f"RRULE: FREQ={_FREQS[rule.freq]} cannot be used for an all-day event")
         if rule.byhour or rule.byminute or rule.bysecond:
             raise RecurrenceError("RRULE: BYHOUR, BYMINUTE and BYSECOND cannot be used for an all-day event")
-    until = _resolve_until(rule.until, frame.zone, is_all_day)
+    try:
+        until = _resolve_until(rule.until, frame.zone, is_all_day)
+    except OverflowError:
+        raise RecurrenceError("RRULE: UNTIL is out of range") from None
     first_day = frame.start.astimezone(frame.zone).date()
     if until is not None and until < (first_day if is_all_day else frame.start):
         raise RecurrenceError("RRULE: UNTIL is before the start of the event")
@@ -206,8 +209,10 @@ def occurrences(
 
     An occurrence overlaps when it starts before window_end and ends after window_start; one of zero
     length starting exactly at window_start counts. The bool is True when more occurrences existed.
-    None bounds are unbounded. The rule is entered near window_start (not walked from DTSTART) and
-    left at window_end or after limit + 1 matches, so work is proportional to what is returned.
+    A None window_start is unbounded; a None window_end looks 100 years past window_start (or the
+    event's start), and the bool is then also True when occurrences exist beyond that horizon.
+    The rule is entered near window_start (not walked from DTSTART) and left at window_end or after
+    limit + 1 matches, so the work follows what is returned, not how old the series is.
     """
     if limit < 0:
         raise ValueError("limit must not be negative")
@@ -528,19 +533,25 @@ def _parse_instants(raw: Any, label: str, key: str, maximum: int, frame: _Frame)
     found = set()
     for item in raw:
         value = _date_or_datetime(item, label)
-        if isinstance(value, datetime):
-            instant = _resolve(value, frame.zone) if value.tzinfo is None else value.astimezone(UTC)
-            if frame.is_all_day:
-                local_day = instant.astimezone(frame.zone).date()
-                instant = _resolve(datetime.combine(local_day, _MIDNIGHT), frame.zone)
-        elif frame.is_all_day:
-            instant = _resolve(datetime.combine(value, _MIDNIGHT), frame.zone)
-        else:
+        if not isinstance(value, datetime) and not frame.is_all_day:
             raise RecurrenceError(
                 f"{label}: {item!r} has no time of day; a date alone is only allowed for all-day events"
             )
-        found.add(instant)
+        try:
+            found.add(_instant_of(value, frame))
+        except OverflowError:
+            raise RecurrenceError(f"{label}: {item!r} is out of range") from None
     return tuple(sorted(found))
+
+
+def _instant_of(value: date | datetime, frame: _Frame) -> datetime:
+    """UTC instant of an EXDATE/RDATE value; for all-day events, the local midnight of its local date."""
+    if isinstance(value, datetime):
+        instant = _resolve(value, frame.zone) if value.tzinfo is None else value.astimezone(UTC)
+        if not frame.is_all_day:
+            return instant
+        value = instant.astimezone(frame.zone).date()
+    return _resolve(datetime.combine(value, _MIDNIGHT), frame.zone)
 
 
 def _date_or_datetime(item: Any, label: str) -> date | datetime:
@@ -640,7 +651,11 @@ class _Series:
             return
 
     def instants(self, target: datetime | None) -> Iterator[tuple[datetime, datetime]]:
-        """(UTC start, local wall) of the instances in UTC order, without duplicates.
+        """(UTC start, local wall) of the instances in UTC order, without duplicates."""
+        return _one_per_instant(self._ordered(target))
+
+    def _ordered(self, target: datetime | None) -> Iterator[tuple[datetime, datetime]]:
+        """(UTC start, local wall) of the instances in UTC order.
 
         Local order is UTC order except that a wall time in a DST gap moves forward (by at most a day)
         past its neighbours, and that a DTSTART in the second pass of a fold comes after the first pass;
@@ -648,14 +663,10 @@ class _Series:
         """
         zone, frac, until, dtstart = self.zone, self.frac, self.until, self.dtstart
         pending: list[tuple[datetime, datetime]] = []  # (utc, wall), a heap
-        last = None
         for plain in self.walls(target):
             wall = plain + frac
-            while pending and pending[0][1] + _SHIFT_MARGIN < wall:
-                u, held = heapq.heappop(pending)
-                if u != last:
-                    last = u
-                    yield u, held
+            while pending and pending[0][1] < wall - _SHIFT_MARGIN:
+                yield heapq.heappop(pending)
             if plain == dtstart:
                 u = self.start
             else:
@@ -664,10 +675,7 @@ class _Series:
                     continue
             heapq.heappush(pending, (u, wall))
         while pending:
-            u, held = heapq.heappop(pending)
-            if u != last:
-                last = u
-                yield u, held
+            yield heapq.heappop(pending)
 
 
 @lru_cache(maxsize=4096)
@@ -822,9 +830,9 @@ def _check_rule_produces(series: _Series) -> None:
             f"RRULE: the rule produces no occurrence in the {_HORIZON_YEARS[rule.freq]} years after the"
             " start (check its BYxxx parts against each other and against the start)"
         )
-    times_a_day = 0 if rule.freq >= du.HOURLY else len(kwargs["byhour"]) * len(kwargs["byminute"])
-    several_a_day = times_a_day * len(kwargs["bysecond"]) != 1
-    sample = _GAP_SAMPLE if several_a_day else 0
+    # Rules of a day or longer with a single time of day cannot come closer than about 23 hours.
+    times_a_day = len(kwargs["byhour"] or ()) * len(kwargs["byminute"] or ()) * len(kwargs["bysecond"])
+    sample = _GAP_SAMPLE if rule.freq >= du.HOURLY or times_a_day > 1 else 0
     last, min_gap = _walk(rule, series.dtstart, kwargs, count=rule.count, sample=sample)
     if min_gap is not None and min_gap < MIN_INTERVAL:
         raise RecurrenceError(
@@ -873,9 +881,7 @@ def _expand(
     """(UTC start, local wall) of the recurrence set (DTSTART + RRULE + RDATE - EXDATE) in order, from
     about `lower` (an earlier item may come first; none at or after it is missed)."""
     zone = frame.zone
-    target = None
-    if lower is not None:
-        target = _add(lower.astimezone(zone).replace(tzinfo=None), -_SHIFT_MARGIN)
+    target = None if lower is None else _add(_wall_bound(lower, zone), -_SHIFT_MARGIN)
     items = series.instants(target)
     rdates = pattern.rdates[bisect_left(pattern.rdates, lower) :] if lower is not None else pattern.rdates
     if rdates:
@@ -884,18 +890,22 @@ def _expand(
             extra: Iterable[tuple[datetime, datetime]] = ((_resolve(w, zone), w) for w in walls)
         else:
             extra = ((r, r.astimezone(zone).replace(tzinfo=None)) for r in rdates)
-        items = _unique(heapq.merge(items, extra))
+        items = _one_per_instant(heapq.merge(items, extra))
     if pattern.exdates:
         items = _without(items, pattern.exdates, frame)
     return items
 
 
-def _unique(items: Iterable[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime]]:
-    last = None
+def _one_per_instant(items: Iterable[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime]]:
+    """Collapse (UTC start, wall) items sorted by (start, wall) to one per start: the one with the latest
+    wall, i.e. a local day or time that exists rather than one moved forward out of a DST gap."""
+    current = None
     for item in items:
-        if item[0] != last:
-            last = item[0]
-            yield item
+        if current is not None and item[0] != current[0]:
+            yield current
+        current = item
+    if current is not None:
+        yield current
 
 
 def _without(
@@ -931,7 +941,10 @@ def _wall_bound(instant: datetime, zone: ZoneInfo) -> datetime:
     """A local wall time W such that every wall time after W maps (as _resolve reads it) to an instant
     after `instant`: its own wall time, or, in the second pass of a fold, one fold length later (wall
     times of the repeated stretch are read as their first pass, which comes earlier)."""
-    local = instant.astimezone(zone)
+    try:
+        local = instant.astimezone(zone)
+    except OverflowError:  # the local time is outside the years 1 to 9999
+        return datetime.max if instant.year == MAXYEAR else datetime.min
     bound = local.replace(tzinfo=None)
     if local.fold:
         bound += local.replace(fold=0).utcoffset() - local.utcoffset()

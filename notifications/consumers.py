@@ -16,7 +16,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             # Accept then close, so the client sees our close code and not a bare handshake failure.
             await self.accept()
-            await self.close(code=CLOSE_UNAUTHENTICATED, reason=self.scope.get("auth_error") or "unauthenticated")
+            # A close reason may hold 123 bytes at most; the token error's text can be longer.
+            reason = (self.scope.get("auth_error") or "unauthenticated").encode()[:120].decode(errors="ignore")
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason=reason)
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)

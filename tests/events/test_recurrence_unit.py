@@ -535,7 +535,7 @@ def test_daily_event_in_the_fall_back_fold_takes_the_first_occurrence() -> None:
 
 
 def test_event_starting_in_the_second_half_of_a_fold_keeps_its_exact_start() -> None:
-    start = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo(NY), fold=1)  # 01:30 EST
+    start = utc("2026-11-01 06:30")  # 01:30 EST, the second 01:30 of the day
     found, _ = expand("FREQ=DAILY;COUNT=2", start)
     assert [o.start for o in found] == [utc("2026-11-01 06:30"), utc("2026-11-02 06:30")]
 
@@ -732,6 +732,53 @@ def test_window_five_years_after_dtstart_is_entered_directly() -> None:
     assert truncated is False
 
 
+def test_open_window_looks_100_years_ahead_and_says_more_exist() -> None:
+    found, truncated = expand("FREQ=YEARLY", at("2026-03-02 09:00"), limit=250)
+    assert (len(found), truncated) == (101, True)  # 36525 days from the start
+    assert local_starts(found)[-1] == "2126-03-02 09:00"
+    # A sparse rule (Monday 29 February) stays cheap: the walk stops at the first instance past 100 years.
+    monday_29th = "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"
+    found, truncated = expand(monday_29th, at("2016-02-29 09:00"), limit=250)
+    assert local_starts(found) == [f"{year}-02-29 09:00" for year in (2016, 2044, 2072, 2112)]
+    assert truncated is True
+
+
+def test_extreme_window_bounds_do_not_overflow() -> None:
+    start = at("2026-03-02 09:00", "Asia/Tokyo")
+    far = datetime(9999, 12, 31, 22, tzinfo=UTC)
+    assert expand("FREQ=DAILY", start, tz="Asia/Tokyo", window_start=far) == ([], False)
+    found, _ = expand(
+        "FREQ=DAILY",
+        start,
+        tz="Asia/Tokyo",
+        window_start=datetime(1, 1, 1, tzinfo=UTC),
+        window_end=utc("2026-03-05 00:00"),
+    )
+    assert len(found) == 3
+
+
+def test_a_skipped_local_day_does_not_replace_the_next_one() -> None:
+    # Samoa skipped 30 December 2011; that day's instance lands on the 31st's midnight.
+    start = at("2011-12-28 00:00", "Pacific/Apia")
+    day = timedelta(days=1)
+    found, _ = expand("FREQ=DAILY;COUNT=5", start, tz="Pacific/Apia", duration=day, is_all_day=True)
+    expected = ["2011-12-28", "2011-12-29", "2011-12-31", "2012-01-01"]
+    assert local_starts(found, "Pacific/Apia") == [f"{d} 00:00" for d in expected]
+    assert all(o.end - o.start == day for o in found)
+
+
+def test_dtstart_in_the_second_pass_of_a_fold_with_a_sub_hour_rule_stays_in_utc_order() -> None:
+    start = utc("2026-11-01 06:30")  # 01:30 EST, the second 01:30 of the day
+    found, _ = expand("FREQ=MINUTELY;INTERVAL=15;COUNT=4", start, duration=timedelta(minutes=5))
+    # 01:45 is read as its first pass (EDT), which is before DTSTART's instant.
+    assert [o.start for o in found] == [
+        utc("2026-11-01 05:45"),
+        utc("2026-11-01 06:30"),
+        utc("2026-11-01 07:00"),
+        utc("2026-11-01 07:15"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("rule", "dtstart"),
     [
@@ -838,6 +885,13 @@ def test_until_forms(until: str, is_all_day: bool, expected: str) -> None:
     pattern = parse_pattern(rule, start=start, end=start + HOUR, tz=NY, is_all_day=is_all_day)
     assert pattern is not None
     assert pattern.rrule == f"FREQ=DAILY;{expected}"
+
+
+def test_leap_second_in_bysecond_is_read_as_59() -> None:
+    start = at("2026-03-02 09:00:59")
+    pattern = parse_pattern("FREQ=DAILY;BYSECOND=60,59", start=start, end=start + HOUR, tz=NY)
+    assert pattern is not None
+    assert pattern.rrule == "FREQ=DAILY;BYSECOND=59"
 
 
 def test_until_date_for_a_timed_event_includes_that_day() -> None:
@@ -960,9 +1014,15 @@ START = at("2026-03-02 09:00")  # a Monday
         ("FREQ=MINUTELY;INTERVAL=5;BYMONTH=2;BYMONTHDAY=30,31", "produces no occurrence"),
         ("FREQ=DAILY;INTERVAL=7;BYDAY=TU", "produces no occurrence"),  # Mondays only, every 7 days
         ("FREQ=HOURLY;INTERVAL=24;BYHOUR=10", "produces no occurrence"),  # 09:00 + 24 h steps
+        ("FREQ=MINUTELY;INTERVAL=720;BYHOUR=10", "produces no occurrence"),  # 09:00 and 21:00 only
         ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", "produces no occurrence"),
         ("FREQ=YEARLY;COUNT=2000", "COUNT=2000 would run for more than 1000 years"),
         ("FREQ=DAILY;UNTIL=20260301T000000Z", "UNTIL is before the start of the event"),
+        ("FREQ=DAILY;UNTIL=99991231T235959", "UNTIL is out of range"),  # floating, after year 9999 in UTC
+        (
+            {"rrule": "FREQ=DAILY", "rdates": ["9999-12-31T23:00:00"]},
+            "RDATE: '9999-12-31T23:00:00' is out of range",
+        ),
         ("FREQ=DAILY;COUNT=1;" + "BYHOUR=9;" * 200, "longer than 1000 characters"),
         (123, "recurrence must be an RRULE string or an object"),
         (["FREQ=DAILY"], "recurrence must be an RRULE string or an object"),
