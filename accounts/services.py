@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
+from history.services import audit_record
+
 from . import tokens
 
 User = get_user_model()
@@ -33,6 +35,7 @@ def user_register(*, username: str, email: str, password: str) -> tuple[User, di
             user = User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:  # a concurrent registration took the name between check and insert
         raise exceptions.ValidationError({"username": ["A user with that username or email already exists."]}) from exc
+    audit_record(actor=user, action="auth.register", target=user)
     return user, tokens.tokens_for(user)
 
 
@@ -40,13 +43,19 @@ def user_login(*, request, username: str | None, email: str | None, password: st
     """Check credentials (`username` may also be an email) and open a session. Raises AuthenticationFailed (401)."""
     user = authenticate(request=request, username=username, email=email, password=password)
     if user is None:
+        # No transaction to join: the failure is recorded on its own (the name tried, never the password).
+        audit_record(actor=None, action="auth.login_failed", data={"username": (username or email or "")[:254]})
         raise exceptions.AuthenticationFailed("No active account found with the given credentials.")
-    return user, tokens.tokens_for(user)
+    with transaction.atomic():
+        pair = tokens.tokens_for(user)
+        audit_record(actor=user, action="auth.login", target=user)
+    return user, pair
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Rotate a refresh token: a new pair, the old refresh token dead. Raises InvalidToken (401)."""
-    _, pair = tokens.refresh_rotate(refresh)
+    user, pair = tokens.refresh_rotate(refresh)
+    audit_record(actor=user, action="auth.refresh", target=user)
     return pair
 
 
@@ -54,3 +63,4 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
 def user_logout(*, user: User, access: AccessToken, refresh: str | None = None) -> None:
     """End the caller's session: its access token and refresh token answer 401 from now on."""
     tokens.session_revoke(access=access, raw_refresh=refresh, user=user)
+    audit_record(actor=user, action="auth.logout", target=user)

@@ -75,3 +75,30 @@ class RateLimitHeadersMiddleware:
             response["RateLimit-Remaining"] = str(remaining)
             response["RateLimit-Reset"] = str(reset)
         return response
+
+
+class RequestContextMiddleware:
+    """Publishes the client's IP, user agent and the request id to `common.request_context` (for the audit).
+
+    The IP is found like the throttles find it: X-Forwarded-For is believed only behind NUM_PROXIES proxies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from rest_framework.throttling import BaseThrottle
+
+        from . import request_context
+
+        token = request_context.set_current(
+            request_context.RequestContext(
+                ip=request_context.valid_ip(BaseThrottle().get_ident(request)),
+                user_agent=request.headers.get("User-Agent", "")[: request_context.USER_AGENT_MAX],
+                request_id=getattr(request, "request_id", ""),
+            )
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            request_context.reset(token)

@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+
+from common.schema_view import CachedSpectacularAPIView
+from common.urls import route
+from events.transaction_views import TransactionView
 
 handler400 = "common.views.bad_request"
 handler403 = "common.views.permission_denied"
@@ -10,9 +14,12 @@ handler500 = "common.views.server_error"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("accounts.urls")),
+    path("", include("history.urls")),  # before events.urls: it routes /api/events/deleted
     path("api/", include("events.urls")),
     path("api/", include("sharing.urls")),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    path("api/", include("notifications.urls")),
+    route("api/transactions", TransactionView.as_view(), "transactions"),
+    re_path(r"^api/schema/?$", CachedSpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/schema/swagger-ui/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/schema/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]

@@ -40,10 +40,15 @@ class EventFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         start, end = self.form.cleaned_data.get("start"), self.form.cleaned_data.get("end")
-        if start is not None or end is not None:
+        # With expand=true the window is applied while expanding (selectors.calendar_occurrences).
+        if (start is not None or end is not None) and not _expanding(self.data):
             queryset = events_in_window(queryset, start, end)
         if not self.form.cleaned_data.get("ordering"):
             queryset = queryset.order_by("start_time", "id")
         else:
             queryset = queryset.order_by(*queryset.query.order_by, "id")
         return queryset
+
+
+def _expanding(params) -> bool:
+    return str(params.get("expand", "")).lower() in {"true", "1", "yes"}

@@ -30,7 +30,8 @@ class EventQuerySet(models.QuerySet):
         """
         query = Q()
         if end is not None:
-            query &= Q(start_time__lt=end)
+            # series_start is set only when an exception moved an occurrence before start_time.
+            query &= Q(start_time__lt=end) | Q(series_start__lt=end)
         if start is not None:
             query &= Q(series_end__isnull=True) | Q(series_end__gt=start) | Q(series_end=start, start_time=start)
         return self.filter(query)
@@ -50,13 +51,23 @@ class Event(models.Model):
     # End of the last occurrence (end_time for single events); null for an unbounded series.
     # With start_time it lets the database narrow window queries before anything is expanded.
     series_end = models.DateTimeField(null=True, blank=True)
+    # Start of the earliest occurrence when an exception moved one before start_time, else null.
+    series_start = models.DateTimeField(null=True, blank=True)
+    # Changed and cancelled occurrences of a series (events/exceptions.py): {original start (UTC,
+    # RFC 3339): {"cancelled": true} or the overridden fields}. On the row, so every version carries them.
+    exceptions = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_events")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
-    history = EventHistoricalRecords(bases=[EventVersionFields], excluded_fields=["updated_at"])
+    # Reasons may be as long as the API allows (500); simple-history's default column holds 100.
+    history = EventHistoricalRecords(
+        bases=[EventVersionFields],
+        excluded_fields=["updated_at"],
+        history_change_reason_field=models.TextField(null=True),
+    )
 
     objects = EventQuerySet.as_manager()
 
@@ -65,6 +76,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["start_time", "id"], name="event_start_idx"),
             models.Index(fields=["series_end"], name="event_series_end_idx"),
+            models.Index(fields=["series_start"], name="event_series_start_idx"),
             models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
         constraints = [

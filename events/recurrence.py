@@ -216,31 +216,164 @@ def occurrences(
     """
     if limit < 0:
         raise ValueError("limit must not be negative")
+    found: list[Occurrence] = []
+    for item in _overlapping(start, end, tz, pattern, is_all_day, window_start, window_end):
+        if item is None or len(found) == limit:
+            return found, True  # past an open window's horizon, or past the limit: more exist
+        found.append(item)
+    return found, False
+
+
+def iter_occurrences(
+    *,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    pattern: Pattern | None,
+    is_all_day: bool = False,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+) -> Iterator[Occurrence]:
+    """The occurrences of `occurrences`, produced lazily in start order (to merge many series and stop
+    early); a None window_end stops 100 years after window_start (or the event's start)."""
+    for item in _overlapping(start, end, tz, pattern, is_all_day, window_start, window_end):
+        if item is None:
+            return
+        yield item
+
+
+def _overlapping(
+    start: datetime,
+    end: datetime,
+    tz: str,
+    pattern: Pattern | None,
+    is_all_day: bool,
+    window_start: datetime | None,
+    window_end: datetime | None,
+) -> Iterator[Occurrence | None]:
+    """Occurrences overlapping the window in start order, then None if an open window's horizon cut them."""
     frame = _frame(start, end, tz, is_all_day)
     lo = _aware_utc(window_start, "window_start")
     hi = _aware_utc(window_end, "window_end")
     if pattern is None:
         s, e = frame.start, frame.end
         if (hi is None or s < hi) and (lo is None or e > lo or s == lo):
-            return ([Occurrence(s, e, s)], False) if limit else ([], True)
-        return [], False
+            yield Occurrence(s, e, s)
+        return
 
     series = _series(pattern.rrule, tz, frame.start, is_all_day)
     lower = None if lo is None else _add(lo, -frame.longest)
     open_ended = hi is None
     if open_ended:
         hi = _add(lo or frame.start, _OPEN_WINDOW)
-    found: list[Occurrence] = []
     for u, wall in _expand(series, pattern, frame, lower):
         if hi is not None and u >= hi:
-            return found, open_ended  # past an open window's horizon: more exist
+            if open_ended:
+                yield None
+            return
         e = frame.end_of(u, wall)
         if lo is not None and e <= lo and u != lo:
             continue
-        if len(found) == limit:
-            return found, True
-        found.append(Occurrence(u, e, u))
-    return found, False
+        yield Occurrence(u, e, u)
+
+
+def is_occurrence(
+    *, start: datetime, end: datetime, tz: str, pattern: Pattern | None, is_all_day: bool = False, at: datetime
+) -> bool:
+    """Whether an occurrence of the recurrence set (DTSTART + RRULE + RDATE - EXDATE) starts at instant `at`."""
+    frame = _frame(start, end, tz, is_all_day)
+    at = _aware_utc(at, "at")
+    if pattern is None:
+        return at == frame.start
+    series = _series(pattern.rrule, tz, frame.start, is_all_day)
+    for u, _ in _expand(series, pattern, frame, at):
+        if u >= at:
+            return u == at
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class WallSlot:
+    """Where on the local clock every instance of a set falls."""
+
+    time_of_day: timedelta  # since local midnight
+    weekdays: frozenset[int] | None  # 0 = Monday; None: any day
+
+
+def wall_slot(*, start: datetime, tz: str, pattern: Pattern | None, is_all_day: bool = False) -> WallSlot | None:
+    """The local wall time of day shared by every instance of the set, and the weekdays they can fall on
+    when those are limited; None when the instances have no one time of day.
+
+    Rules of a day or longer without BYHOUR/BYMINUTE/BYSECOND repeat DTSTART's wall time (a wall time in
+    a DST gap is moved forward on that day, which callers must allow for); BYDAY, or a WEEKLY rule's
+    DTSTART, limits the weekdays (DTSTART's own is always one of them). RDATEs may be at any time.
+    Lets callers rule out overlaps without expanding the series.
+    """
+    if pattern is None or is_all_day or pattern.rdates:
+        return None
+    rule = _parse_rule(pattern.rrule)
+    if rule.freq > du.DAILY or rule.byhour or rule.byminute or rule.bysecond:
+        return None
+    local = _aware_utc(start, "start").astimezone(_zone(tz)).replace(tzinfo=None)
+    weekdays = None
+    if rule.byday:
+        weekdays = frozenset({day for day, _ in rule.byday} | {local.weekday()})
+    elif rule.freq == du.WEEKLY:
+        weekdays = frozenset({local.weekday()})
+    return WallSlot(local - datetime.combine(local.date(), _MIDNIGHT), weekdays)
+
+
+def split(
+    *, start: datetime, end: datetime, tz: str, pattern: Pattern, is_all_day: bool = False, at: datetime
+) -> tuple[Pattern, Pattern]:
+    """Cut a series at its instance `at` into (head, tail).
+
+    The head, with the event's own start, has exactly the instances before `at` (a COUNT rule keeps the
+    count of those, any other rule ends with an UNTIL just before `at`). The tail is the pattern of a
+    series that starts at `at` and goes on as this one would have: COUNT reduced by the head's count,
+    the same UNTIL, the EXDATE and RDATE values from `at` on. Raises RecurrenceError when `at` is the
+    first instance or not one the rule generates (an RDATE alone cannot start a series), or when the head
+    would keep no occurrence.
+    """
+    frame = _frame(start, end, tz, is_all_day)
+    at = _aware_utc(at, "at")
+    if at <= frame.start:
+        raise RecurrenceError("recurrence: a series can only be split after its first occurrence")
+    series = _series(pattern.rrule, tz, frame.start, is_all_day)
+    rule = series.rule
+    before = 0
+    at_wall = None
+    for u, wall in series.instants(None):
+        if u >= at:
+            at_wall = wall if u == at else None
+            break
+        before += 1
+    if at_wall is None:
+        raise RecurrenceError("recurrence: the rule has no occurrence starting at that time")
+
+    if rule.count is not None:
+        head_rule, tail_rule = replace(rule, count=before), replace(rule, count=rule.count - before)
+    else:
+        if is_all_day:
+            last: date | datetime = at.astimezone(frame.zone).date() - _ONE_DAY
+        else:
+            last = at.replace(microsecond=0) - timedelta(seconds=1)
+        head_rule, tail_rule = replace(rule, until=last), rule
+    if not is_all_day and rule.freq < du.HOURLY and at.astimezone(frame.zone).replace(tzinfo=None) != at_wall:
+        # `at` was moved forward out of a DST gap: pin the wall time the rule means, not the moved one.
+        wall = at_wall - series.frac
+        tail_rule = replace(
+            tail_rule,
+            byhour=tail_rule.byhour or (wall.hour,),
+            byminute=tail_rule.byminute or (wall.minute,),
+            bysecond=tail_rule.bysecond or (wall.second,),
+        )
+    cut = bisect_left(pattern.exdates, at), bisect_left(pattern.rdates, at)
+    head = Pattern(head_rule.format(), pattern.exdates[: cut[0]], pattern.rdates[: cut[1]])
+    tail = Pattern(tail_rule.format(), pattern.exdates[cut[0] :], pattern.rdates[cut[1] :])
+    if not occurrences(start=start, end=end, tz=tz, pattern=head, is_all_day=is_all_day, limit=1)[0]:
+        raise RecurrenceError("recurrence: every occurrence before that one is excluded; change the whole series")
+    return head, tail
 
 
 def series_end(

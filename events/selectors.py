@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 
 from django.db.models import Prefetch, QuerySet
 from rest_framework.exceptions import NotFound
@@ -10,7 +11,7 @@ from rest_framework.exceptions import NotFound
 from sharing.models import EventPermission
 
 from .models import Event
-from .occurrences import event_occurrences, has_occurrence_in
+from .occurrences import OCCURRENCE_FIELDS, has_occurrence_in, timeline
 
 _MAX_ID = 2**63 - 1
 MAX_EXPANDED = 2500  # occurrences in one expanded calendar answer
@@ -61,24 +62,30 @@ def events_in_window(queryset: QuerySet[Event], start: datetime | None, end: dat
     paginates and counts in SQL.
     """
     queryset = queryset.overlapping(start, end)
-    recurring = (
-        queryset.filter(is_recurring=True)
-        .select_related(None)
-        .only("id", "start_time", "end_time", "timezone", "is_all_day", "recurrence")
-    )
+    recurring = queryset.filter(is_recurring=True).select_related(None).only(*OCCURRENCE_FIELDS)
     misses = [event.pk for event in recurring if not has_occurrence_in(event, start, end)]
     return queryset.exclude(pk__in=misses) if misses else queryset
 
 
-def calendar_occurrences(queryset: QuerySet[Event], *, start: datetime, end: datetime) -> tuple[list, bool]:
-    """(event, occurrence) pairs of `queryset` overlapping [start, end), in start order; at most MAX_EXPANDED."""
-    pairs = []
-    truncated = False
-    for event in queryset.overlapping(start, end):
-        found, more = event_occurrences(event, window_start=start, window_end=end, limit=MAX_EXPANDED)
-        truncated |= more
-        pairs.extend((event, occurrence) for occurrence in found)
-    pairs.sort(key=lambda pair: (pair[1].start, pair[0].pk))
-    if len(pairs) > MAX_EXPANDED:
-        pairs, truncated = pairs[:MAX_EXPANDED], True
-    return pairs, truncated
+def calendar_occurrences(
+    queryset: QuerySet[Event], *, start: datetime, end: datetime, limit: int = MAX_EXPANDED
+) -> tuple[list, bool]:
+    """(event, occurrence) pairs of `queryset` overlapping [start, end), in start order; at most `limit`.
+
+    Two queries: the recurring candidates, and the first `limit` + 1 one-off events by start (no later
+    one can make the cut). Series are merged lazily, so a year of a busy calendar costs about `limit`
+    steps, not every occurrence of the year.
+    """
+    candidates = queryset.overlapping(start, end)
+    if isinstance(candidates, QuerySet):  # time travel (history) hands over a list of rebuilt events
+        slim = candidates.select_related(None).only(*OCCURRENCE_FIELDS)
+        singles = slim.filter(is_recurring=False).order_by("start_time", "id")[: limit + 1]
+        candidates = [*slim.filter(is_recurring=True), *singles]
+    pairs = list(islice(timeline(candidates, window_start=start, window_end=end), limit + 1))
+    return pairs[:limit], len(pairs) > limit
+
+
+def calendar_busy_occurrences(*, user, start: datetime, end: datetime, limit: int) -> tuple[list, bool]:
+    """The occurrences that make `user` busy in [start, end) (all-day events are transparent), in start order,
+    at most `limit`, and whether more exist. Two queries."""
+    return calendar_occurrences(events_visible(user=user).filter(is_all_day=False), start=start, end=end, limit=limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
@@ -10,10 +10,13 @@ from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
 from common.fields import StrictCharField
+from common.schema import ProblemSerializer
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
+from . import exceptions as series_exceptions
 from . import recurrence, timezones
+from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, Event
 
 CONFLICT_STRATEGIES = ["reject", "warn", "allow"]
@@ -76,8 +79,14 @@ class EventInputSerializer(serializers.Serializer):
     base_version = serializers.IntegerField(
         min_value=1, required=False, help_text="The version this change is based on; works like If-Match."
     )
+    on_conflict = serializers.ChoiceField(
+        choices=ON_CONFLICT,
+        required=False,
+        help_text="When If-Match/base_version is stale: reject (default, 412), merge (three-way; 409 on overlap) "
+        "or overwrite (last writer wins).",
+    )
 
-    CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring")
+    CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring", "on_conflict")
 
     def validate_timezone(self, value: str) -> str:
         if not timezones.is_valid(value):
@@ -136,7 +145,11 @@ class EventInputSerializer(serializers.Serializer):
         return {
             "changes": changes,
             "pattern": pattern,
-            **{key: attrs[key] for key in ("change_reason", "conflict_strategy", "base_version") if key in attrs},
+            **{
+                key: attrs[key]
+                for key in ("change_reason", "conflict_strategy", "base_version", "on_conflict")
+                if key in attrs
+            },
         }
 
 
@@ -187,11 +200,35 @@ class RecurrenceOutputField(serializers.Field):
         return value
 
 
+class SeriesExceptionSerializer(serializers.Serializer):
+    """One changed or cancelled occurrence of a series; absent fields are the series' own."""
+
+    original_start_time = serializers.CharField(help_text="RFC 3339: where the rule puts the occurrence.")
+    cancelled = serializers.BooleanField()
+    start_time = serializers.CharField(required=False, help_text="RFC 3339, when the occurrence was moved.")
+    end_time = serializers.CharField(required=False, help_text="RFC 3339, when the occurrence was moved.")
+    title = serializers.CharField(required=False)
+    description = serializers.CharField(required=False)
+    location = serializers.CharField(required=False)
+
+
+@extend_schema_field(SeriesExceptionSerializer(many=True))
+class ExceptionsOutputField(serializers.Field):
+    """The series' exceptions (PATCH/DELETE /api/events/{id}/occurrences/{original_start}), oldest first."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, event):
+        return series_exceptions.describe(event)
+
+
 class EventSerializer(serializers.ModelSerializer):
     owner = UserRefSerializer(read_only=True)
     start_time = LocalTimeField()
     end_time = LocalTimeField()
     recurrence_pattern = RecurrenceOutputField()
+    exceptions = ExceptionsOutputField()
     my_role = serializers.ChoiceField(choices=Role.choices, read_only=True, help_text="The caller's role.")
 
     class Meta:
@@ -207,6 +244,7 @@ class EventSerializer(serializers.ModelSerializer):
             "is_all_day",
             "is_recurring",
             "recurrence_pattern",
+            "exceptions",
             "version",
             "owner",
             "my_role",
@@ -228,9 +266,14 @@ class EventWriteResultSerializer(EventSerializer):
 
     permissions = PermissionSerializer(many=True, read_only=True, source="permission_list")
     conflicts = ConflictSerializer(many=True, read_only=True, required=False)
+    merged = serializers.BooleanField(
+        read_only=True,
+        default=False,
+        help_text="True when a stale write (on_conflict=merge) was merged onto the current version.",
+    )
 
     class Meta(EventSerializer.Meta):
-        fields = [*EventSerializer.Meta.fields, "permissions", "conflicts"]
+        fields = [*EventSerializer.Meta.fields, "permissions", "conflicts", "merged"]
         read_only_fields = fields
 
 
@@ -253,14 +296,17 @@ class OccurrenceSerializer(serializers.Serializer):
     start_time = serializers.CharField(help_text="RFC 3339.")
     end_time = serializers.CharField(help_text="RFC 3339.")
     original_start_time = serializers.CharField(help_text="RFC 3339: where the rule put this occurrence.")
+    is_exception = serializers.BooleanField(help_text="True when this occurrence was changed on its own.")
 
     @staticmethod
     def build(event: Event, occurrence) -> dict:
         zone = timezones.get(event.timezone)
+        title, location = getattr(occurrence, "title", None), getattr(occurrence, "location", None)
         return {
             "event_id": event.pk,
-            "title": event.title,
-            "location": event.location,
+            "title": event.title if title is None else title,
+            "location": event.location if location is None else location,
+            "is_exception": getattr(occurrence, "is_exception", False),
             "timezone": event.timezone,
             "is_all_day": event.is_all_day,
             "start_time": occurrence.start.astimezone(zone).isoformat(),
@@ -285,3 +331,194 @@ class OccurrenceQuerySerializer(serializers.Serializer):
         if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": ["end must be after start."]})
         return attrs
+
+
+class SlotSerializer(serializers.Serializer):
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "object"}, "description": "Scheduling conflicts."},
+            {
+                "type": "object",
+                "description": "Merge conflicts (on_conflict=merge): by field, its base, current and your value.",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"base": {}, "current": {}, "yours": {}},
+                    "required": ["base", "current", "yours"],
+                },
+            },
+        ]
+    }
+)
+class _WriteConflictsField(serializers.JSONField):
+    pass
+
+
+class WriteConflictProblemSerializer(ProblemSerializer):
+    """409 on an update: `/problems/scheduling-conflict` (a list) or `/problems/merge-conflict` (by field)."""
+
+    conflicts = _WriteConflictsField(required=False)
+    next_free_slots = SlotSerializer(many=True, required=False, help_text="With a scheduling conflict: free slots.")
+
+
+# --- Series: one occurrence, the scope of an update, calendar-wide reads ---------------------------
+
+SCOPES = ["all", "following"]
+MAX_CALENDAR_WINDOW = timedelta(days=366)
+
+
+class SchedulingConflictProblemSerializer(ProblemSerializer):
+    """409 /problems/scheduling-conflict: what is in the way, and the next free slots of the same length."""
+
+    next_free_slots = SlotSerializer(
+        many=True,
+        required=False,
+        help_text="Up to 3 free slots of the same length after the requested start; for a series, where its "
+        "first occurrence would go if the whole series moved (by at most a week).",
+    )
+
+
+class OccurrenceChangeSerializer(serializers.Serializer):
+    """Changes to one occurrence of a series; null puts a field back to the series' own value.
+
+    Context: `event`, `occurrence` (where the rule puts it) and `current` (where it is now).
+    """
+
+    title = StrictCharField(min_length=1, max_length=TITLE_MAX, required=False, allow_null=True)
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX, allow_blank=True, required=False, allow_null=True, trim_whitespace=False
+    )
+    location = StrictCharField(max_length=LOCATION_MAX, allow_blank=True, required=False, allow_null=True)
+    start_time = WallClockDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Move it: RFC 3339, without an offset read in the event's zone; alone it keeps the length. "
+        "null (here or in end_time) puts it back where the rule has it.",
+    )
+    end_time = WallClockDateTimeField(required=False, allow_null=True, help_text="See start_time.")
+    cancelled = serializers.BooleanField(
+        required=False, help_text="true cancels the occurrence (like DELETE); false restores a cancelled one."
+    )
+    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
+    base_version = serializers.IntegerField(min_value=1, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
+        changes: dict = {key: attrs[key] for key in ("cancelled", *series_exceptions.TEXT_FIELDS) if key in attrs}
+        if "start_time" in attrs or "end_time" in attrs:
+            if attrs.get("start_time", 0) is None or attrs.get("end_time", 0) is None:
+                start, end = occurrence.start, occurrence.end
+            else:
+                now_start, now_end = (current.start, current.end) if current else (occurrence.start, occurrence.end)
+                start = timezones.localize(attrs.get("start_time", now_start), event.timezone)
+                end = timezones.localize(attrs["end_time"], event.timezone) if "end_time" in attrs else None
+                if end is None and event.is_all_day:  # the same number of local days
+                    zone = timezones.get(event.timezone)
+                    days = (now_end.astimezone(zone).date() - now_start.astimezone(zone).date()).days
+                    first = start.astimezone(zone).date()
+                    start = datetime.combine(first, datetime.min.time(), zone)
+                    end = datetime.combine(first + timedelta(days=max(days, 1)), datetime.min.time(), zone)
+                elif end is None:
+                    end = start + (now_end - now_start)
+                if end < start:
+                    raise serializers.ValidationError({"end_time": ["end_time must not be before start_time."]})
+                if event.is_all_day:
+                    start, end = _whole_days(start, end, event.timezone)
+            changes["start"], changes["end"] = start.astimezone(UTC), end.astimezone(UTC)
+        return {
+            "changes": changes,
+            **{key: attrs[key] for key in ("change_reason", "conflict_strategy", "base_version") if key in attrs},
+        }
+
+
+class OccurrenceWriteResultSerializer(EventWriteResultSerializer):
+    """The series after a change to one of its occurrences, with that occurrence as it now is."""
+
+    occurrence = OccurrenceSerializer(
+        read_only=True, allow_null=True, source="changed_occurrence", help_text="null when it is cancelled."
+    )
+
+    class Meta(EventWriteResultSerializer.Meta):
+        fields = [*EventWriteResultSerializer.Meta.fields, "occurrence"]
+        read_only_fields = fields
+
+
+class UpdateScopeSerializer(serializers.Serializer):
+    """Which occurrences of a series an update changes (query parameters or body fields)."""
+
+    scope = serializers.ChoiceField(
+        choices=SCOPES,
+        default="all",
+        help_text="all (default): the whole series. following: from `occurrence` on, as a new series.",
+    )
+    occurrence = WallClockDateTimeField(
+        required=False,
+        help_text="With scope=following: the original start of the occurrence to split at (RFC 3339; without an "
+        "offset read in the event's zone).",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["scope"] == "following" and "occurrence" not in attrs:
+            raise serializers.ValidationError({"occurrence": ["scope=following needs the occurrence to split at."]})
+        if attrs["scope"] == "all" and "occurrence" in attrs:
+            raise serializers.ValidationError({"occurrence": ["occurrence is only used with scope=following."]})
+        return attrs
+
+
+class SplitResultSerializer(serializers.Serializer):
+    updated = EventWriteResultSerializer(help_text="The old series, now ending before the occurrence.")
+    created = EventWriteResultSerializer(
+        allow_null=True,
+        help_text="The new series from that occurrence on, with the changes; null when the occurrence was the "
+        "first, so the whole series was updated.",
+    )
+
+
+class CalendarWindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="RFC 3339; the window is [start, end).")
+    end = serializers.DateTimeField(help_text=f"RFC 3339; at most {MAX_CALENDAR_WINDOW.days} days after start.")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["end must be after start."]})
+        if attrs["end"] - attrs["start"] > MAX_CALENDAR_WINDOW:
+            raise serializers.ValidationError(
+                {"end": [f"The window may span at most {MAX_CALENDAR_WINDOW.days} days."]}
+            )
+        return attrs
+
+
+class FreeBusyQuerySerializer(CalendarWindowSerializer):
+    timezone = StrictCharField(
+        max_length=TIMEZONE_MAX, required=False, help_text="IANA name the times are written in (default UTC)."
+    )
+
+    def validate_timezone(self, value: str) -> str:
+        if not timezones.is_valid(value):
+            raise serializers.ValidationError(f"Unknown time zone {value!r}; use an IANA name like 'Europe/Paris'.")
+        return value
+
+
+class BusyIntervalSerializer(serializers.Serializer):
+    start_time = serializers.CharField(help_text="RFC 3339.")
+    end_time = serializers.CharField(help_text="RFC 3339.")
+
+
+class FreeBusySerializer(serializers.Serializer):
+    start = serializers.CharField(help_text="RFC 3339: the window's start.")
+    end = serializers.CharField(help_text="RFC 3339: the window's end.")
+    timezone = serializers.CharField()
+    results = BusyIntervalSerializer(many=True, help_text="Busy intervals, merged, clipped to the window, in order.")
+    truncated = serializers.BooleanField(help_text="True when the calendar had too many occurrences to read all.")
+
+
+class ConflictPairSerializer(serializers.Serializer):
+    first = OccurrenceSerializer(help_text="The occurrence that starts first.")
+    second = OccurrenceSerializer()
+    overlap_start = serializers.DateTimeField()
+    overlap_end = serializers.DateTimeField()

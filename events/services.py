@@ -7,20 +7,28 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound, ValidationError
 from simple_history.utils import bulk_create_with_history
 
-from common.exceptions import PreconditionFailed, SchedulingConflict
-from history.models import Action
+from common.exceptions import Conflict, Gone, PreconditionFailed, SchedulingConflict
+from history.models import RESTORE_WINDOW, Action
+from history.services import audit_record
+from notifications.services import event_changed, events_created
 from sharing.models import EventPermission
 from sharing.roles import Role
 
+from . import cache as event_cache
 from . import conflicts as conflict_rules
+from . import exceptions as series_exceptions
+from . import merge, recurrence
+from . import split as series_split
 from .locks import calendar_lock
 from .models import Event
-from .occurrences import pattern_of, series_end_of
+from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
 SCHEDULE_FIELDS = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
 MAX_BATCH = 500
+_HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
 
 
 def _stamp(event: Event, *, actor, reason: str | None, action: str) -> None:
@@ -32,32 +40,38 @@ def _stamp(event: Event, *, actor, reason: str | None, action: str) -> None:
 
 def _derive(event: Event) -> None:
     event.is_recurring = event.recurrence is not None
+    if not event.is_recurring:
+        event.exceptions = {}
     event.series_end = series_end_of(event)
+    event.series_start = series_start_of(event)
 
 
 def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> list[dict]:
     """Conflicts of `event`'s occurrences with the caller's calendar, per conflict_strategy."""
     if strategy == "allow":
         return []
-    occurrences = conflict_rules.candidate_occurrences(
-        start=event.start_time,
-        end=event.end_time,
-        tz=event.timezone,
-        pattern=pattern_of(event),
-        is_all_day=event.is_all_day,
-    )
-    bounds = conflict_rules.span(occurrences)
-    if bounds is None:
-        return []
-    busy = conflict_rules.calendar_busy(user=actor, start=bounds[0], end=bounds[1], exclude_ids=exclude_ids)
-    found = conflict_rules.find_conflicts(occurrences, busy)
+    found = conflict_rules.event_conflicts(user=actor, event=event, exclude_ids=exclude_ids)
     if found and strategy == "reject":
         raise SchedulingConflict(
             f"The event overlaps {len(found)} occurrence(s) on your calendar; "
             "send conflict_strategy=warn or allow to save it anyway.",
             conflicts=found,
+            next_free_slots=conflict_rules.next_free_slots(
+                user=actor, occurrences=conflict_rules.event_candidates(event), exclude_ids=exclude_ids
+            ),
         )
     return found
+
+
+def _lock_live(event: Event) -> Event:
+    """Lock the event's row for this transaction; NotFound (404) if it was deleted meanwhile.
+
+    The row lock serializes writers of one event: each sees the version the previous one wrote.
+    """
+    locked = Event.objects.select_for_update().filter(pk=event.pk, deleted_at__isnull=True).first()
+    if locked is None:
+        raise NotFound("No such event.")
+    return locked
 
 
 def _check_version(event: Event, expected: int | None) -> None:
@@ -81,6 +95,8 @@ def event_create(
     permission = EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor)
     permission._history_user = actor
     permission.save()
+    audit_record(actor=actor, action="event.created", target=event, data={"version": 1, "reason": reason or None})
+    event_changed(event=event, actor=actor, kind=Action.CREATED)
     return event, found
 
 
@@ -94,39 +110,63 @@ def event_update(
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
     action: str = Action.UPDATED,
+    audit_data: dict | None = None,
+    on_conflict: str = "reject",
 ) -> tuple[Event, list[dict]]:
     """Apply `changes` as one new version. Raises PreconditionFailed (412) when stale, SchedulingConflict (409).
 
-    A request that changes nothing makes no version.
+    A request that changes nothing makes no version. A stale `expected_version` is resolved by
+    `on_conflict` (events/merge.py): reject (412), merge (MergeConflict 409 when the changes overlap)
+    or overwrite; the returned event's `merged` says whether a merge happened.
     """
     calendar_lock(actor.pk)
-    # The row lock serializes writers of one event: each sees the version the previous one wrote.
-    locked = Event.objects.select_for_update().get(pk=event.pk, deleted_at__isnull=True)
-    _check_version(locked, expected_version)
+    locked = _lock_live(event)
+    changes, resolution = merge.resolve_stale(locked, expected_version, changes, on_conflict)
+    locked.merged = resolution == "merge"
     changed = {key: value for key, value in changes.items() if getattr(locked, key) != value}
     if not changed:
         return locked, []
+    before = series_exceptions.Schedule.of(locked)
     for key, value in changed.items():
         setattr(locked, key, value)
     found: list[dict] = []
-    if any(key in SCHEDULE_FIELDS for key in changed):
+    reschedules = any(key in SCHEDULE_FIELDS for key in changed)
+    if reschedules and "exceptions" not in changes and locked.exceptions:
+        # Changed and cancelled occurrences move with the series (events/exceptions.py).
+        locked.exceptions = series_exceptions.follow(
+            locked.exceptions, old=before, new=series_exceptions.Schedule.of(locked)
+        )
+    if reschedules or "exceptions" in changed:
         _derive(locked)
+    if reschedules:
         found = _check_conflicts(actor=actor, event=locked, strategy=conflict_strategy, exclude_ids=[locked.pk])
     locked.version += 1
-    _stamp(locked, actor=actor, reason=reason, action=action)
+    history_reason = merge.marked_reason(reason, resolution, expected_version, _HISTORY_REASON_MAX)
+    _stamp(locked, actor=actor, reason=history_reason, action=action)
     locked.save()
+    audit_record(
+        actor=actor,
+        action=f"event.{action}",
+        target=locked,
+        data={"version": locked.version, "fields": sorted(changed), "reason": reason or None, **(audit_data or {})},
+    )
+    event_changed(event=locked, actor=actor, kind=action, data={"fields": sorted(changed)})
     return locked, found
 
 
 @transaction.atomic
 def event_delete(*, event: Event, actor, reason: str | None = None, expected_version: int | None = None) -> Event:
     """Delete an event: it disappears for everyone, keeping its history (a new version marks the deletion)."""
-    locked = Event.objects.select_for_update().get(pk=event.pk, deleted_at__isnull=True)
+    locked = _lock_live(event)
     _check_version(locked, expected_version)
     locked.deleted_at = timezone.now()
     locked.version += 1
     _stamp(locked, actor=actor, reason=reason, action=Action.DELETED)
     locked.save()
+    audit_record(
+        actor=actor, action="event.deleted", target=locked, data={"version": locked.version, "reason": reason or None}
+    )
+    event_changed(event=locked, actor=actor, kind=Action.DELETED)
     return locked
 
 
@@ -170,6 +210,14 @@ def event_create_batch(
         EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor, granted_at=now) for event in created
     ]
     bulk_create_with_history(permissions, EventPermission, batch_size=250, default_user=actor, default_date=now)
+    event_cache.invalidate_users([actor.pk])  # bulk inserts send no history signals (events/cache.py)
+    audit_record(
+        actor=actor,
+        action="event.batch_created",
+        target=None,
+        data={"count": len(created), "ids": [event.pk for event in created], "reason": reason or None},
+    )
+    events_created(events=created, actor=actor)
     return created, found
 
 
@@ -185,7 +233,8 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
         return []
     start = min(o.start for o in everything)
     end = max(o.end for o in everything)
-    calendar = conflict_rules.calendar_busy(user=actor, start=start, end=end)
+    around = [(o.start, o.end) for o in everything]
+    calendar = conflict_rules.calendar_busy(user=actor, start=start, end=end, around=around)
     within = conflict_rules.BusyIndex(
         [
             conflict_rules.Busy(o.start, o.end, None, events[index].title, batch_index=index)
@@ -201,3 +250,196 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
         if len(found) >= conflict_rules.MAX_REPORTED:
             break
     return found[: conflict_rules.MAX_REPORTED]
+
+
+@transaction.atomic
+def event_restore(
+    *, event: Event, actor, reason: str | None = None, conflict_strategy: str = "reject", expected_version=None
+) -> tuple[Event, list[dict]]:
+    """Bring a deleted event back as a new version (action `restored`), within RESTORE_WINDOW of its deletion.
+
+    Raises Conflict (409) if it is not deleted, Gone (410) after the window, PreconditionFailed (412) when
+    stale, SchedulingConflict (409) when it now overlaps the caller's calendar under `reject`.
+    """
+    calendar_lock(actor.pk)
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    _check_version(locked, expected_version)
+    if locked.deleted_at is None:
+        raise Conflict("The event is not deleted.", current_version=locked.version)
+    if locked.deleted_at + RESTORE_WINDOW < timezone.now():
+        raise Gone(
+            f"The event was deleted more than {RESTORE_WINDOW.days} days ago and can no longer be restored.",
+            deleted_at=locked.deleted_at,
+        )
+    found = _check_conflicts(actor=actor, event=locked, strategy=conflict_strategy, exclude_ids=[locked.pk])
+    locked.deleted_at = None
+    locked.version += 1
+    # The history column holds fewer characters than the API accepts; the audit row keeps the whole reason.
+    _stamp(locked, actor=actor, reason=(reason or "")[:_HISTORY_REASON_MAX] or None, action=Action.RESTORED)
+    locked.save()
+    audit_record(
+        actor=actor, action="event.restored", target=locked, data={"version": locked.version, "reason": reason or None}
+    )
+    event_changed(event=locked, actor=actor, kind=Action.RESTORED)
+    return locked, found
+
+
+class OccurrenceCancelled(Conflict):
+    slug = "occurrence-cancelled"
+    title = "The occurrence is cancelled."
+    default_detail = "This occurrence is cancelled; send cancelled: false to restore it."
+
+
+@transaction.atomic
+def event_occurrence_change(
+    *,
+    event: Event,
+    actor,
+    original_start,
+    changes: dict[str, Any],
+    reason: str | None = None,
+    conflict_strategy: str = "reject",
+    expected_version: int | None = None,
+) -> tuple[Event, list[dict]]:
+    """Change, cancel or restore one occurrence of a series, as a new version of the series (action
+    `occurrence_changed`) whose exceptions hold the change; a change that changes nothing makes no version.
+
+    `changes`: `cancelled`, `title`/`description`/`location` (None: the series' own again), `start`/`end`
+    (UTC). A moved occurrence is checked against the caller's calendar and the series' other occurrences.
+    Raises NotFound (no such occurrence), OccurrenceCancelled (409), PreconditionFailed (412),
+    SchedulingConflict (409 under `reject`), ValidationError (too many exceptions).
+    """
+    calendar_lock(actor.pk)
+    locked = _lock_live(event)
+    _check_version(locked, expected_version)
+    occurrence = series_split.occurrence_at(locked, original_start)
+    exceptions = dict(series_exceptions.of(locked))
+    current = exceptions.get(occurrence.start)
+    if current is not None and current.cancelled and "cancelled" not in changes:
+        raise OccurrenceCancelled(current_version=locked.version)
+    exception = series_exceptions.changed(
+        current, original_start=occurrence.start, original_end=occurrence.end, changes=changes
+    )
+    exceptions.pop(occurrence.start, None)
+    if exception is not None:
+        exceptions[occurrence.start] = exception
+    if len(exceptions) > series_exceptions.MAX_EXCEPTIONS:
+        raise ValidationError(
+            {"original_start": [f"A series keeps at most {series_exceptions.MAX_EXCEPTIONS} changed occurrences."]}
+        )
+    stored = series_exceptions.dump(exceptions)
+    if stored == locked.exceptions:
+        return locked, []
+    found: list[dict] = []
+    if exception is not None and exception.moved and not locked.is_all_day and conflict_strategy != "allow":
+        moved = EventOccurrence(exception.start, exception.end, occurrence.start)
+        skip = (locked.pk, occurrence.start)
+        found = conflict_rules.occurrence_conflicts(user=actor, occurrence=moved, skip=skip)
+        if found and conflict_strategy == "reject":
+            raise SchedulingConflict(
+                f"The occurrence would overlap {len(found)} occurrence(s) on your calendar; "
+                "send conflict_strategy=warn or allow to save it anyway.",
+                conflicts=found,
+                next_free_slots=conflict_rules.next_free_slots(user=actor, occurrences=[moved], skip=skip),
+            )
+    updated, _ = event_update(
+        event=locked,
+        actor=actor,
+        changes={"exceptions": stored},
+        reason=reason,
+        conflict_strategy="allow",
+        action=Action.OCCURRENCE_CHANGED,
+        audit_data={"occurrence": series_exceptions.key(occurrence.start)},
+    )
+    return updated, found
+
+
+@transaction.atomic
+def event_split(
+    *,
+    event: Event,
+    actor,
+    at,
+    changes: dict[str, Any],
+    reason: str | None = None,
+    conflict_strategy: str = "reject",
+    expected_version: int | None = None,
+) -> tuple[Event, Event, list[dict]]:
+    """Apply `changes` to a series from its occurrence `at` on (scope=following), atomically: the series
+    ends before `at` (a version with action `split`) and a new series starts there with the changes (version
+    1, `created`, its reason naming the old series), the old one's permissions copied, exceptions split by
+    side. Returns (old, new, conflicts of the new series).
+
+    `changes` were validated against series_split.plan(event, at).tail, so the event must not have changed since
+    (PreconditionFailed otherwise). Raises NotFound, ValidationError, PreconditionFailed, SchedulingConflict.
+    """
+    calendar_lock(actor.pk)
+    locked = _lock_live(event)
+    _check_version(locked, expected_version)
+    if locked.version != event.version:
+        raise PreconditionFailed(
+            f"The event changed while the request was read (now version {locked.version}); send it again.",
+            current_version=locked.version,
+        )
+    split = series_split.plan(locked, at)
+    tail = split.tail
+    new = Event(**{**{field: getattr(tail, field) for field in _SERIES_FIELDS}, **changes})
+    new.owner_id, new.version = locked.owner_id, 1
+    try:
+        recurrence.parse_pattern(
+            new.recurrence, start=new.start_time, end=new.end_time, tz=new.timezone, is_all_day=new.is_all_day
+        )
+    except recurrence.RecurrenceError as exc:
+        raise ValidationError({"recurrence_pattern": [f"The series from that occurrence on: {exc}"]}) from exc
+    if new.recurrence is not None:
+        new.exceptions = series_exceptions.follow(
+            tail.exceptions,
+            old=series_exceptions.Schedule.of(tail),
+            new=series_exceptions.Schedule.of(new),
+        )
+    _derive(new)
+
+    old, _ = event_update(
+        event=locked,
+        actor=actor,
+        changes={"recurrence": split.head.to_json(), "exceptions": split.head_exceptions},
+        reason=reason,
+        conflict_strategy="allow",
+        action=Action.SPLIT,
+        audit_data={"split_at": series_exceptions.key(tail.start_time)},
+    )
+    # Checked after the old series was cut (same transaction), so it is not in the way of its own sequel.
+    found = _check_conflicts(actor=actor, event=new, strategy=conflict_strategy)
+    note = f"Split from event {old.pk}"
+    _stamp(
+        new, actor=actor, reason=f"{note}: {reason}"[:_HISTORY_REASON_MAX] if reason else note, action=Action.CREATED
+    )
+    new.save()
+    now = timezone.now()
+    permissions = [
+        EventPermission(event=new, user_id=p.user_id, role=p.role, granted_by_id=p.granted_by_id, granted_at=now)
+        for p in EventPermission.objects.filter(event=old).order_by("granted_at", "id")
+    ]
+    # No history signal for bulk rows; the holders' cached lists went stale with the old series' new version.
+    bulk_create_with_history(permissions, EventPermission, default_user=actor, default_date=now)
+    audit_record(
+        actor=actor,
+        action="event.created",
+        target=new,
+        data={"version": 1, "split_from": old.pk, "reason": reason or None},
+    )
+    event_changed(event=new, actor=actor, kind=Action.CREATED, data={"split_from": old.pk})
+    return old, new, found
+
+
+_SERIES_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "start_time",
+    "end_time",
+    "timezone",
+    "is_all_day",
+    "recurrence",
+    "exceptions",
+)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -16,15 +20,31 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from common.conditional import etag, expected_version, matches_none
-from common.exceptions import BatchValidationError
+from common.conditional import matches_none
+from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
 from common.fields import StrictCharField
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
+from history import selectors as history_selectors
+from history.serializers import AS_OF_PARAMETER, parse_as_of
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import selectors, services
+from . import cache as event_cache
+from . import selectors, services, timezones
+from . import split as series_split
+from .api import (
+    ID_PARAMETER,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    ON_CONFLICT_PARAMETER,
+    WRITE_PARAMETERS,
+    change_reason,
+    conflict_strategy,
+    event_response,
+    expected_version_of,
+    on_conflict,
+)
 from .filters import EventFilter
 from .models import Event
 from .occurrences import event_occurrences
@@ -39,20 +59,35 @@ from .serializers import (
     OccurrenceListSerializer,
     OccurrenceQuerySerializer,
     OccurrenceSerializer,
+    SchedulingConflictProblemSerializer,
+    SplitResultSerializer,
+    UpdateScopeSerializer,
+    WriteConflictProblemSerializer,
 )
 
-ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The event's id.")
-WRITE_PARAMETERS = [
+SCOPE_PARAMETERS = [
     OpenApiParameter(
-        "conflict_strategy", OpenApiTypes.STR, enum=CONFLICT_STRATEGIES, description="reject (default), warn or allow."
+        "scope",
+        OpenApiTypes.STR,
+        enum=["all", "following"],
+        description=(
+            "For a recurring event: all (default) changes the whole series; following changes it from the "
+            "occurrence `occurrence` on: atomically, the series ends before that occurrence (its earlier occurrences "
+            "unchanged) and a new series with the body's changes starts there (times in the body are those of that "
+            "occurrence), with the same permissions and the exceptions from there on. Answers "
+            "{updated: old series, created: new series}. Also accepted as body fields."
+        ),
     ),
-    OpenApiParameter("X-Change-Reason", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Why (≤500 chars)."),
+    OpenApiParameter(
+        "occurrence",
+        OpenApiTypes.DATETIME,
+        description="With scope=following: the original start of the occurrence to split at (RFC 3339).",
+    ),
 ]
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="An ETag; 412 if the event has changed since."
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="An ETag; 304 if it is still current."
+UPDATE_RESULT = PolymorphicProxySerializer(
+    component_name="EventUpdateResult",
+    serializers=[EventWriteResultSerializer, SplitResultSerializer],
+    resource_type_field_name=None,
 )
 
 
@@ -72,30 +107,17 @@ def _flag(value: str | None) -> bool:
     raise ValidationError({"expand": ["Must be true or false."]})
 
 
-def _reason(request, validated: dict) -> str | None:
-    reason = validated.get("change_reason") or request.headers.get("X-Change-Reason", "")
-    if len(reason) > REASON_MAX:
-        raise ValidationError({"change_reason": [f"Ensure this field has no more than {REASON_MAX} characters."]})
-    return reason or None
-
-
-def _strategy(request, validated: dict) -> str:
-    value = request.query_params.get("conflict_strategy") or validated.get("conflict_strategy") or "reject"
-    if value not in CONFLICT_STRATEGIES:
-        raise ValidationError({"conflict_strategy": [f"Must be one of {', '.join(CONFLICT_STRATEGIES)}."]})
-    return value
-
-
-def _expected_version(request, validated: dict) -> int | None:
-    header = expected_version(request.headers.get("If-Match"))
-    return header if header is not None else validated.get("base_version")
-
-
-def event_response(event, *, status_code: int = 200, conflicts: list | None = None, serializer=EventDetailSerializer):
-    if conflicts is not None:
-        event.conflicts = conflicts
-    data = serializer(event).data
-    return Response(data, status=status_code, headers={"ETag": etag(event.version, data)})
+def _split_point(request, event) -> datetime | None:
+    """The occurrence a scope=following update splits the series at (UTC); None for scope=all."""
+    body = request.data if isinstance(request.data, dict) else {}
+    raw = {key: request.query_params.get(key, body.get(key)) for key in ("scope", "occurrence")}
+    scope = UpdateScopeSerializer(data={key: value for key, value in raw.items() if value is not None})
+    scope.is_valid(raise_exception=True)
+    if scope.validated_data["scope"] == "all":
+        return None
+    if not event.recurrence:
+        raise ValidationError({"scope": ["scope=following is for recurring events."]})
+    return timezones.localize(scope.validated_data["occurrence"], event.timezone).astimezone(UTC)
 
 
 @extend_schema_view(
@@ -109,7 +131,8 @@ def event_response(event, *, status_code: int = 200, conflicts: list | None = No
                     "With start and end: list occurrences (OccurrenceSerializer items, in start order, paginated, "
                     f"at most {selectors.MAX_EXPANDED} in all; the answer adds `truncated`) instead of events."
                 ),
-            )
+            ),
+            AS_OF_PARAMETER,
         ],
     )
 )
@@ -126,9 +149,20 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         return selectors.events_visible(user=self.request.user)
 
     def list(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
+        if parse_as_of(request) is not None:  # time travel answers are not cached
+            return self._list(request)
+        return event_cache.cached_response("list", request=request, build=lambda: self._list(request))
+
+    def _list(self, request):
+        as_of = parse_as_of(request)
+        if as_of is not None:  # time travel: the versions in force at `as_of` (history/selectors.py)
+            queryset = history_selectors.events_as_of_filtered(user=request.user, as_of=as_of, params=request.GET)
+        else:
+            queryset = self.filter_queryset(self.get_queryset())
         if _flag(request.query_params.get("expand")):
-            return self._list_occurrences(request, queryset)
+            return self._list_occurrences(
+                request, queryset if as_of is None else history_selectors.AsOfEvents(queryset)
+            )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
@@ -148,7 +182,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Occurrences of one event in a window",
-        parameters=[ID_PARAMETER, OccurrenceQuerySerializer],
+        parameters=[ID_PARAMETER, OccurrenceQuerySerializer, AS_OF_PARAMETER],
         responses={200: OccurrenceListSerializer},
         description=(
             "Occurrences overlapping [start, end) in start order, expanded in the event's time zone (RFC 5545). "
@@ -157,7 +191,19 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], url_path="occurrences")
     def occurrences(self, request, pk=None):
-        event = selectors.event_get(user=request.user, event_id=pk, detail=False)
+        if parse_as_of(request) is not None:  # time travel answers are not cached
+            return self._occurrences(request, pk)
+        event_id = selectors.parse_id(pk)
+        return event_cache.cached_response(
+            "occurrences", request=request, event_id=event_id, build=lambda: self._occurrences(request, event_id)
+        )
+
+    def _occurrences(self, request, pk):
+        as_of = parse_as_of(request)
+        if as_of is not None:
+            event = history_selectors.event_as_of(user=request.user, event_id=pk, as_of=as_of, detail=False)
+        else:
+            event = selectors.event_get(user=request.user, event_id=pk, detail=False)
         query = OccurrenceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         window = query.validated_data
@@ -175,7 +221,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         parameters=WRITE_PARAMETERS,
         responses={
             201: EventWriteResultSerializer,
-            **problem_responses(409),
+            (409, PROBLEM_CONTENT_TYPE): SchedulingConflictProblemSerializer,
         },
     )
     def create(self, request):
@@ -185,8 +231,8 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         event, conflicts = services.event_create(
             actor=request.user,
             changes=valid["changes"],
-            reason=_reason(request, valid),
-            conflict_strategy=_strategy(request, valid),
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
         )
         event = selectors.event_get(user=request.user, event_id=event.pk)
         response = event_response(
@@ -196,11 +242,23 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         return response
 
     @extend_schema(
-        summary="One event", parameters=[ID_PARAMETER, IF_NONE_MATCH], responses={200: EventDetailSerializer, 304: None}
+        summary="One event",
+        parameters=[ID_PARAMETER, IF_NONE_MATCH, AS_OF_PARAMETER],
+        responses={200: EventDetailSerializer, 304: None},
     )
     def retrieve(self, request, pk=None):
-        event = selectors.event_get(user=request.user, event_id=pk)
-        response = event_response(event)
+        as_of = parse_as_of(request)
+        if as_of is not None:
+            event = history_selectors.event_as_of(user=request.user, event_id=pk, as_of=as_of)
+            response = event_response(event)
+        else:
+            event_id = selectors.parse_id(pk)
+            response = event_cache.cached_response(
+                "detail",
+                request=request,
+                event_id=event_id,
+                build=lambda: event_response(selectors.event_get(user=request.user, event_id=event_id)),
+            )
         if matches_none(request.headers.get("If-None-Match"), response["ETag"]):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
         return response
@@ -208,25 +266,63 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     def _update(self, request, pk):
         event = selectors.event_get(user=request.user, event_id=pk, detail=False)
         require_role(event, Role.EDITOR)
+        split_at = _split_point(request, event)
+        if split_at is not None and split_at != event.start_time:
+            return self._update_following(request, event, split_at)
         data = EventInputSerializer(instance=event, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
-        event, conflicts = services.event_update(
-            event=event,
-            actor=request.user,
-            changes=valid["changes"],
-            reason=_reason(request, valid),
-            conflict_strategy=_strategy(request, valid),
-            expected_version=_expected_version(request, valid),
+        # One transaction, so the answer (and its ETag) shows the version this write made, not a later one.
+        with transaction.atomic():
+            event, conflicts = services.event_update(
+                event=event,
+                actor=request.user,
+                changes=valid["changes"],
+                reason=change_reason(request, valid),
+                conflict_strategy=conflict_strategy(request, valid),
+                expected_version=expected_version_of(request, valid),
+                on_conflict=on_conflict(request, valid),
+            )
+            merged = event.merged
+            event = selectors.event_get(user=request.user, event_id=event.pk)
+        event.merged = merged
+        response = event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
+        if split_at is not None:  # scope=following at the first occurrence: the whole series changed
+            return Response({"updated": response.data, "created": None})
+        return response
+
+    def _update_following(self, request, event, split_at):
+        """scope=following: the body applies to the new series that starts at the occurrence `split_at`."""
+        plan = series_split.plan(event, split_at)
+        data = EventInputSerializer(instance=plan.tail, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        valid = data.validated_data
+        with transaction.atomic():  # the answer shows the versions this write made
+            old, new, conflicts = services.event_split(
+                event=event,
+                actor=request.user,
+                at=split_at,
+                changes=valid["changes"],
+                reason=change_reason(request, valid),
+                conflict_strategy=conflict_strategy(request, valid),
+                expected_version=expected_version_of(request, valid),
+            )
+            old = selectors.event_get(user=request.user, event_id=old.pk)
+            new = selectors.event_get(user=request.user, event_id=new.pk)
+        new.conflicts = conflicts
+        return Response(
+            {"updated": EventWriteResultSerializer(old).data, "created": EventWriteResultSerializer(new).data}
         )
-        event = selectors.event_get(user=request.user, event_id=event.pk)
-        return event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
 
     @extend_schema(
         summary="Update an event (any subset of fields)",
         request=EventInputSerializer,
-        parameters=[ID_PARAMETER, IF_MATCH, *WRITE_PARAMETERS],
-        responses={200: EventWriteResultSerializer, **problem_responses(403, 409, 412)},
+        parameters=[ID_PARAMETER, IF_MATCH, ON_CONFLICT_PARAMETER, *WRITE_PARAMETERS, *SCOPE_PARAMETERS],
+        responses={
+            200: UPDATE_RESULT,
+            **problem_responses(403, 412),
+            (409, PROBLEM_CONTENT_TYPE): WriteConflictProblemSerializer,
+        },
     )
     def update(self, request, pk=None):
         return self._update(request, pk)
@@ -234,8 +330,12 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Update some fields of an event",
         request=EventInputSerializer,
-        parameters=[ID_PARAMETER, IF_MATCH, *WRITE_PARAMETERS],
-        responses={200: EventWriteResultSerializer, **problem_responses(403, 409, 412)},
+        parameters=[ID_PARAMETER, IF_MATCH, ON_CONFLICT_PARAMETER, *WRITE_PARAMETERS, *SCOPE_PARAMETERS],
+        responses={
+            200: UPDATE_RESULT,
+            **problem_responses(403, 412),
+            (409, PROBLEM_CONTENT_TYPE): WriteConflictProblemSerializer,
+        },
     )
     def partial_update(self, request, pk=None):
         return self._update(request, pk)
@@ -251,8 +351,8 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         services.event_delete(
             event=event,
             actor=request.user,
-            reason=_reason(request, {}),
-            expected_version=_expected_version(request, {}),
+            reason=change_reason(request, {}),
+            expected_version=expected_version_of(request, {}),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -295,7 +395,10 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             )
         valid = envelope.validated_data
         created, conflicts = services.event_create_batch(
-            actor=request.user, items=items, reason=_reason(request, valid), conflict_strategy=_strategy(request, valid)
+            actor=request.user,
+            items=items,
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
         )
         for event in created:
             event.my_role = Role.OWNER

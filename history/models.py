@@ -1,7 +1,15 @@
-"""What every historical event row records besides the event's own fields."""
+"""What every historical event row records besides the event's own fields, and the audit trail."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
+
+# How long a deleted event can be restored by its owners.
+RESTORE_WINDOW = timedelta(days=30)
 
 
 class Action(models.TextChoices):
@@ -23,8 +31,21 @@ class EventVersionFields(models.Model):
         abstract = True
 
 
+class EventHistoricalQuerySet(HistoricalQuerySet):
+    """Historical event rows answer the same window narrowing as live events (time travel lists filter them)."""
+
+    def overlapping(self, start, end):
+        from events.models import EventQuerySet
+
+        return EventQuerySet.overlapping(self, start, end)
+
+
 class EventHistoricalRecords(HistoricalRecords):
     """simple-history for events, with the database guarding "one row per version"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("historical_queryset", EventHistoricalQuerySet)
+        super().__init__(*args, **kwargs)
 
     def get_meta_options(self, model):
         meta = super().get_meta_options(model)
@@ -38,3 +59,54 @@ class EventHistoricalRecords(HistoricalRecords):
         ]
         meta["indexes"] = [models.Index(fields=["id", "history_date"], name="event_history_id_date_idx")]
         return meta
+
+
+class AuditQuerySet(models.QuerySet):
+    """The trail is append-only: rows are never changed or deleted through the ORM."""
+
+    def update(self, **kwargs):
+        raise TypeError("Audit entries are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit entries are append-only.")
+
+
+class AuditEntry(models.Model):
+    """One operation: who did what to which target, when, from where (IP, user agent, request id)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The actor's username at the time: the trail stays readable if the account is renamed or removed.
+    actor_username = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32, blank=True, default="")
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="audit_created_idx"),
+            models.Index(fields=["actor", "created_at"], name="audit_actor_idx"),
+            models.Index(fields=["action", "created_at"], name="audit_action_idx"),
+            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username or '-'} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Audit entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit entries are append-only.")

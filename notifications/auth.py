@@ -12,6 +12,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from accounts.authentication import JWTAuthentication
 
 BEARER_PROTOCOL = "bearer"
+MAX_TOKEN_LENGTH = 4096
 
 
 def token_from_scope(scope) -> tuple[str | None, str | None]:
@@ -30,23 +31,35 @@ def token_from_scope(scope) -> tuple[str | None, str | None]:
 
 @database_sync_to_async
 def user_for_token(raw: str | None):
-    """(user, error): the token's active user, or AnonymousUser and why it was refused."""
+    """(user, validated token, error): the token's active user, or AnonymousUser and why it was refused."""
     if not raw:
-        return AnonymousUser(), "missing token"
+        return AnonymousUser(), None, "missing token"
+    if len(raw) > MAX_TOKEN_LENGTH:
+        return AnonymousUser(), None, "token too long"
     authentication = JWTAuthentication()
     try:
         validated = authentication.get_validated_token(raw.encode())
-        return authentication.get_user(validated), None
+        return authentication.get_user(validated), validated, None
     except (InvalidToken, TokenError, AuthenticationFailed) as exc:
-        return AnonymousUser(), str(getattr(exc, "detail", exc))
+        return AnonymousUser(), None, _reason(exc)
+
+
+def _reason(exc: Exception) -> str:
+    detail = getattr(exc, "detail", exc)
+    if isinstance(detail, dict):  # simplejwt's {"detail", "code", "messages"}
+        detail = detail.get("detail", "invalid token")
+    return str(detail)
 
 
 class JWTAuthMiddleware:
+    """Sets scope["user"] from the access token, scope["auth_error"] when refused, and
+    scope["auth_token"] (the validated token: its expiry and id) for the consumer's later checks."""
+
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send):
         raw, protocol = token_from_scope(scope)
-        user, error = await user_for_token(raw)
-        scope = {**scope, "user": user, "auth_error": error, "auth_subprotocol": protocol}
+        user, token, error = await user_for_token(raw)
+        scope = {**scope, "user": user, "auth_error": error, "auth_subprotocol": protocol, "auth_token": token}
         return await self.app(scope, receive, send)

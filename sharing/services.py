@@ -8,6 +8,9 @@ from django.db.models.functions import Lower
 from rest_framework.exceptions import NotFound, ValidationError
 
 from common.exceptions import LastOwner
+from history.services import audit_record
+from notifications.models import ChangeKind
+from notifications.services import event_changed
 
 from .models import EventPermission
 from .roles import Role
@@ -57,6 +60,7 @@ def event_share(*, event, actor: User, targets: list[dict]) -> list[EventPermiss
     """Grant each target its role (changing an existing one). Raises 400 for unknown users, 409 for the last owner."""
     resolved = _users_by_reference(targets)
     current = {p.user_id: p for p in _lock_permissions(event)}
+    before = set(current)
     wanted: dict[int, tuple[User, str]] = {user.pk: (user, role) for user, role in resolved}  # last one wins
     changed = []
     for user_id, (user, role) in wanted.items():
@@ -66,14 +70,30 @@ def event_share(*, event, actor: User, targets: list[dict]) -> list[EventPermiss
             permission._history_user = actor
             permission.save()
             changed.append(permission)
+            audit_record(actor=actor, action="permission.granted", target=event, data={"user": user.pk, "role": role})
         elif permission.role != role:
+            old_role = permission.role
             permission.role = role
             permission.granted_by = actor
             permission._history_user = actor
             permission.save()
             changed.append(permission)
+            audit_record(
+                actor=actor,
+                action="permission.changed",
+                target=event,
+                data={"user": user.pk, "role": role, "old_role": old_role},
+            )
         current[user_id] = permission
     _ensure_owner(event, current.values())
+    if changed:
+        event_changed(
+            event=event,
+            actor=actor,
+            kind=ChangeKind.SHARED,
+            data={"users": [{"id": p.user.pk, "username": p.user.username, "role": p.role} for p in changed]},
+            granted_user_ids=[p.user_id for p in changed if p.user_id not in before],
+        )
     return changed
 
 
@@ -85,11 +105,24 @@ def permission_set_role(*, event, actor: User, user_id: int, role: str) -> Event
     if permission is None:
         raise NotFound("This user has no role on the event.")
     if permission.role != role:
+        old_role = permission.role
         permission.role = role
         permission.granted_by = actor
         _ensure_owner(event, current.values())
         permission._history_user = actor
         permission.save()
+        audit_record(
+            actor=actor,
+            action="permission.changed",
+            target=event,
+            data={"user": user_id, "role": role, "old_role": old_role},
+        )
+        event_changed(
+            event=event,
+            actor=actor,
+            kind=ChangeKind.PERMISSION_CHANGED,
+            data={"user": {"id": user_id, "username": permission.user.username}, "role": role, "old_role": old_role},
+        )
     return permission
 
 
@@ -103,6 +136,16 @@ def permission_revoke(*, event, actor: User, user_id: int) -> None:
     _ensure_owner(event, current.values())
     permission._history_user = actor
     permission.delete()
+    audit_record(
+        actor=actor, action="permission.revoked", target=event, data={"user": user_id, "role": permission.role}
+    )
+    event_changed(
+        event=event,
+        actor=actor,
+        kind=ChangeKind.PERMISSION_REMOVED,
+        data={"user": {"id": user_id, "username": permission.user.username}},
+        revoked_users=[permission.user],
+    )
 
 
 def _ensure_owner(event, permissions) -> None:

@@ -7,13 +7,14 @@ Unseen events answer 404 whether they exist or not (a stranger learns nothing); 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
 from events.models import Event
 from sharing import services as sharing_services
 from sharing.models import EventPermission
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,19 @@ ENDPOINTS = {
     "permissions": Endpoint("get", "/api/events/{event}/permissions"),
     "set_role": Endpoint("put", "/api/events/{event}/permissions/{member}", {"role": "editor"}),
     "revoke": Endpoint("delete", "/api/events/{event}/permissions/{member}"),
+    # history (history/urls.py)
+    "history": Endpoint("get", "/api/events/{event}/history"),
+    "version": Endpoint("get", "/api/events/{event}/history/1"),
+    "changelog": Endpoint("get", "/api/events/{event}/changelog"),
+    "diff": Endpoint("get", "/api/events/{event}/diff/1/1"),
+    "rollback": Endpoint("post", "/api/events/{event}/rollback/1", {"change_reason": "back"}),
+    "restore": Endpoint("post", "/api/events/{event}/restore"),  # the event is not deleted: 409 for its owner
+    "retrieve_as_of": Endpoint("get", "/api/events/{event}?as_of=2999-01-01T00:00:00Z"),
+    "occurrences_as_of": Endpoint("get", "/api/events/{event}/occurrences?as_of=2999-01-01T00:00:00Z"),
+    "history_page": Endpoint("get", "/events/{event}/history"),
+    "diff_page": Endpoint("get", "/events/{event}/diff/1/1"),
+    "deleted": Endpoint("get", "/api/events/deleted"),
+    "audit": Endpoint("get", "/api/audit"),  # staff only: see test_staff_read_the_audit_trail
 }
 
 # endpoint: statuses for owner, editor, viewer, stranger, anonymous
@@ -50,6 +64,18 @@ EXPECTED = {
     "permissions": (200, 200, 200, 404, 401),
     "set_role": (200, 403, 403, 404, 401),
     "revoke": (204, 403, 403, 404, 401),
+    "history": (200, 200, 200, 404, 401),
+    "version": (200, 200, 200, 404, 401),
+    "changelog": (200, 200, 200, 404, 401),
+    "diff": (200, 200, 200, 404, 401),
+    "rollback": (200, 200, 403, 404, 401),
+    "restore": (409, 403, 403, 404, 401),
+    "retrieve_as_of": (200, 200, 200, 404, 401),
+    "occurrences_as_of": (200, 200, 200, 404, 401),
+    "history_page": (200, 200, 200, 404, 401),
+    "diff_page": (200, 200, 200, 404, 401),
+    "deleted": (200, 200, 200, 200, 401),
+    "audit": (403, 403, 403, 403, 401),
 }
 
 TABLE = [
@@ -162,3 +188,195 @@ def test_a_bad_token_is_a_401_like_no_token(api, setup):
     assert response.status_code == 401
     assert response["WWW-Authenticate"]
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_staff_read_the_audit_trail(api, setup):
+    staff = UserFactory(username="auditor", is_staff=True)
+
+    response = api.as_user(staff).get("/api/audit")
+
+    assert response.status_code == 200
+    assert response.json()["count"] >= 1
+
+
+# POST /api/transactions (events/transactions.py): each operation is checked as its single endpoint; a refusal
+# fails the whole transaction with that operation's status.
+TRANSACTION_EXPECTED = {"owner": 200, "editor": 200, "viewer": 403, "stranger": 404, "anonymous": 401}
+
+
+def _transaction_body(event_id) -> dict:
+    return {"operations": [{"op": "update", "event_id": event_id, "data": {"title": "Changed"}}]}
+
+
+@pytest.mark.parametrize("role, status", TRANSACTION_EXPECTED.items(), ids=lambda v: str(v))
+def test_transaction_access(api, setup, role, status):
+    event, users = setup
+    before = state(event)
+
+    response = api.as_user(users[role]).post("/api/transactions", _transaction_body(event.pk))
+
+    assert response.status_code == status, response.content
+    if status == 200:
+        event.refresh_from_db()
+        assert (event.title, event.version) == ("Changed", 2)
+        return
+    assert response["Content-Type"].startswith("application/problem+json")
+    if status != 401:
+        assert response.json()["failed_index"] == 0
+    assert state(event) == before
+
+
+def test_a_strangers_transaction_404_is_the_same_as_for_a_missing_event(api, setup):
+    event, users = setup
+    client = api.as_user(users["stranger"])
+
+    hidden = client.post("/api/transactions", _transaction_body(event.pk))
+    missing = client.post("/api/transactions", _transaction_body(event.pk + 10_000))
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+
+
+# Notifications and sync (notifications/urls.py) belong to the caller, not to an event: every user gets
+# their own; another user's notification is 404 like a missing one. {notification}: one of the viewer's.
+NOTIFICATION_ENDPOINTS = {
+    "notifications": Endpoint("get", "/api/notifications"),
+    "notification_read": Endpoint("post", "/api/notifications/{notification}/read"),
+    "notifications_read_all": Endpoint("post", "/api/notifications/read"),
+    "sync": Endpoint("get", "/api/sync"),
+}
+NOTIFICATION_EXPECTED = {
+    "notifications": (200, 200, 200, 200, 401),
+    "notification_read": (404, 404, 200, 404, 401),
+    "notifications_read_all": (200, 200, 200, 200, 401),
+    "sync": (200, 200, 200, 200, 401),
+}
+
+
+@pytest.mark.parametrize(
+    "name, role, status",
+    [
+        pytest.param(name, role, status, id=f"{name}-{role}-{status}")
+        for name, statuses in NOTIFICATION_EXPECTED.items()
+        for role, status in zip(ROLES, statuses, strict=True)
+    ],
+)
+def test_notification_access(api, setup, name, role, status):
+    from notifications.models import Notification
+
+    event, users = setup
+    notification = Notification.objects.filter(recipient=users["viewer"]).first()
+    endpoint = NOTIFICATION_ENDPOINTS[name]
+    unread = sorted(Notification.objects.filter(read_at__isnull=True).values_list("pk", flat=True))
+
+    response = getattr(api.as_user(users[role]), endpoint.method)(endpoint.path.format(notification=notification.pk))
+
+    assert response.status_code == status, response.content
+    if status >= 400:
+        assert response["Content-Type"].startswith("application/problem+json")
+        assert sorted(Notification.objects.filter(read_at__isnull=True).values_list("pk", flat=True)) == unread
+    elif name == "notification_read":
+        notification.refresh_from_db()
+        assert notification.read_at is not None
+    elif name == "notifications_read_all":
+        assert not Notification.objects.filter(recipient=users[role], read_at__isnull=True).exists()
+    elif name == "sync":
+        listed = [change["event_id"] for change in response.json()["changes"]]
+        assert listed == ([] if role == "stranger" else [event.pk])
+
+
+# Series and calendar-wide reads (events/occurrence_views.py, events/calendar_views.py, scope=following).
+# {series}: a weekly series shared like the event; {occurrence}: the original start of its second occurrence.
+SERIES_START = "2030-01-07T12:00:00Z"
+SECOND_OCCURRENCE = "2030-01-14T12:00:00Z"
+MONTH = "start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"
+SERIES_ENDPOINTS = {
+    "occurrence_update": Endpoint("patch", "/api/events/{series}/occurrences/{occurrence}", {"title": "Changed"}),
+    "occurrence_cancel": Endpoint("delete", "/api/events/{series}/occurrences/{occurrence}"),
+    "update_following": Endpoint(
+        "patch", "/api/events/{series}?scope=following&occurrence={occurrence}", {"title": "Changed"}
+    ),
+    "conflicts_list": Endpoint("get", "/api/events/conflicts?" + MONTH),
+    "freebusy": Endpoint("get", "/api/freebusy?" + MONTH),
+}
+SERIES_EXPECTED = {
+    "occurrence_update": (200, 200, 403, 404, 401),
+    "occurrence_cancel": (204, 204, 403, 404, 401),
+    "update_following": (200, 200, 403, 404, 401),
+    "conflicts_list": (200, 200, 200, 200, 401),
+    "freebusy": (200, 200, 200, 200, 401),
+}
+
+
+@pytest.fixture
+def series_setup(setup):
+    _event, users = setup
+    series = make_event(
+        users["owner"],
+        title="Weekly",
+        start=datetime.fromisoformat(SERIES_START),
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": [], "rdates": []},
+    )
+    sharing_services.event_share(
+        event=series,
+        actor=users["owner"],
+        targets=[{"user_id": users["editor"].pk, "role": "editor"}, {"user_id": users["viewer"].pk, "role": "viewer"}],
+    )
+    return series, users
+
+
+def _series_path(endpoint: Endpoint, series_id: int) -> str:
+    return endpoint.path.format(series=series_id, occurrence=SECOND_OCCURRENCE)
+
+
+@pytest.mark.parametrize(
+    "name, role, status",
+    [
+        pytest.param(name, role, status, id=f"{name}-{role}-{status}")
+        for name, statuses in SERIES_EXPECTED.items()
+        for role, status in zip(ROLES, statuses, strict=True)
+    ],
+)
+def test_series_access(api, series_setup, name, role, status):
+    series, users = series_setup
+    endpoint = SERIES_ENDPOINTS[name]
+    before = (state(series), Event.objects.count())
+
+    response = getattr(api.as_user(users[role]), endpoint.method)(
+        _series_path(endpoint, series.pk), endpoint.body, format="json"
+    )
+
+    assert response.status_code == status, response.content
+    if status >= 400:
+        assert response["Content-Type"].startswith("application/problem+json")
+        assert (state(series), Event.objects.count()) == before
+        if status == 401:
+            assert response["WWW-Authenticate"]
+        return
+    series.refresh_from_db()
+    if name == "occurrence_update":
+        assert (series.exceptions, series.version) == ({SECOND_OCCURRENCE: {"title": "Changed"}}, 2)
+    elif name == "occurrence_cancel":
+        assert (series.exceptions, series.version) == ({SECOND_OCCURRENCE: {"cancelled": True}}, 2)
+    elif name == "update_following":
+        created = Event.objects.get(pk=response.json()["created"]["id"])
+        assert (created.title, series.version, Event.objects.count()) == ("Changed", 2, before[1] + 1)
+    elif name == "freebusy":
+        assert bool(response.json()["results"]) is (role != "stranger")
+    elif name == "conflicts_list":
+        assert response.json()["results"] == []
+    if name in ("conflicts_list", "freebusy"):
+        assert (state(series), Event.objects.count()) == before  # reads write nothing
+
+
+@pytest.mark.parametrize("name", [name for name, statuses in SERIES_EXPECTED.items() if statuses[3] == 404])
+def test_a_strangers_404_on_a_series_is_the_same_as_for_a_missing_one(api, series_setup, name):
+    series, users = series_setup
+    endpoint = SERIES_ENDPOINTS[name]
+    client = api.as_user(users["stranger"])
+
+    hidden = getattr(client, endpoint.method)(_series_path(endpoint, series.pk), endpoint.body, format="json")
+    missing = getattr(client, endpoint.method)(_series_path(endpoint, series.pk + 10_000), endpoint.body, format="json")
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()

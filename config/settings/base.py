@@ -56,7 +56,8 @@ def database_from_url(url: str) -> dict:
     }
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+# The fallback is for development only; `check --deploy` flags it (W009) when SECRET_KEY is unset.
+SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-development-only-key-set-SECRET_KEY-in-production")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
@@ -82,10 +83,12 @@ INSTALLED_APPS = [
     "sharing",
     "history",
     "notifications",
+    "bench",
 ]
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.middleware.RequestContextMiddleware",  # IP, user agent, request id for the audit
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the API docs' assets from the workers themselves: the docs work offline
     # and a deployment needs no separate static file server.
@@ -99,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.middleware.RateLimitHeadersMiddleware",
+    # Innermost: Idempotency-Key replays are answered here, inside the RateLimit headers.
+    "common.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,7 +158,16 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as the channel layer's
+                # blocking pop: every socket idle for 5 s would crash (django/channels_redis#422). Any read
+                # timeout also lets a cancelled pop swallow its cancellation (a closed socket's consumer then
+                # never ends), so none: TCP keepalive notices a dead Redis instead.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
+                # All sockets of one worker share one Redis list ("specific.*"): room for bursts.
+                "channel_capacity": {"specific.*": 5_000},
+                "prefix": os.environ.get("CHANNELS_PREFIX", "asgi"),
+            },
         }
     }
 else:
@@ -215,6 +229,7 @@ CORS_EXPOSE_HEADERS = [
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "X-Request-ID",
+    "Idempotent-Replayed",
 ]
 CORS_ALLOW_HEADERS = [
     "accept",
@@ -291,7 +306,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "sharing.roles.Role"},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "common.idempotency.schema_hook"],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 

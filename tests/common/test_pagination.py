@@ -5,17 +5,9 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import assert_problem
 
 TOTAL = 105
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"] and body["title"] and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -6,21 +6,11 @@ from django.contrib.auth import get_user_model
 
 from events.models import Event
 from tests.factories import PASSWORD, UserFactory, make_event
+from tests.helpers import assert_problem
 
 User = get_user_model()
 
 EVENT = {"title": "Standup", "start_time": "2031-03-03T09:00:00Z", "end_time": "2031-03-03T09:15:00Z"}
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -60,6 +60,11 @@ def test_the_rates_fixture_really_lowers_the_limit(api, alice, rates):
     assert limits(api.as_user(alice).get("/api/auth/me"))[0] == 7
 
 
+def test_rates_are_the_generous_test_rates_unless_lowered(api, alice):
+    """Guards the fixture's isolation: a lowered rate never leaks into the next test."""
+    assert limits(api.as_user(alice).get("/api/auth/me"))[0] == 100000
+
+
 @pytest.mark.parametrize(
     "method, path, authenticated, status",
     [

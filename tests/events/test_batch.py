@@ -9,6 +9,7 @@ import pytest
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +32,6 @@ def item(n: int, minutes: int = 30, **fields) -> dict:
         "end_time": (start + timedelta(minutes=minutes)).isoformat(),
         **fields,
     }
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from events.models import Event
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +28,6 @@ def slot(start: datetime, minutes: int = 60, **fields) -> dict:
         "end_time": (start + timedelta(minutes=minutes)).isoformat(),
         **fields,
     }
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 def conflict_summary(conflicts: list[dict]) -> list[tuple]:

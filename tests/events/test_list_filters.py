@@ -9,6 +9,7 @@ import pytest
 from events.models import Event
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +28,6 @@ def share(event: Event, owner, user, role: str) -> None:
 def titles(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [item["title"] for item in response.json()["results"]]
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture

@@ -15,9 +15,13 @@ from events.recurrence import (
     Occurrence,
     Pattern,
     RecurrenceError,
+    is_occurrence,
+    iter_occurrences,
     occurrences,
     parse_pattern,
     series_end,
+    split,
+    wall_slot,
 )
 
 NY = "America/New_York"
@@ -1087,3 +1091,167 @@ def test_rrule_length_limit_is_exposed() -> None:
 def test_naive_event_start_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         occurrences(start=datetime(2026, 3, 2, 9), end=datetime(2026, 3, 2, 10), tz=NY, pattern=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Splitting a series ("this and following"), instants, wall-clock slots
+
+
+def halves(rule: object, start: datetime, cut: datetime, *, tz: str = NY, is_all_day: bool = False, **window):
+    """Local starts of the whole series, of its head and of a tail series started at `cut`."""
+    end = start + (timedelta(days=1) if is_all_day else HOUR)
+    pattern = parse_pattern(rule, start=start, end=end, tz=tz, is_all_day=is_all_day)
+    head, tail = split(start=start, end=end, tz=tz, pattern=pattern, is_all_day=is_all_day, at=cut)
+    cut_end = cut + (end - start)
+    tail = parse_pattern(tail.to_json(), start=cut, end=cut_end, tz=tz, is_all_day=is_all_day)
+
+    def starts(pattern, first, last):
+        found, _ = occurrences(start=first, end=last, tz=tz, pattern=pattern, is_all_day=is_all_day, limit=60, **window)
+        return local_starts(found, tz)
+
+    return starts(pattern, start, end), starts(head, start, end), starts(tail, cut, cut_end), head, tail
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;COUNT=10",
+        "FREQ=WEEKLY;UNTIL=20261231T235959Z",
+        "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=12",
+        "FREQ=MONTHLY;BYDAY=-1FR;COUNT=8",
+        "FREQ=DAILY;INTERVAL=3;COUNT=20",
+    ],
+)
+def test_a_split_keeps_every_instant_on_one_side_or_the_other(rule: str) -> None:
+    start = at("2026-02-05 09:00")
+    whole, head, tail, _, _ = halves(rule, start, _fourth(rule, start))
+
+    assert head + tail == whole[: len(head) + len(tail)]
+    assert len(head) == 3 and tail[0] == whole[3]
+    if "COUNT" in rule:
+        assert head + tail == whole
+
+
+def _fourth(rule: str, start: datetime) -> datetime:
+    pattern = parse_pattern(rule, start=start, end=start + HOUR, tz=NY)
+    return occurrences(start=start, end=start + HOUR, tz=NY, pattern=pattern, limit=4)[0][3].start
+
+
+def test_a_split_count_rule_keeps_count_and_an_open_rule_gets_an_until_just_before() -> None:
+    start = at("2026-03-02 09:00")
+    _, _, _, head, tail = halves("FREQ=WEEKLY;COUNT=10", start, at("2026-03-23 09:00"))
+    assert (head.rrule, tail.rrule) == ("FREQ=WEEKLY;COUNT=3", "FREQ=WEEKLY;COUNT=7")
+    _, head_starts, _, head, tail = halves("FREQ=WEEKLY", start, at("2026-03-23 09:00"))
+    assert head.rrule == "FREQ=WEEKLY;UNTIL=20260323T125959Z" and tail.rrule == "FREQ=WEEKLY"
+    assert head_starts == days(2026, 3, 2, 9, 16)
+
+
+def test_an_all_day_split_ends_the_head_the_day_before() -> None:
+    start = at("2026-03-02 00:00")
+    _, _, _, head, tail = halves("FREQ=DAILY;COUNT=6", start, at("2026-03-05 00:00"), is_all_day=True)
+    assert (head.rrule, tail.rrule) == ("FREQ=DAILY;COUNT=3", "FREQ=DAILY;COUNT=3")
+    _, head_starts, tail_starts, head, _ = halves("FREQ=DAILY", start, at("2026-03-05 00:00"), is_all_day=True)
+    assert head.rrule == "FREQ=DAILY;UNTIL=20260304"
+    assert head_starts == days(2026, 3, 2, 3, 4, time="00:00")
+    assert tail_starts[:2] == days(2026, 3, 5, 6, time="00:00")
+
+
+def test_a_split_at_an_instant_moved_out_of_a_dst_gap_keeps_the_rules_wall_time() -> None:
+    # 02:30 daily: on 8 March 2026 it is 03:30 EDT. A tail starting there must go on at 02:30, not 03:30.
+    _, _, tail_starts, _, tail = halves("FREQ=DAILY;COUNT=5", at("2026-03-06 02:30"), utc("2026-03-08 07:30"))
+    assert tail.rrule == "FREQ=DAILY;COUNT=3;BYSECOND=0;BYMINUTE=30;BYHOUR=2"
+    assert tail_starts == ["2026-03-08 03:30", "2026-03-09 02:30", "2026-03-10 02:30"]
+
+
+def test_exdates_and_rdates_go_to_their_side() -> None:
+    start = at("2026-03-02 09:00")
+    value = {
+        "rrule": "FREQ=WEEKLY;COUNT=6",
+        "exdates": ["2026-03-09T09:00:00", "2026-03-30T09:00:00"],
+        "rdates": ["2026-03-04T09:00:00", "2026-03-25T09:00:00"],
+    }
+    pattern = parse_pattern(value, start=start, end=start + HOUR, tz=NY)
+    head, tail = split(start=start, end=start + HOUR, tz=NY, pattern=pattern, at=at("2026-03-23 09:00"))
+    assert [d.astimezone(ZoneInfo(NY)).day for d in head.exdates + head.rdates] == [9, 4]
+    assert [d.astimezone(ZoneInfo(NY)).day for d in tail.exdates + tail.rdates] == [30, 25]
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        ("2026-03-02 09:00", "after its first occurrence"),
+        ("2026-03-04 09:00", "no occurrence starting at that time"),  # an RDATE alone
+        ("2026-03-10 09:00", "no occurrence starting at that time"),
+    ],
+)
+def test_split_refusals(cut: str, message: str) -> None:
+    start = at("2026-03-02 09:00")
+    pattern = parse_pattern(
+        {"rrule": "FREQ=WEEKLY;COUNT=4", "rdates": ["2026-03-04T09:00:00"]}, start=start, end=start + HOUR, tz=NY
+    )
+    with pytest.raises(RecurrenceError, match=message):
+        split(start=start, end=start + HOUR, tz=NY, pattern=pattern, at=at(cut))
+
+
+def test_a_split_that_leaves_the_head_nothing_is_refused() -> None:
+    start = at("2026-03-02 09:00")
+    pattern = parse_pattern(
+        {"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": ["2026-03-02T09:00:00"]}, start=start, end=start + HOUR, tz=NY
+    )
+    with pytest.raises(RecurrenceError, match="every occurrence before that one is excluded"):
+        split(start=start, end=start + HOUR, tz=NY, pattern=pattern, at=at("2026-03-09 09:00"))
+
+
+def test_is_occurrence_knows_rule_rdate_and_exdate_instants() -> None:
+    start = at("2026-03-02 09:00")
+    value = {"rrule": "FREQ=WEEKLY;COUNT=3", "exdates": ["2026-03-09T09:00:00"], "rdates": ["2026-03-04T10:00:00"]}
+    pattern = parse_pattern(value, start=start, end=start + HOUR, tz=NY)
+
+    def check(text: str) -> bool:
+        return is_occurrence(start=start, end=start + HOUR, tz=NY, pattern=pattern, at=at(text))
+
+    assert [check(t) for t in ("2026-03-02 09:00", "2026-03-04 10:00", "2026-03-16 09:00")] == [True] * 3
+    assert [check(t) for t in ("2026-03-09 09:00", "2026-03-16 09:30", "2026-03-23 09:00")] == [False] * 3
+
+
+def test_iter_occurrences_is_the_list_produced_lazily() -> None:
+    start = at("2026-03-02 09:00")
+    pattern = parse_pattern("FREQ=DAILY;BYDAY=MO,WE,FR", start=start, end=start + HOUR, tz=NY)
+    window = {"window_start": at("2026-04-01 00:00"), "window_end": at("2026-06-01 00:00")}
+
+    lazy = iter_occurrences(start=start, end=start + HOUR, tz=NY, pattern=pattern, **window)
+    listed, _ = occurrences(start=start, end=start + HOUR, tz=NY, pattern=pattern, limit=1000, **window)
+
+    assert next(lazy) == listed[0]
+    assert [listed[0], *lazy] == listed
+
+
+@pytest.mark.parametrize(
+    ("rule", "weekdays"),
+    [
+        ("FREQ=WEEKLY", {0}),  # DTSTART's Monday
+        ("FREQ=WEEKLY;BYDAY=TU,TH", {0, 1, 3}),  # and DTSTART itself, which is always an instance
+        ("FREQ=DAILY", None),
+        ("FREQ=MONTHLY;BYDAY=1FR", {0, 4}),
+        ("FREQ=YEARLY", None),
+    ],
+)
+def test_wall_slot_of_rules_with_one_time_of_day(rule: str, weekdays) -> None:
+    start = at("2026-03-02 09:30")
+    pattern = parse_pattern(rule, start=start, end=start + HOUR, tz=NY)
+
+    slot = wall_slot(start=start, tz=NY, pattern=pattern)
+
+    assert slot.time_of_day == timedelta(hours=9, minutes=30)
+    assert slot.weekdays == (None if weekdays is None else frozenset(weekdays))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["FREQ=HOURLY;INTERVAL=2", "FREQ=DAILY;BYHOUR=9,17", {"rrule": "FREQ=DAILY", "rdates": ["2026-03-04T13:00"]}],
+)
+def test_wall_slot_is_none_for_several_times_of_day(value: object) -> None:
+    start = at("2026-03-02 09:00")
+    pattern = parse_pattern(value, start=start, end=start + HOUR, tz=NY)
+
+    assert wall_slot(start=start, tz=NY, pattern=pattern) is None

@@ -9,6 +9,7 @@ import pytest
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, make_event
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +25,6 @@ def counts() -> tuple[int, int, int, int]:
         EventPermission.objects.count(),
         EventPermission.history.count(),
     )
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def without(key: str) -> dict:

@@ -8,6 +8,7 @@ from events.models import Event
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import make_event
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +24,6 @@ def state(event) -> tuple:
         Event.objects.filter(pk=event.pk).values().get(),
         Event.history.filter(id=event.pk).count(),
     )
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 def url(event, user) -> str:

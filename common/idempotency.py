@@ -1,0 +1,238 @@
+"""`Idempotency-Key` on every POST of the API: a retry never does the work twice.
+
+A middleware, so that every POST endpoint has it, including ones added later, without opting in:
+
+- The first request with a key claims it: a row is inserted in its own committed transaction, and
+  the unique (scope, key) constraint decides between two first requests racing each other.
+- When the work is done (and committed: services commit before the view answers), the answer —
+  status, body, content type, `Location` and `ETag` — is stored on the row. 4xx answers are
+  stored too: the same request would fail the same way. Not stored (the row is deleted, so a retry
+  runs again): 5xx (the work was rolled back), 401 (not yet a caller), 408 and 429 (try later).
+- A retry with the same key and the same request (method, path, query and the very same body
+  bytes) gets the stored answer with `Idempotent-Replayed: true`, without doing anything again.
+  The same key with another request → 422; while the first is still running → 409.
+- Keys are per caller: `user:<id>` for a valid bearer token, else `ip:<client address>` (the
+  anonymous auth endpoints: a client that lost the answer to register, login or refresh gets its
+  tokens again instead of an error or a dead refresh token). Kept 24 hours: an older key is
+  treated as new, and `manage.py prune_idempotency_keys` deletes old rows. A request that claimed
+  a key and never finished (a worker killed mid-request) releases it after RUNNING_TIMEOUT.
+- Replays and refusals count against the rate limits like the request would, and carry the
+  RateLimit headers (this middleware sits inside RateLimitHeadersMiddleware).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from .exceptions import problem_response
+from .models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+RETENTION = timedelta(hours=24)
+RUNNING_TIMEOUT = timedelta(minutes=5)
+KEY_MAX = 255
+_KEY = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")  # visible ASCII, as clients send UUIDs or similar
+_KEPT_HEADERS = ("Location", "ETag")
+_NOT_KEPT = {401, 408, 429}
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if not _KEY.match(key):
+            return problem_response(
+                400,
+                "validation-error",
+                "Invalid input.",
+                f"{HEADER} must be 1 to {KEY_MAX} visible ASCII characters.",
+                errors={HEADER: [f"Must be 1 to {KEY_MAX} visible ASCII characters."]},
+            )
+        user = _caller(request)
+        scope = f"user:{user.pk}" if user is not None else f"ip:{BaseThrottle().get_ident(request)}"
+        fingerprint = _fingerprint(request)
+        record, existing = _claim(scope=scope, key=key, user=user, fingerprint=fingerprint)
+        if record is None:
+            return _throttled(request, user) or _answer_retry(existing, fingerprint)
+
+        finished = False
+        try:
+            response = self.get_response(request)
+            finished = True
+        finally:
+            if not finished:  # an exception went through every handler: let a retry run
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        _store(record, response)
+        return response
+
+
+def _caller(request: HttpRequest):
+    """The user a valid bearer token names, else None (the view will answer 401 if it needs one)."""
+    if not request.headers.get("Authorization"):
+        return None
+    from accounts.authentication import JWTAuthentication
+
+    try:
+        found = JWTAuthentication().authenticate(request)
+    except exceptions.APIException:
+        return None
+    return found[0] if found else None
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    path = request.path.rstrip("/") or "/"  # both spellings of a path are the same resource
+    for part in (request.method.encode(), path.encode(), request.META.get("QUERY_STRING", "").encode()):
+        digest.update(part + b"\n")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _claim(*, scope: str, key: str, user, fingerprint: str):
+    """(the new row, None) when this request is the first with the key, else (None, the row it found)."""
+    existing = None
+    for _ in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                return (
+                    IdempotencyRecord.objects.create(
+                        scope=scope, key=key, user=user, fingerprint=fingerprint, created_at=now
+                    ),
+                    None,
+                )
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if existing is None:
+            continue  # its request failed and released the key meanwhile
+        expired = existing.created_at <= now - RETENTION
+        abandoned = existing.status_code is None and existing.created_at <= now - RUNNING_TIMEOUT
+        if not (expired or abandoned):
+            return None, existing
+        IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+    return None, existing
+
+
+def _store(record: IdempotencyRecord, response: HttpResponse) -> None:
+    status = response.status_code
+    if status >= 500 or status in _NOT_KEPT or response.streaming:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return
+    record.status_code = status
+    record.content_type = response.get("Content-Type", "")
+    record.headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+    record.body = response.content
+    try:
+        record.save(update_fields=["status_code", "content_type", "headers", "body"])
+    except Exception:  # the work is done and committed: answer it; a retry waits out the claim
+        logger.exception("could not store the answer for idempotency key %s", record.pk)
+
+
+def _answer_retry(existing: IdempotencyRecord | None, fingerprint: str) -> HttpResponse:
+    if existing is not None and existing.fingerprint != fingerprint:
+        return problem_response(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key reused with another request.",
+            "This Idempotency-Key was used for a different request (method, path or body); use a new key.",
+        )
+    if existing is None or existing.status_code is None:
+        response = problem_response(
+            409,
+            "idempotency-key-in-use",
+            "A request with this Idempotency-Key is still running.",
+            "Retry when it has finished to get its answer.",
+        )
+        response["Retry-After"] = "1"
+        return response
+    response = HttpResponse(bytes(existing.body), status=existing.status_code)
+    if existing.content_type:
+        response["Content-Type"] = existing.content_type
+    else:
+        del response["Content-Type"]
+    for name, value in existing.headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _throttled(request: HttpRequest, user) -> HttpResponse | None:
+    """Count a replay or refusal against the view's rate limits (which set the RateLimit headers); 429 above them."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    view_class = getattr(match.func, "cls", None)
+    if view_class is None:
+        return None
+    view = view_class(**getattr(match.func, "initkwargs", {}))
+    view.action = getattr(match.func, "actions", {}).get("post")
+    view.request = drf_request = Request(request, parsers=view.get_parsers())
+    drf_request.user = user or AnonymousUser()
+    view.args, view.kwargs = match.args, match.kwargs
+    waits = []
+    try:
+        for throttle in view.get_throttles():
+            if not throttle.allow_request(drf_request, view):
+                waits.append(throttle.wait())
+    except exceptions.APIException:  # a body the throttle cannot read; the stored answer says what was wrong
+        return None
+    if not waits:
+        return None
+    wait = max((w for w in waits if w is not None), default=1)
+    response = problem_response(429, "rate-limited", "Too many requests.", "Request was throttled.")
+    response["Retry-After"] = str(max(1, int(wait)))
+    return response
+
+
+def schema_hook(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing: document Idempotency-Key and its 409/422 on every POST."""
+    parameter = {
+        "in": "header",
+        "name": HEADER,
+        "required": False,
+        "schema": {"type": "string", "maxLength": KEY_MAX},
+        "description": (
+            "Makes a retry safe: the same key with the same request (method, path, body) within 24 hours "
+            "replays the first answer (status and body, with `Idempotent-Replayed: true`) without doing anything "
+            "again; the same key with another request → 422; while the first is still running → 409. Keys are "
+            "per user (per client address when anonymous)."
+        ),
+    }
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in result.get("paths", {}).values():
+        operation = operations.get("post")
+        if operation is None:
+            continue
+        operation.setdefault("parameters", []).append(parameter)
+        responses = operation.setdefault("responses", {})
+        if "409" in responses:
+            responses["409"]["description"] += " Also: a request with this Idempotency-Key is still running."
+        else:
+            responses["409"] = {
+                "description": "A request with this Idempotency-Key is still running.",
+                "content": problem,
+            }
+        responses.setdefault(
+            "422", {"description": "This Idempotency-Key was used for another request.", "content": problem}
+        )
+    return result

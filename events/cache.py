@@ -1,0 +1,147 @@
+"""Per-caller cached answers for event reads (detail, list pages, occurrences), never stale.
+
+Answers are cached under keys that embed *generation tokens*:
+
+- `gen:event:<id>`: replaced whenever the event or any permission on it changes (detail and
+  occurrence answers depend on the event, its permissions list, the caller's role and access);
+- `gen:user:<id>`: replaced whenever anything changes on any event the user holds (or held) a role
+  on (list pages depend on the whole calendar).
+
+Invalidation is replacing a token (O(1) per key, nothing is scanned or deleted): entries under the
+old token are simply never read again and expire. Tokens are random, so a token lost from the cache
+(eviction, restart) can never come back with a value that old entries carry.
+
+Order matters, because a read can race a write: the reader fetches the tokens *before* reading the
+database, and the writer replaces them *after* its commit (`transaction.on_commit`). A reader that
+read the old rows therefore stores them under tokens that are already dead or about to be. Tokens are
+also replaced at once when the change is made, so a later read in the same transaction (and tests,
+whose transactions never commit) sees the change too.
+
+What triggers it: every versioned change of an event or a permission — simple-history's
+`post_create_historical_record`, which every write of either model passes through, whichever
+service (or the admin) made it — and bulk creations, which send no signals, by an explicit call.
+Entries also expire after CACHE_SECONDS, a backstop for a cache that was unreachable during a
+bump (cache errors are ignored, failing open). With the local-memory cache (no REDIS_URL) every
+process has its own cache: that is right for one process, which is what the default setup runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+from rest_framework.response import Response
+
+CACHE_SECONDS = 300
+_KEPT_HEADERS = ("ETag",)
+
+
+def _gen_key(kind: str, pk: int) -> str:
+    return f"gen:{kind}:{pk}"
+
+
+def _tokens(keys: list[str]) -> list[str] | None:
+    """The current token of each key (made when missing); None when the cache cannot give them."""
+    found = cache.get_many(keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+        found.update(cache.get_many(missing))
+    if any(key not in found for key in keys):
+        return None  # the cache is down: do not cache
+    return [found[key] for key in keys]
+
+
+def _bump(*, events: Iterable[int] = (), users: Iterable[int] = ()) -> None:
+    fresh = {_gen_key("event", pk): uuid.uuid4().hex for pk in events}
+    fresh.update({_gen_key("user", pk): uuid.uuid4().hex for pk in users})
+    if fresh:
+        cache.set_many(fresh, timeout=None)
+
+
+def cached_response(kind: str, *, request, build: Callable[[], Response], event_id: int | None = None) -> Response:
+    """The answer `build()` gives this caller for this request, from the cache while nothing it depends on changed.
+
+    Only 200 answers are kept (with their ETag); errors (404 for an event the caller cannot see) are
+    built every time.
+    """
+    user_id = request.user.pk
+    dependency = _gen_key("event", event_id) if event_id is not None else _gen_key("user", user_id)
+    tokens = _tokens([dependency])  # read BEFORE the database: see the module docstring
+    if tokens is None:
+        return build()
+    variant = hashlib.sha256(f"{request.get_host()}\n{request.get_full_path()}".encode()).hexdigest()[:32]
+    key = f"answer:{kind}:{user_id}:{event_id or '-'}:{tokens[0]}:{variant}"
+    hit = cache.get(key)
+    if hit is not None:
+        data, headers = hit
+        return Response(data, headers=headers)
+    response = build()
+    if response.status_code == 200:
+        headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+        cache.set(key, (response.data, headers), timeout=CACHE_SECONDS)
+    return response
+
+
+class _Invalidation:
+    """What one transaction changed: bumped at once and again after the commit."""
+
+    def __init__(self) -> None:
+        self.holders: dict[int, set[int]] = {}
+        self.users: set[int] = set()
+
+    def event_changed(self, event_id: int, user_ids: Iterable[int] = ()) -> None:
+        from sharing.models import EventPermission
+
+        if event_id not in self.holders:
+            self.holders[event_id] = set(
+                EventPermission.objects.filter(event_id=event_id).values_list("user_id", flat=True)
+            )
+        self.holders[event_id].update(user_ids)
+        _bump(events=[event_id], users=self.holders[event_id])
+
+    def users_changed(self, user_ids: Iterable[int]) -> None:
+        self.users.update(user_ids)
+        _bump(users=user_ids)
+
+    def __call__(self) -> None:
+        _bump(events=self.holders, users=self.users.union(*self.holders.values()))
+
+
+def _pending() -> _Invalidation:
+    """This transaction's invalidation, registered with on_commit the first time something changes."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _sids, callback, _robust in connection.run_on_commit:
+            if isinstance(callback, _Invalidation):
+                return callback
+    invalidation = _Invalidation()
+    transaction.on_commit(invalidation)  # runs at once outside a transaction
+    return invalidation
+
+
+def invalidate_event(event_id: int, *, user_ids: Iterable[int] = ()) -> None:
+    """The event (or its permissions) changed: its answers and its holders' lists are stale."""
+    _pending().event_changed(event_id, user_ids)
+
+
+def invalidate_users(user_ids: Iterable[int]) -> None:
+    """These users' calendars changed (e.g. events created for them in bulk)."""
+    _pending().users_changed(list(user_ids))
+
+
+def on_historical_record(sender, instance, history_instance, **kwargs) -> None:
+    """simple-history's post_create_historical_record: every versioned event or permission write lands here."""
+    from sharing.models import EventPermission
+
+    from .models import Event
+
+    if isinstance(instance, Event) and instance.pk is not None:
+        invalidate_event(instance.pk)
+    elif isinstance(instance, EventPermission) and instance.event_id is not None:
+        # A revoked user is no longer a holder by now: name them, their list must change too.
+        invalidate_event(instance.event_id, user_ids=[instance.user_id])

@@ -1,0 +1,65 @@
+"""Splitting a series at one of its occurrences ("this and following" edits, scope=following).
+
+The old series keeps exactly its occurrences before the split point (recurrence.split adjusts its COUNT
+or UNTIL); a new series starts at that occurrence and goes on as the old one would have, with the
+client's changes applied. EXDATE and RDATE values and the exceptions go to the side they belong to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rest_framework.exceptions import NotFound, ValidationError
+
+from . import exceptions as series_exceptions
+from . import recurrence
+from .models import Event
+from .occurrences import pattern_of, rule_occurrence_at
+
+
+@dataclass(frozen=True)
+class Split:
+    head: recurrence.Pattern  # the old series' pattern after the split
+    head_exceptions: dict  # stored form
+    tail: Event  # unsaved: the new series before the client's changes
+
+
+def occurrence_at(event: Event, at: datetime) -> recurrence.Occurrence:
+    """The occurrence of the series at instant `at` (exceptions not applied); NotFound if there is none."""
+    occurrence = rule_occurrence_at(event, at) if event.recurrence else None
+    if occurrence is None:
+        raise NotFound("The series has no occurrence starting at that time.")
+    return occurrence
+
+
+def plan(event: Event, at: datetime) -> Split:
+    """How `event` splits at its occurrence `at` (not its first). Raises NotFound when there is no such
+    occurrence, ValidationError when the series cannot be split there (see recurrence.split)."""
+    occurrence = occurrence_at(event, at)
+    try:
+        head, tail_pattern = recurrence.split(
+            start=event.start_time,
+            end=event.end_time,
+            tz=event.timezone,
+            pattern=pattern_of(event),
+            is_all_day=event.is_all_day,
+            at=occurrence.start,
+        )
+    except recurrence.RecurrenceError as exc:
+        raise ValidationError({"occurrence": [str(exc)]}) from exc
+    head_exceptions, tail_exceptions = series_exceptions.partition(event.exceptions, occurrence.start)
+    tail = Event(
+        title=event.title,
+        description=event.description,
+        location=event.location,
+        start_time=occurrence.start,
+        end_time=occurrence.end,
+        timezone=event.timezone,
+        is_all_day=event.is_all_day,
+        recurrence=tail_pattern.to_json(),
+        is_recurring=True,
+        exceptions=tail_exceptions,
+        owner_id=event.owner_id,
+    )
+    return Split(head=head, head_exceptions=head_exceptions, tail=tail)

@@ -1,0 +1,246 @@
+"""Idempotency-Key on POST: a retry replays the first answer and does nothing again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from common.idempotency import RETENTION, RUNNING_TIMEOUT
+from common.models import IdempotencyRecord
+from events.models import Event
+from sharing.models import EventPermission
+from tests.factories import BASE_TIME, UserFactory, make_event
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def event_body(title: str = "Standup", hours: int = 0) -> dict:
+    start = BASE_TIME + timedelta(days=30, hours=hours)
+    return {
+        "title": title,
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(minutes=30)).isoformat(),
+        "conflict_strategy": "allow",  # retries that do run again must not trip over the first one's event
+    }
+
+
+@pytest.fixture
+def me(db):
+    return UserFactory(username="me")
+
+
+@pytest.fixture
+def client(api, me):
+    return api.as_user(me)
+
+
+def owned(user) -> int:
+    return Event.objects.filter(owner=user).count()
+
+
+def test_a_retry_replays_the_first_answer_without_creating_twice(client, me):
+    first = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json()
+    assert (again["Location"], again["ETag"]) == (first["Location"], first["ETag"])
+    assert again["Idempotent-Replayed"] == "true"
+    assert not first.has_header("Idempotent-Replayed")
+    assert owned(me) == 1
+    assert Event.history.filter(id=first.json()["id"]).count() == 1
+    record = IdempotencyRecord.objects.get(key="k-1")
+    assert (record.scope, record.user, record.status_code) == (f"user:{me.pk}", me, 201)
+
+
+def test_without_a_key_every_post_does_its_work(client, me):
+    client.post("/api/events", event_body())
+    client.post("/api/events", event_body(hours=1))
+
+    assert owned(me) == 2
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_replay_carries_the_rate_limit_headers(client):
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-rl")
+
+    again = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-rl")
+
+    assert again["Idempotent-Replayed"] == "true"
+    assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(again.headers)
+
+
+def test_the_same_key_with_another_body_is_a_422_and_does_nothing(client, me):
+    client.post("/api/events", event_body("One"), HTTP_IDEMPOTENCY_KEY="k-2")
+
+    response = client.post("/api/events", event_body("Two"), HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["type"] == "/problems/idempotency-key-reused"
+    assert list(Event.objects.filter(owner=me).values_list("title", flat=True)) == ["One"]
+
+
+def test_the_same_key_on_another_path_is_a_422(client, me):
+    event = make_event(me)
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-3")
+    shares = EventPermission.objects.count()
+
+    response = client.post(
+        f"/api/events/{event.pk}/share",
+        {"users": [{"user_id": UserFactory().pk, "role": "viewer"}]},
+        HTTP_IDEMPOTENCY_KEY="k-3",
+    )
+
+    assert response.status_code == 422
+    assert EventPermission.objects.count() == shares
+
+
+def test_both_spellings_of_a_path_are_the_same_request(client, me):
+    first = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-slash")
+    again = client.post("/api/events/", event_body(), HTTP_IDEMPOTENCY_KEY="k-slash")
+
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert owned(me) == 1
+
+
+def test_while_the_first_is_still_running_a_retry_is_a_409(client, me):
+    """The first request's claim is a committed row without an answer; a retry must not run beside it."""
+    first = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-4")
+    IdempotencyRecord.objects.filter(key="k-4").update(status_code=None, body=b"")
+
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-4")
+
+    assert first.status_code == 201
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/idempotency-key-in-use"
+    assert response["Retry-After"]
+    assert owned(me) == 1
+
+
+def test_a_claim_abandoned_by_a_dead_worker_is_released_after_the_timeout(client, me):
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-5")
+    IdempotencyRecord.objects.filter(key="k-5").update(
+        status_code=None, created_at=timezone.now() - RUNNING_TIMEOUT - timedelta(seconds=1)
+    )
+
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-5")
+
+    assert response.status_code == 201
+    assert not response.has_header("Idempotent-Replayed")
+    assert owned(me) == 2
+    assert IdempotencyRecord.objects.get(key="k-5").status_code == 201
+
+
+def test_keys_expire_after_24_hours(client, me):
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-6")
+    IdempotencyRecord.objects.filter(key="k-6").update(created_at=timezone.now() - RETENTION)
+
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-6")
+
+    assert response.status_code == 201
+    assert not response.has_header("Idempotent-Replayed")
+    assert owned(me) == 2
+
+
+def test_keys_are_per_user(api, me):
+    other = UserFactory()
+    mine = api.as_user(me).post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="shared-key")
+
+    theirs = api.as_user(other).post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="shared-key")
+
+    assert mine.status_code == theirs.status_code == 201
+    assert not theirs.has_header("Idempotent-Replayed")
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert (owned(me), owned(other)) == (1, 1)
+
+
+def test_a_4xx_answer_is_kept_and_replayed(client, me):
+    bad = {"title": "", "start_time": "soon"}
+    first = client.post("/api/events", bad, HTTP_IDEMPOTENCY_KEY="k-7")
+
+    again = client.post("/api/events", bad, HTTP_IDEMPOTENCY_KEY="k-7")
+
+    assert first.status_code == again.status_code == 400
+    assert again.json() == first.json()
+    assert again["Content-Type"].startswith("application/problem+json")
+    assert again["Idempotent-Replayed"] == "true"
+    assert owned(me) == 0
+
+
+def test_a_401_is_not_kept(api, me):
+    api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    refused = api.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-8")
+
+    assert refused.status_code == 401
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_logged_out_token_cannot_replay(api, me):
+    client = api.as_user(me)
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-9")
+    assert client.post("/api/auth/logout", {}).status_code == 204
+
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-9")
+
+    assert response.status_code == 401
+    assert not response.has_header("Idempotent-Replayed")
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
+def test_a_malformed_key_is_a_400_and_does_nothing(client, me, key):
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert owned(me) == 0
+
+
+def test_anonymous_registration_is_replayed_by_client_address(api, password):
+    body = {"username": "newbie", "email": "newbie@example.com", "password": password}
+    first = api.post("/api/auth/register", body, HTTP_IDEMPOTENCY_KEY="reg-1")
+
+    again = api.post("/api/auth/register", body, HTTP_IDEMPOTENCY_KEY="reg-1")
+    elsewhere = api.post("/api/auth/register", body, HTTP_IDEMPOTENCY_KEY="reg-1", REMOTE_ADDR="10.9.8.7")
+
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json()  # the same tokens: a client that lost the answer is not locked out
+    assert again["Idempotent-Replayed"] == "true"
+    assert elsewhere.status_code == 400  # another client: its own key space, so the work runs (and fails)
+    assert User.objects.filter(username="newbie").count() == 1
+    assert IdempotencyRecord.objects.get(key="reg-1", status_code=201).scope == "ip:127.0.0.1"
+
+
+def test_a_replayed_delete_like_answer_has_no_body(client, me):
+    response = client.post("/api/auth/logout", {}, HTTP_IDEMPOTENCY_KEY="out-1")
+
+    assert response.status_code == 204
+    assert IdempotencyRecord.objects.get(key="out-1").status_code == 204
+
+
+def test_prune_deletes_only_expired_records(client, me):
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="old")
+    client.post("/api/events", event_body(hours=2), HTTP_IDEMPOTENCY_KEY="new")
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - RETENTION - timedelta(minutes=1))
+
+    call_command("prune_idempotency_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_schema_documents_the_header_on_every_post(api):
+    schema = api.get("/api/schema?format=json").json()
+
+    posts = {path: ops["post"] for path, ops in schema["paths"].items() if "post" in ops}
+    assert posts
+    for path, operation in posts.items():
+        assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]], path
+        assert {"409", "422"} <= operation["responses"].keys(), path

@@ -1,0 +1,61 @@
+"""The Django admin covers users, events (with their history) and permissions, read by a staff user."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from sharing.models import EventPermission
+
+from .factories import UserFactory, make_event
+
+
+@pytest.fixture
+def admin_client(db):
+    admin = get_user_model().objects.create_superuser(username="root", email="root@example.com", password="x-pass-123")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def event(db):
+    return make_event(UserFactory(), title="Quarterly <b>review</b>")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/accounts/user/",
+        "/admin/events/event/",
+        "/admin/sharing/eventpermission/",
+        "/admin/events/event/?q=Quarterly",
+    ],
+)
+def test_admin_lists_render(admin_client, event, url):
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    if "event/" in url:
+        assert "Quarterly &lt;b&gt;review&lt;/b&gt;" in response.content.decode()
+
+
+def test_admin_event_pages_show_history_and_permissions(admin_client, event):
+    change = admin_client.get(f"/admin/events/event/{event.pk}/change/")
+    history = admin_client.get(f"/admin/events/event/{event.pk}/history/")
+    permission = EventPermission.objects.get(event=event)
+    permission_page = admin_client.get(f"/admin/sharing/eventpermission/{permission.pk}/change/")
+
+    assert change.status_code == 200
+    assert history.status_code == 200
+    assert "created" in history.content.decode().lower()
+    assert permission_page.status_code == 200
+
+
+def test_admin_needs_staff(db, event):
+    client = Client()
+    client.force_login(UserFactory())
+
+    response = client.get("/admin/events/event/")
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
