@@ -25,3 +25,18 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class RevokedAccessToken(models.Model):
+    """An access token logged out before it expired, by jti: the denylist, in the database so it never fails open.
+
+    Checked in the same query that loads the token's user; rows are useless once `expires_at` has
+    passed (the token is refused for its age) and `manage.py prune_revoked_tokens` deletes them.
+    """
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="revoked_access_tokens")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.jti

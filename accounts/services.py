@@ -10,6 +10,7 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from history.services import audit_record
+from notifications.services import session_sockets_close
 
 from . import tokens
 
@@ -64,3 +65,5 @@ def user_logout(*, user: User, access: AccessToken, refresh: str | None = None) 
     """End the caller's session: its access token and refresh token answer 401 from now on."""
     tokens.session_revoke(access=access, raw_refresh=refresh, user=user)
     audit_record(actor=user, action="auth.logout", target=user)
+    if access.get(tokens.SESSION_CLAIM):
+        session_sockets_close(session_id=access[tokens.SESSION_CLAIM])

@@ -2,23 +2,26 @@
 
 Every access token carries `sid`, the jti of the refresh token it was issued with, so logging
 out with only the access token also kills its refresh token. Revoked access tokens are kept in
-the cache (Redis in production) by jti until they would have expired anyway.
+the database (`RevokedAccessToken`, by jti) until they would have expired anyway: authentication
+reads it in the same query as the token's user, and a cache outage cannot revive a logged-out token.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.core.cache import cache
 from django.db import transaction
+from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from common.exceptions import DomainError
 
+from .models import RevokedAccessToken
+
 SESSION_CLAIM = "sid"
-_DENYLIST_KEY = "auth:revoked-access:{jti}"
 
 
 class InvalidToken(DomainError):
@@ -60,27 +63,40 @@ def refresh_rotate(raw_refresh: str) -> tuple[object, dict[str, str]]:
 def session_revoke(*, access: AccessToken, raw_refresh: str | None, user) -> None:
     """Kill the access token that called and its session's refresh token (and one sent in the body).
 
-    The body's token is checked before anything is revoked: a refused logout changes nothing.
+    A `refresh` in the body that is unusable (expired, rotated, blacklisted, malformed) is dead
+    already: it is ignored and the caller's session still ends. A valid one of another account is
+    refused (400) before anything is revoked: a refused logout changes nothing.
     """
     jtis = {access.get(SESSION_CLAIM)}
     if raw_refresh:
         try:
-            refresh = RefreshToken(raw_refresh)
-        except TokenError as exc:
-            raise InvalidToken(f"refresh: {exc}") from exc
-        if str(refresh.get("user_id")) != str(user.pk):
-            raise InvalidToken("refresh: the token belongs to another account.")
-        jtis.add(refresh["jti"])
-    access_revoke(access)
-    for outstanding in OutstandingToken.objects.filter(jti__in=[j for j in jtis if j], user=user):
-        BlacklistedToken.objects.get_or_create(token=outstanding)
+            refresh = RefreshToken(raw_refresh)  # verifies signature, expiry, type and the blacklist
+        except TokenError:
+            refresh = None
+        if refresh is not None:
+            if str(refresh.get("user_id")) != str(user.pk):
+                raise ValidationError({"refresh": ["This refresh token belongs to another account."]})
+            jtis.add(refresh["jti"])
+    with transaction.atomic():
+        access_revoke(access, user=user)
+        for outstanding in OutstandingToken.objects.filter(jti__in=[j for j in jtis if j], user=user):
+            BlacklistedToken.objects.get_or_create(token=outstanding)
 
 
-def access_revoke(access: AccessToken) -> None:
-    remaining = int(access["exp"] - datetime.now(UTC).timestamp())
-    if remaining > 0:
-        cache.set(_DENYLIST_KEY.format(jti=access["jti"]), 1, timeout=remaining + 1)
+def access_revoke(access: AccessToken, *, user) -> None:
+    """Deny this access token from now until it expires (the database row is the denylist)."""
+    RevokedAccessToken.objects.get_or_create(
+        jti=access[api_settings.JTI_CLAIM],
+        defaults={"user": user, "expires_at": datetime.fromtimestamp(access["exp"], tz=UTC)},
+    )
 
 
-def access_is_revoked(access: AccessToken) -> bool:
-    return cache.get(_DENYLIST_KEY.format(jti=access.get("jti"))) is not None
+def access_token_revoked(access: AccessToken) -> bool:
+    """Whether this access token was logged out. (Authentication checks it in its user query instead.)"""
+    return RevokedAccessToken.objects.filter(jti=access.get(api_settings.JTI_CLAIM)).exists()
+
+
+def revoked_tokens_prune(*, now: datetime | None = None) -> int:
+    """Delete denylist rows of tokens past their expiry (refused for their age anyway); how many."""
+    deleted, _ = RevokedAccessToken.objects.filter(expires_at__lte=now or datetime.now(UTC)).delete()
+    return deleted

@@ -87,8 +87,16 @@ class LogoutView(ThrottleRefusalsMixin, APIView):
         tags=["auth"],
         operation_id="auth_logout",
         request=LogoutInputSerializer,
-        responses={204: OpenApiResponse(description="Logged out."), **problem_responses(400, 401, 429)},
-        description="The calling access token and its refresh token (and `refresh`, if sent) answer 401 from now on.",
+        responses={
+            204: OpenApiResponse(description="Logged out."),
+            **problem_responses(400, 401, 429),
+        },
+        description=(
+            "The calling access token and its session's refresh token (and `refresh`, if sent) answer 401 from "
+            "now on. A `refresh` that is no longer usable (expired, already rotated or logged out, malformed) is "
+            "dead already: it is ignored and the logout still succeeds. A valid `refresh` of another account → "
+            "400 (`errors.refresh`) and nothing is revoked."
+        ),
     )
     def post(self, request):
         data = LogoutInputSerializer(data=request.data)

@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("THROTTLE_USER", "1000000/min")  # the rate limits are not what is measured here
 
 

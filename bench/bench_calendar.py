@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("THROTTLE_USER", "1000000/min")  # the rate limits are not what is measured here
 
 ZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York"]

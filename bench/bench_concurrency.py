@@ -32,6 +32,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 FIELDS = ("title", "description", "location")
 PASSWORD = "bench-password-123"
 

@@ -38,6 +38,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 
 
 def percentile(values: list[float], share: float) -> float:

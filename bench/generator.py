@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from events import recurrence
 from events.models import Event
@@ -73,6 +73,11 @@ def generate(
         size = min(batch, events - offset)
         with transaction.atomic():
             _insert_events(rng, people, size, recurring_share, shares_per_event, versions, start, counts)
+    if connection.vendor == "postgresql":
+        # After a bulk load the planner's statistics describe the empty tables: without this, a list
+        # page at 100,000 events scans the whole table (416 ms instead of 20 ms, measured).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return counts
 
 

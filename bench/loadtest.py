@@ -29,6 +29,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # (name, weight): the share of each call in the mix.
@@ -58,6 +60,7 @@ def prepare_database(database_url: str, redis_url: str, users: int, events: int)
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "ENABLE_BENCH": "1",  # `manage.py generate_data` is the bench app's command, off by default
     }
     sh("psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"')
     sh("psql", admin, "-qc", f'CREATE DATABASE "{name}"')

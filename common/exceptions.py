@@ -15,14 +15,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.utils.encoders import JSONEncoder
 
-logger = logging.getLogger(__name__)
-
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+OUT_OF_RANGE = "A date or number is out of range."
+
+logger = logging.getLogger(__name__)
 
 # type slug and title for the HTTP errors DRF raises.
 _TYPES: dict[type[exceptions.APIException], tuple[str, str]] = {
@@ -88,24 +90,27 @@ class Gone(DomainError):
     title = "Gone."
 
 
-class PayloadTooLarge(DomainError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    slug = "payload-too-large"
-    title = "Request body too large."
-
-
-class UnprocessableEntity(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    slug = "unprocessable"
-    title = "Unprocessable request."
-
-
 class BatchValidationError(DomainError):
     """A batch with bad items: `errors` is a list of {index, errors}; nothing was written."""
 
     slug = "validation-error"
     title = "Invalid input."
     default_detail = "Some items of the batch are invalid; nothing was created."
+
+
+class RetryableConflict(Conflict):
+    slug = "retry"
+    title = "Concurrent change; retry."
+    default_detail = "Another request changed the same data at the same moment; nothing was written. Retry."
+    wait = 1  # seconds: sent as Retry-After
+
+
+# deadlock_detected, serialization_failure
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _sqlstate(exc: DatabaseError) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
 
 
 def problem_response(status_code: int, slug: str, title: str, detail: str, **extra: Any) -> HttpResponse:
@@ -147,6 +152,14 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, DatabaseError) and _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        # PostgreSQL broke a lock cycle (e.g. two transactions calls touching two events in opposite
+        # orders) or a serialization conflict: nothing was written, and the same request may succeed now.
+        exc = RetryableConflict()
+    elif isinstance(exc, OverflowError):
+        # A backstop: inputs are bounded (common.fields), so this is an input that was missed; log it to bound it too.
+        logger.warning("OverflowError answered as a 400", exc_info=exc)
+        exc = exceptions.ValidationError({"non_field_errors": [OUT_OF_RANGE]})
 
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's handler500 answers with a problem and logs it

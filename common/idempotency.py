@@ -11,11 +11,13 @@ A middleware, so that every POST endpoint has it, including ones added later, wi
 - A retry with the same key and the same request (method, path, query and the very same body
   bytes) gets the stored answer with `Idempotent-Replayed: true`, without doing anything again.
   The same key with another request → 422; while the first is still running → 409.
-- Keys are per caller: `user:<id>` for a valid bearer token, else `ip:<client address>` (the
-  anonymous auth endpoints: a client that lost the answer to register, login or refresh gets its
-  tokens again instead of an error or a dead refresh token). Kept 24 hours: an older key is
-  treated as new, and `manage.py prune_idempotency_keys` deletes old rows. A request that claimed
-  a key and never finished (a worker killed mid-request) releases it after RUNNING_TIMEOUT.
+- Not on the endpoints that issue tokens (register, login, refresh): their answers hold live
+  refresh tokens, which must never be stored (a stored one could be replayed after a logout). A
+  key sent there is accepted and ignored: every request does its work.
+- Keys are per caller: `user:<id>` for a valid bearer token, else `ip:<client address>`. Kept
+  24 hours: an older key is treated as new, and `manage.py prune_idempotency_keys` deletes old
+  rows. A request that claimed a key and never finished (a worker killed mid-request) releases it
+  after RUNNING_TIMEOUT.
 - Replays and refusals count against the rate limits like the request would, and carry the
   RateLimit headers (this middleware sits inside RateLimitHeadersMiddleware).
 """
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -49,6 +51,8 @@ KEY_MAX = 255
 _KEY = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")  # visible ASCII, as clients send UUIDs or similar
 _KEPT_HEADERS = ("Location", "ETag")
 _NOT_KEPT = {401, 408, 429}
+# Their answers carry live tokens: never stored, the key is ignored.
+TOKEN_PATHS = frozenset({"/api/auth/register", "/api/auth/login", "/api/auth/refresh"})
 
 
 class IdempotencyMiddleware:
@@ -59,8 +63,10 @@ class IdempotencyMiddleware:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
-        if not _KEY.match(key):
-            return problem_response(
+        if request.path_info.rstrip("/") in TOKEN_PATHS:
+            return self.get_response(request)
+        if not _KEY.match(key):  # counted against the rate limits too, so it carries the RateLimit headers
+            return _throttled(request, _caller(request)) or problem_response(
                 400,
                 "validation-error",
                 "Invalid input.",
@@ -143,7 +149,7 @@ def _store(record: IdempotencyRecord, response: HttpResponse) -> None:
     record.body = response.content
     try:
         record.save(update_fields=["status_code", "content_type", "headers", "body"])
-    except Exception:  # the work is done and committed: answer it; a retry waits out the claim
+    except DatabaseError:  # the work is done and committed: answer it; a retry waits out the claim
         logger.exception("could not store the answer for idempotency key %s", record.pk)
 
 
@@ -218,10 +224,20 @@ def schema_hook(result: dict, generator, request, public) -> dict:
             "per user (per client address when anonymous)."
         ),
     }
+    ignored = {
+        **parameter,
+        "description": (
+            "Accepted and ignored: this answer carries live tokens, which are never stored, so every request "
+            "does its work (a lost answer: log in again)."
+        ),
+    }
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         operation = operations.get("post")
         if operation is None:
+            continue
+        if path.rstrip("/") in TOKEN_PATHS:
+            operation.setdefault("parameters", []).append(ignored)
             continue
         operation.setdefault("parameters", []).append(parameter)
         responses = operation.setdefault("responses", {})

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from common.schema_view import CachedSpectacularAPIView
 from common.urls import route
+from common.views import ApiNotFoundView
 from events.transaction_views import TransactionView
 
 handler400 = "common.views.bad_request"
@@ -22,4 +23,6 @@ urlpatterns = [
     re_path(r"^api/schema/?$", CachedSpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/schema/swagger-ui/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/schema/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Last: any other path under /api/ is a 404 problem that went through the throttles (RateLimit headers).
+    re_path(r"^api/.*$", ApiNotFoundView.as_view(), name="api-not-found"),
 ]

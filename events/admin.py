@@ -1,21 +1,22 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import ReadOnlyAdminMixin
 from sharing.models import EventPermission
 
 from .models import Event
 
 
-class PermissionInline(admin.TabularInline):
+class PermissionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EventPermission
     fk_name = "event"
     extra = 0
-    raw_id_fields = ["user", "granted_by"]
-    readonly_fields = ["granted_at"]
+    fields = ["user", "role", "granted_by", "granted_at"]
+    readonly_fields = fields
 
 
 @admin.register(Event)
-class EventAdmin(SimpleHistoryAdmin):
+class EventAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "title",
@@ -29,7 +30,6 @@ class EventAdmin(SimpleHistoryAdmin):
     ]
     list_filter = ["is_recurring", "is_all_day"]
     search_fields = ["title", "location", "owner__username"]
-    raw_id_fields = ["owner"]
-    readonly_fields = ["version", "series_end", "is_recurring", "created_at", "updated_at"]
+    list_select_related = ["owner"]
     inlines = [PermissionInline]
     history_list_display = ["version", "history_action"]

@@ -33,6 +33,7 @@ from .api import (
 from .models import Event
 from .occurrences import effective_occurrence
 from .serializers import (
+    DeleteInputSerializer,
     OccurrenceChangeSerializer,
     OccurrenceSerializer,
     OccurrenceWriteResultSerializer,
@@ -119,21 +120,25 @@ class OccurrenceDetailView(ThrottleRefusalsMixin, APIView):
         operation_id="events_occurrence_cancel",
         summary="Cancel one occurrence of a series (editors)",
         parameters=[ID_PARAMETER, ORIGINAL_START, IF_MATCH, WRITE_PARAMETERS[1]],
-        responses={204: OpenApiResponse(description="Cancelled (or already was)."), **problem_responses(403, 412)},
+        responses={
+            204: OpenApiResponse(description="Cancelled (or already was)."),
+            **problem_responses(400, 403, 412),
+        },
         description=(
             "The occurrence disappears from every expansion; the series gets a new version (action "
             "`occurrence_changed`). PATCH with `cancelled: false` restores it. 404 when the series has no "
-            "occurrence there."
+            "occurrence there. " + DeleteInputSerializer.BODY_HELP
         ),
     )
     def delete(self, request, id, original_start):
         event, occurrence = self._find(request, id, original_start)
+        valid = DeleteInputSerializer.from_body(request)
         services.event_occurrence_change(
             event=event,
             actor=request.user,
             original_start=occurrence.start,
             changes={"cancelled": True},
-            reason=change_reason(request, {}),
-            expected_version=expected_version_of(request, {}),
+            reason=change_reason(request, valid),
+            expected_version=expected_version_of(request, valid),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,12 +8,12 @@ from itertools import islice
 from django.db.models import Prefetch, QuerySet
 from rest_framework.exceptions import NotFound
 
+from common.fields import parse_id
 from sharing.models import EventPermission
 
 from .models import Event
 from .occurrences import OCCURRENCE_FIELDS, has_occurrence_in, timeline
 
-_MAX_ID = 2**63 - 1
 MAX_EXPANDED = 2500  # occurrences in one expanded calendar answer
 
 
@@ -30,17 +30,6 @@ def with_permissions(queryset: QuerySet[Event]) -> QuerySet[Event]:
             to_attr="permission_list",
         )
     )
-
-
-def parse_id(value) -> int:
-    """Ids are opaque to clients; anything that is not one of ours is simply not found."""
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise NotFound() from None
-    if not 1 <= number <= _MAX_ID:
-        raise NotFound()
-    return number
 
 
 def event_get(*, user, event_id, detail: bool = True) -> Event:

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from common.fields import StrictCharField
+from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
 from common.schema import ProblemSerializer
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
@@ -23,10 +23,10 @@ CONFLICT_STRATEGIES = ["reject", "warn", "allow"]
 REASON_MAX = 500
 
 
-class WallClockDateTimeField(serializers.DateTimeField):
+class WallClockDateTimeField(BoundedDateTimeField):
     """RFC 3339 input; without an offset the time is kept naive, to be read in the event's time zone."""
 
-    def enforce_timezone(self, value: datetime) -> datetime:
+    def convert_timezone(self, value: datetime) -> datetime:
         return value
 
 
@@ -77,7 +77,10 @@ class EventInputSerializer(serializers.Serializer):
         choices=CONFLICT_STRATEGIES, required=False, help_text="reject (default), warn or allow."
     )
     base_version = serializers.IntegerField(
-        min_value=1, required=False, help_text="The version this change is based on; works like If-Match."
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The version this change is based on; works like If-Match.",
     )
     on_conflict = serializers.ChoiceField(
         choices=ON_CONFLICT,
@@ -142,6 +145,10 @@ class EventInputSerializer(serializers.Serializer):
                 is_all_day=is_all_day,
                 recurrence=pattern.to_json() if pattern is not None else None,
             )
+        if event is not None:
+            # Only what this request changes relative to the event as the client saw it: the schedule
+            # fields it left alone must not overwrite a concurrent writer's values with stale ones.
+            changes = {key: value for key, value in changes.items() if getattr(event, key) != value}
         return {
             "changes": changes,
             "pattern": pattern,
@@ -321,10 +328,8 @@ class OccurrenceListSerializer(serializers.Serializer):
 
 
 class OccurrenceQuerySerializer(serializers.Serializer):
-    start = serializers.DateTimeField(required=False, help_text="Window start (default: the event's start).")
-    end = serializers.DateTimeField(
-        required=False, help_text="Window end, exclusive (default: open, bounded by limit)."
-    )
+    start = BoundedDateTimeField(required=False, help_text="Window start (default: the event's start).")
+    end = BoundedDateTimeField(required=False, help_text="Window end, exclusive (default: open, bounded by limit).")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=2500, default=250)
 
     def validate(self, attrs):
@@ -405,7 +410,7 @@ class OccurrenceChangeSerializer(serializers.Serializer):
     )
     change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
     conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(min_value=1, required=False)
+    base_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs: dict) -> dict:
         event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
@@ -480,8 +485,8 @@ class SplitResultSerializer(serializers.Serializer):
 
 
 class CalendarWindowSerializer(serializers.Serializer):
-    start = serializers.DateTimeField(help_text="RFC 3339; the window is [start, end).")
-    end = serializers.DateTimeField(help_text=f"RFC 3339; at most {MAX_CALENDAR_WINDOW.days} days after start.")
+    start = BoundedDateTimeField(help_text="RFC 3339; the window is [start, end).")
+    end = BoundedDateTimeField(help_text=f"RFC 3339; at most {MAX_CALENDAR_WINDOW.days} days after start.")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["end"] <= attrs["start"]:
@@ -522,3 +527,27 @@ class ConflictPairSerializer(serializers.Serializer):
     second = OccurrenceSerializer()
     overlap_start = serializers.DateTimeField()
     overlap_end = serializers.DateTimeField()
+
+
+class DeleteInputSerializer(serializers.Serializer):
+    """The optional body of a DELETE (of an event or one occurrence), and a transaction's delete operation."""
+
+    BODY_HELP = (
+        "An optional JSON body `{base_version, change_reason}`: `base_version` works like If-Match (412 when "
+        "stale; the header wins when both are sent), `change_reason` like X-Change-Reason."
+    )
+
+    base_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match (the header wins)."
+    )
+    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+
+    @classmethod
+    def from_body(cls, request) -> dict:
+        """The validated body of `request`; none at all is an empty one. 400 for anything else."""
+        data = request.data
+        if isinstance(data, dict) and not data:
+            return {}
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

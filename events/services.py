@@ -26,7 +26,7 @@ from .locks import calendar_lock
 from .models import Event
 from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
-SCHEDULE_FIELDS = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
+SCHEDULE_FIELDS = merge.SCHEDULE
 MAX_BATCH = 500
 _HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
 
@@ -131,6 +131,11 @@ def event_update(
         setattr(locked, key, value)
     found: list[dict] = []
     reschedules = any(key in SCHEDULE_FIELDS for key in changed)
+    if reschedules and locked.end_time < locked.start_time:
+        # Another writer moved the other end meanwhile; applying this change would invert the event.
+        raise ValidationError(
+            {"end_time": [f"end_time must not be before start_time (the event is now at version {locked.version})."]}
+        )
     if reschedules and "exceptions" not in changes and locked.exceptions:
         # Changed and cancelled occurrences move with the series (events/exceptions.py).
         locked.exceptions = series_exceptions.follow(

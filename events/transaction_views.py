@@ -8,13 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PROBLEM_CONTENT_TYPE
-from common.fields import StrictCharField
+from common.fields import MAX_ID, StrictCharField
 from common.schema import ProblemSerializer
 from common.views import ThrottleRefusalsMixin
 from sharing.serializers import ShareTargetSerializer
 
 from .api import change_reason
-from .serializers import CONFLICT_STRATEGIES, REASON_MAX, EventInputSerializer
+from .serializers import CONFLICT_STRATEGIES, REASON_MAX, DeleteInputSerializer, EventInputSerializer
 from .transactions import MAX_OPERATIONS, OPS, transaction_execute
 
 _REFERENCE_HELP = 'An id, or a reference to an earlier result such as "$0.id".'
@@ -45,11 +45,9 @@ class UpdateOperationSerializer(serializers.Serializer):
     data = EventInputSerializer(help_text="The body of PATCH /api/events/{id}: any subset of the fields.")
 
 
-class DeleteOperationSerializer(serializers.Serializer):
+class DeleteOperationSerializer(DeleteInputSerializer):
     op = _op("delete")
     event_id = _IdOrReference()
-    base_version = serializers.IntegerField(min_value=1, required=False, help_text="Works like If-Match.")
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False)
 
 
 class ShareOperationSerializer(serializers.Serializer):
@@ -68,14 +66,20 @@ class RollbackOperationSerializer(serializers.Serializer):
     op = _op("rollback")
     event_id = _IdOrReference()
     version = _IdOrReference()
-    base_version = serializers.IntegerField(min_value=1, required=False, help_text="Works like If-Match.")
+    base_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match."
+    )
     conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
     change_reason = StrictCharField(max_length=REASON_MAX, required=False)
 
 
 class TransactionInputSerializer(serializers.Serializer):
     operations = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_OPERATIONS, help_text="Run in order."
+        # JSONField items: a non-object operation fails in transaction_execute, with its failed_index.
+        child=serializers.JSONField(allow_null=True),
+        min_length=1,
+        max_length=MAX_OPERATIONS,
+        help_text="Run in order.",
     )
 
 

@@ -33,7 +33,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 
 from common.exceptions import DomainError, problem_exception_handler
 from history import selectors as history_selectors
@@ -46,7 +46,7 @@ from sharing.selectors import permissions_for_event
 from sharing.serializers import PermissionSerializer, ShareInputSerializer
 
 from . import selectors, services
-from .serializers import REASON_MAX, EventInputSerializer, EventWriteResultSerializer
+from .serializers import DeleteInputSerializer, EventInputSerializer, EventWriteResultSerializer
 
 MAX_OPERATIONS = 100
 _REFERENCE = re.compile(r"^\$(\d{1,3})\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)$")
@@ -183,15 +183,10 @@ def _update(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]:
     return 200, _event_answer(actor, event, conflicts, merged=event.merged)
 
 
-class _DeleteInput(serializers.Serializer):
-    base_version = serializers.IntegerField(min_value=1, required=False)
-    change_reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True)
-
-
 def _delete(*, actor, operation: dict, reason: str | None) -> tuple[int, None]:
     event = selectors.event_get(user=actor, event_id=operation.get("event_id"), detail=False)
     require_role(event, Role.OWNER)
-    valid = _valid(_DeleteInput, operation)
+    valid = _valid(DeleteInputSerializer, operation)
     services.event_delete(
         event=event, actor=actor, reason=_reason_of(valid, reason), expected_version=valid.get("base_version")
     )

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from common.conditional import matches_none
 from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
-from common.fields import StrictCharField
+from common.fields import StrictCharField, query_flag
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors
@@ -52,6 +52,7 @@ from .serializers import (
     CONFLICT_STRATEGIES,
     REASON_MAX,
     ConflictSerializer,
+    DeleteInputSerializer,
     EventDetailSerializer,
     EventInputSerializer,
     EventSerializer,
@@ -92,19 +93,15 @@ UPDATE_RESULT = PolymorphicProxySerializer(
 
 
 class BatchInputSerializer(serializers.Serializer):
-    events = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=services.MAX_BATCH)
+    # JSONField items: each is checked to be an object in the per-item loop, so errors keep the [{index, errors}] shape.
+    events = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), min_length=1, max_length=services.MAX_BATCH
+    )
     conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
     change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
 
 
-def _flag(value: str | None) -> bool:
-    if value is None:
-        return False
-    if value.lower() in {"true", "1", "yes"}:
-        return True
-    if value.lower() in {"false", "0", "no", ""}:
-        return False
-    raise ValidationError({"expand": ["Must be true or false."]})
+_NOT_AN_OBJECT = "Expected an object with the event's fields."
 
 
 def _split_point(request, event) -> datetime | None:
@@ -159,7 +156,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             queryset = history_selectors.events_as_of_filtered(user=request.user, as_of=as_of, params=request.GET)
         else:
             queryset = self.filter_queryset(self.get_queryset())
-        if _flag(request.query_params.get("expand")):
+        if query_flag(request.query_params, "expand"):
             return self._list_occurrences(
                 request, queryset if as_of is None else history_selectors.AsOfEvents(queryset)
             )
@@ -343,16 +340,18 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Delete an event (owners)",
         parameters=[ID_PARAMETER, IF_MATCH, WRITE_PARAMETERS[1]],
-        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(403, 412)},
+        responses={204: OpenApiResponse(description="Deleted."), **problem_responses(400, 403, 412)},
+        description=DeleteInputSerializer.BODY_HELP,
     )
     def destroy(self, request, pk=None):
         event = selectors.event_get(user=request.user, event_id=pk, detail=False)
         require_role(event, Role.OWNER)
+        valid = DeleteInputSerializer.from_body(request)
         services.event_delete(
             event=event,
             actor=request.user,
-            reason=change_reason(request, {}),
-            expected_version=expected_version_of(request, {}),
+            reason=change_reason(request, valid),
+            expected_version=expected_version_of(request, valid),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -384,6 +383,9 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         envelope.is_valid(raise_exception=True)
         items, errors = [], []
         for index, item in enumerate(envelope.validated_data["events"]):
+            if not isinstance(item, dict):
+                errors.append({"index": index, "errors": {"non_field_errors": [_NOT_AN_OBJECT]}})
+                continue
             data = EventInputSerializer(data=item)
             if data.is_valid():
                 items.append(data.validated_data["changes"])

@@ -15,8 +15,8 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Sub
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
+from common.fields import parse_id
 from events.models import Event
-from events.selectors import parse_id
 from sharing.models import EventPermission
 from sharing.roles import Role
 
@@ -26,6 +26,7 @@ from .models import RESTORE_WINDOW, Action, AuditEntry
 HistoricalEvent = Event.history.model
 HistoricalPermission = EventPermission.history.model
 
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers
 PERMISSION_KINDS = {"+": "permission_granted", "~": "permission_changed", "-": "permission_revoked"}
 
 
@@ -62,11 +63,8 @@ def versions(*, event, descending: bool = False) -> QuerySet:
 
 def version_get(*, event, version) -> Any:
     """One version of the event by its number; NotFound (404) for a number it never had."""
-    try:
-        number = int(str(version))
-    except ValueError:
-        raise NotFound("No such version.") from None
-    row = versions(event=event).filter(version=number).first() if 1 <= number <= 2**31 - 1 else None
+    number = parse_id(version, maximum=MAX_VERSION, detail="No such version.")
+    row = versions(event=event).filter(version=number).first()
     if row is None:
         raise NotFound(f"The event has no version {version}.")
     return row
@@ -74,15 +72,7 @@ def version_get(*, event, version) -> Any:
 
 def versions_pair(*, event, first, second) -> tuple[Any, Any]:
     """Two versions in one query (for a diff); NotFound (404) if either does not exist."""
-    numbers = []
-    for value in (first, second):
-        try:
-            number = int(str(value))
-        except ValueError:
-            raise NotFound("No such version.") from None
-        if not 1 <= number <= 2**31 - 1:
-            raise NotFound("No such version.")
-        numbers.append(number)
+    numbers = [parse_id(value, maximum=MAX_VERSION, detail="No such version.") for value in (first, second)]
     rows = {row.version: row for row in versions(event=event).filter(version__in=numbers)}
     missing = [n for n in numbers if n not in rows]
     if missing:

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from common.fields import StrictCharField
+from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
 from events.merge import ON_CONFLICT
 from events.serializers import (
     CONFLICT_STRATEGIES,
@@ -151,7 +151,9 @@ class HistoryOrderSerializer(serializers.Serializer):
 class RollbackInputSerializer(serializers.Serializer):
     change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
     conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(min_value=1, required=False, help_text="Works like If-Match.")
+    base_version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match."
+    )
     on_conflict = serializers.ChoiceField(
         choices=ON_CONFLICT, required=False, help_text="What a stale base does: reject (default), merge, overwrite."
     )
@@ -171,7 +173,7 @@ class DeletedEventSerializer(EventSerializer):
 
 
 class AsOfQuerySerializer(serializers.Serializer):
-    as_of = serializers.DateTimeField(help_text="RFC 3339: answer with the events as they were at that moment.")
+    as_of = BoundedDateTimeField(help_text="RFC 3339: answer with the events as they were at that moment.")
 
 
 AS_OF_PARAMETER = OpenApiParameter(
@@ -196,14 +198,14 @@ def parse_as_of(request) -> datetime | None:
 
 
 class AuditQuerySerializer(serializers.Serializer):
-    actor = serializers.IntegerField(required=False, min_value=1, help_text="The acting user's id.")
+    actor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="The acting user's id.")
     action = StrictCharField(
         required=False, max_length=64, help_text="An action (`event.updated`), or a prefix ending in '.' (`auth.`)."
     )
     target_type = StrictCharField(required=False, max_length=32, help_text="`event`, `user`, ...")
     target_id = StrictCharField(required=False, max_length=64)
-    since = serializers.DateTimeField(required=False, help_text="Entries at or after this time.")
-    until = serializers.DateTimeField(required=False, help_text="Entries before this time.")
+    since = BoundedDateTimeField(required=False, help_text="Entries at or after this time.")
+    until = BoundedDateTimeField(required=False, help_text="Entries before this time.")
 
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:

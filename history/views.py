@@ -7,6 +7,7 @@ A deleted event's history stays readable by its owners (so they can choose to re
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.db import transaction
@@ -329,6 +330,7 @@ PAGE_HEADERS = {
     "Cache-Control": "private, no-store",
 }
 HTML_PAGE_SIZE = 50
+_PAGE = re.compile(r"[1-9][0-9]{0,29}")
 
 
 class HtmlPageView(ThrottleRefusalsMixin, APIView):
@@ -364,15 +366,15 @@ class HistoryPageView(HtmlPageView):
     )
     def get(self, request, id):
         event = selectors.event_for_history(user=request.user, event_id=id)
-        try:
-            number = max(1, int(request.query_params.get("page", "1")))
-        except ValueError:
-            raise ValidationError({"page": ["A page number."]}) from None
+        raw = request.query_params.get("page", "1")
+        if not _PAGE.fullmatch(raw):
+            raise ValidationError({"page": ["A page number (1, 2, ...)."]})
+        pages = (event.version + HTML_PAGE_SIZE - 1) // HTML_PAGE_SIZE
+        number = min(int(raw), max(pages, 1))  # past the last page (however far): the last page
         rows = list(
             selectors.versions(event=event, descending=True)[(number - 1) * HTML_PAGE_SIZE : number * HTML_PAGE_SIZE]
         )
         described = selectors.describe_versions(event=event, rows=rows)
-        pages = (event.version + HTML_PAGE_SIZE - 1) // HTML_PAGE_SIZE
         return self.page(
             "history/history.html",
             {

@@ -15,16 +15,15 @@ import time
 import weakref
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.tokens import access_is_revoked
+from accounts.tokens import SESSION_CLAIM, access_token_revoked
 
 from . import cursors
 from .fanout import message_for
-from .groups import user_group
+from .groups import session_group, user_group
 
 # Close codes (4000-4999 are the application's), after the HTTP statuses they mirror.
 CLOSE_UNAUTHENTICATED = 4401  # missing, invalid, expired or logged-out token
@@ -69,7 +68,7 @@ def _feed_messages(user_id: int, after: int, until: int | None, limit: int):
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    # How often a long-lived socket re-checks that its token was not logged out (a cache lookup).
+    # How often a long-lived socket re-checks that its token was not logged out (a primary-key lookup).
     revocation_check_seconds = 30.0
     replay_batch = 200
     clock = staticmethod(time.time)
@@ -102,8 +101,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         raw_cursor = (query.get("cursor") or [None])[-1]
         # Join the group before reading the position: nothing committed after the read can be missed.
         self.group = user_group(user.pk)
+        session = (self.scope.get("auth_token") or {}).get(SESSION_CLAIM)
+        self.session_group = session_group(session) if session else None
         async with _membership_limit():
             await self.channel_layer.group_add(self.group, self.channel_name)
+            if self.session_group:
+                await self.channel_layer.group_add(self.session_group, self.channel_name)
         try:
             from .selectors import CursorGone
 
@@ -120,6 +123,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             async with _membership_limit():
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+                if self.session_group:
+                    await self.channel_layer.group_discard(self.session_group, self.channel_name)
+
+    async def session_revoked(self, message: dict) -> None:
+        """The session this socket was opened with was logged out: close now, not at the next check."""
+        if not getattr(self, "closed", True):
+            await self._close(CLOSE_UNAUTHENTICATED, "token revoked")
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -182,7 +192,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         if now - self.revocation_checked_at >= self.revocation_check_seconds:
             self.revocation_checked_at = now
-            if await sync_to_async(access_is_revoked, thread_sensitive=False)(token):
+            if await database_sync_to_async(access_token_revoked)(token):
                 return "token revoked"
         return None
 

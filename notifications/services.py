@@ -43,6 +43,7 @@ from events.serializers import EventSerializer
 from sharing.models import EventPermission
 
 from . import fanout
+from .groups import session_group
 from .models import Change, ChangeKind, FeedEntry, FeedKind, Notification, SyncStream
 
 logger = logging.getLogger(__name__)
@@ -336,6 +337,22 @@ async def _send_all(layer, changes) -> None:
         full = await fanout.send_change(layer, payload, recipients)
         if full:
             logger.warning("notifications: %d worker queues full; their sockets will catch up from the feed", full)
+
+
+def session_sockets_close(*, session_id: str) -> None:
+    """After commit, close the sockets opened with the logged-out session's tokens (any worker process)."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.revoked"})
+        except (TimeoutError, RedisError, OSError, ChannelFull):
+            # The socket still closes at its next revocation check (consumers.revocation_check_seconds).
+            logger.exception("notifications: could not close the sockets of a logged-out session")
+
+    transaction.on_commit(send)
 
 
 # --- notifications

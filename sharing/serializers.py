@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from common.fields import StrictCharField
+from common.fields import MAX_ID, StrictCharField
 
 from .models import EventPermission
 from .roles import Role
@@ -22,7 +22,7 @@ class PermissionSerializer(serializers.ModelSerializer):
 class ShareTargetSerializer(serializers.Serializer):
     """One user to share with, named by exactly one of user_id, username or email."""
 
-    user_id = serializers.IntegerField(required=False, min_value=1)
+    user_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     username = StrictCharField(required=False, max_length=150)
     email = serializers.EmailField(required=False, max_length=254)
     role = serializers.ChoiceField(choices=Role.choices)

@@ -51,8 +51,15 @@ def _users_by_reference(targets: list[dict]) -> list[tuple[User, str]]:
 
 
 def _lock_permissions(event) -> list[EventPermission]:
-    # Serializes concurrent permission changes on one event so the last-owner rule cannot be raced.
-    return list(EventPermission.objects.select_for_update().filter(event=event).order_by("id"))
+    """The event's permissions, read after taking the event's row lock.
+
+    Locking the permission rows alone is not enough: a concurrent share inserts a row this transaction's
+    snapshot cannot see, and both would insert the same user. Every permission change takes the event row
+    first (as every event write does), so they run one after another and each reads what the last committed.
+    """
+    if not list(type(event).objects.select_for_update().filter(pk=event.pk).values("pk")):
+        raise NotFound("No such event.")
+    return list(EventPermission.objects.filter(event=event).order_by("id"))
 
 
 @transaction.atomic

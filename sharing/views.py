@@ -6,9 +6,10 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.fields import parse_id
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
-from events.selectors import event_get, parse_id
+from events.selectors import event_get
 
 from . import services
 from .permissions import require_role

@@ -10,7 +10,7 @@ from .factories import PASSWORD, UserFactory, make_event
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    # Throttle counters and the token denylist live in the cache (Redis in CI's second run).
+    # Throttle counters and cached answers live in the cache (Redis in CI's second run).
     cache.clear()
     yield
     cache.clear()

@@ -45,8 +45,8 @@ ENDPOINTS = {
     "diff": Endpoint("get", "/api/events/{event}/diff/1/1"),
     "rollback": Endpoint("post", "/api/events/{event}/rollback/1", {"change_reason": "back"}),
     "restore": Endpoint("post", "/api/events/{event}/restore"),  # the event is not deleted: 409 for its owner
-    "retrieve_as_of": Endpoint("get", "/api/events/{event}?as_of=2999-01-01T00:00:00Z"),
-    "occurrences_as_of": Endpoint("get", "/api/events/{event}/occurrences?as_of=2999-01-01T00:00:00Z"),
+    "retrieve_as_of": Endpoint("get", "/api/events/{event}?as_of=2199-01-01T00:00:00Z"),
+    "occurrences_as_of": Endpoint("get", "/api/events/{event}/occurrences?as_of=2199-01-01T00:00:00Z"),
     "history_page": Endpoint("get", "/events/{event}/history"),
     "diff_page": Endpoint("get", "/events/{event}/diff/1/1"),
     "deleted": Endpoint("get", "/api/events/deleted"),

@@ -59,3 +59,21 @@ def test_admin_needs_staff(db, event):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_events_and_permissions_are_read_only_in_the_admin(admin_client, event):
+    """Writes go through the services (versions, owner rule, audit, notifications); the admin only shows."""
+    permission = EventPermission.objects.get(event=event)
+
+    post = admin_client.post(f"/admin/events/event/{event.pk}/change/", {"title": "Changed in the admin"})
+    delete = admin_client.post(f"/admin/events/event/{event.pk}/delete/", {"post": "yes"})
+    add = admin_client.get("/admin/events/event/add/")
+    revoke = admin_client.post(f"/admin/sharing/eventpermission/{permission.pk}/delete/", {"post": "yes"})
+
+    assert post.status_code == 403
+    assert delete.status_code == 403
+    assert add.status_code == 403
+    assert revoke.status_code == 403
+    event.refresh_from_db()
+    assert (event.title, event.version, event.deleted_at) == ("Quarterly <b>review</b>", 1, None)
+    assert EventPermission.objects.filter(pk=permission.pk).exists()

@@ -2,13 +2,17 @@
 
 With no variables set everything runs in one process: SQLite, a local-memory cache and the
 in-memory channel layer. `DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to Redis for the
-cache, throttling, the token denylist and the channel layer. `.env.example` lists every variable.
+cache, throttling and the channel layer. `.env.example` lists every variable. `SECRET_KEY` is
+required with `DATABASE_URL`; with neither, a random key is made once and kept in `.secret_key`.
 """
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -56,8 +60,46 @@ def database_from_url(url: str) -> dict:
     }
 
 
-# The fallback is for development only; `check --deploy` flags it (W009) when SECRET_KEY is unset.
-SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-development-only-key-set-SECRET_KEY-in-production")
+SECRET_KEY_FILE = BASE_DIR / ".secret_key"
+
+
+def secret_key_from_file(path: Path) -> str:
+    """The embedded default's key: random, made once, kept (mode 0600, git-ignored) so tokens survive restarts.
+
+    Written to a private temporary file and hard-linked into place: when several workers start at
+    once, exactly one key wins and every worker reads that one.
+    """
+    import secrets
+    import tempfile
+
+    try:
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(50) + "\n")
+                with contextlib.suppress(FileExistsError):  # another process was first: use its key
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {path} cannot be created ({exc}): set SECRET_KEY.")
+    if not key:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {path} is empty: delete it or set SECRET_KEY.")
+    return key
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DATABASE_URL:
+        # The production shape never signs with a key anyone could know or that differs per worker.
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DATABASE_URL is set: a long random value, the same for every worker "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    SECRET_KEY = secret_key_from_file(SECRET_KEY_FILE)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
@@ -83,8 +125,11 @@ INSTALLED_APPS = [
     "sharing",
     "history",
     "notifications",
-    "bench",
 ]
+# The benchmark data generator (`manage.py generate_data`: bulk users with a known password) is
+# for benchmark runs only, never in production.
+if env_bool("ENABLE_BENCH", False):
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
@@ -125,7 +170,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL)}
 else:

@@ -1,7 +1,17 @@
 """Test overrides: the same settings as production, made fast and deterministic."""
 
+import os
+
+# A fixed key, set before the base settings read it (they refuse to start without one on PostgreSQL,
+# and would otherwise write `.secret_key`); JWT_SIGNING_KEY defaults to it there.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789abcdef")
+
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import INSTALLED_APPS, REST_FRAMEWORK
+
+# The benchmark data generator is tested (tests/bench) whatever ENABLE_BENCH says.
+if "bench" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

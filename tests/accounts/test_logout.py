@@ -1,8 +1,13 @@
 """POST /api/auth/logout: 204, then the calling access token and its session's refresh token answer 401."""
 
+from datetime import timedelta
+
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
+from accounts.models import RevokedAccessToken
+from history.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_problem
 
@@ -42,6 +47,14 @@ def refresh(api, token: str):
 
 def blacklist_state():
     return sorted(BlacklistedToken.objects.values_list("token__jti", flat=True)), OutstandingToken.objects.count()
+
+
+def revoked_state():
+    return sorted(RevokedAccessToken.objects.values_list("jti", "user_id"))
+
+
+def jti_of(token: str) -> str:
+    return UntypedToken(token, verify=False)["jti"]
 
 
 def test_logout_without_a_body_ends_the_session(api, alice, login):
@@ -111,14 +124,17 @@ def test_logout_twice_is_401_the_second_time(api, alice, login):
     assert blacklist_state() == before
 
 
-def test_logout_with_another_users_refresh_is_401_and_changes_nothing(api, alice, bob, login):
+def test_logout_with_another_users_refresh_is_400_and_changes_nothing(api, alice, bob, login):
     mine, theirs = login(alice), login(bob)
-    before = blacklist_state()
+    before = blacklist_state(), revoked_state()
 
     response = call(api, "post", URL, mine["access"], {"refresh": theirs["refresh"]})
 
-    assert_problem(response, 401)
-    assert blacklist_state() == before
+    body = assert_problem(response, 400)
+    assert body["type"] == "/problems/validation-error"
+    assert list(body["errors"]) == ["refresh"]
+    assert (blacklist_state(), revoked_state()) == before
+    assert not AuditEntry.objects.filter(action="auth.logout").exists()
     # A refused logout leaves both sessions as they were, the caller's included.
     assert call(api, "get", "/api/auth/me", theirs["access"]).status_code == 200
     assert call(api, "get", "/api/auth/me", mine["access"]).status_code == 200
@@ -126,31 +142,64 @@ def test_logout_with_another_users_refresh_is_401_and_changes_nothing(api, alice
     assert refresh(api, mine["refresh"]).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["garbage", "access-token"])
-def test_logout_with_a_bad_refresh_token_is_refused_and_changes_nothing(api, alice, login, kind):
-    session = login(alice)
-    bad = "garbage" if kind == "garbage" else session["access"]
-    before = blacklist_state()
-
-    response = call(api, "post", URL, session["access"], {"refresh": bad})
-
-    assert response.status_code in (400, 401), response.content
-    assert_problem(response, response.status_code)
-    assert blacklist_state() == before
-    assert call(api, "get", "/api/auth/me", session["access"]).status_code == 200
-    assert refresh(api, session["refresh"]).status_code == 200
+def expired_refresh(user) -> str:
+    token = RefreshToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    return str(token)
 
 
-@pytest.mark.parametrize("kind", ["no-token", "revoked-token", "foreign-refresh"])
-def test_a_401_from_logout_carries_a_bearer_challenge(api, alice, bob, login, kind):
+@pytest.mark.parametrize("kind", ["garbage", "access-token", "expired", "rotated", "logged-out", "foreign-expired"])
+def test_logout_with_an_unusable_refresh_token_ignores_it_and_still_ends_the_session(api, alice, bob, login, kind):
+    """A refresh token that can no longer be used is dead already: the caller's logout must not fail on it."""
+    session, other = login(alice), login(alice)
+    if kind == "garbage":
+        stale = "garbage"
+    elif kind == "access-token":
+        stale = other["access"]
+    elif kind == "expired":
+        stale = expired_refresh(alice)
+    elif kind == "rotated":
+        stale = other["refresh"]
+        assert refresh(api, stale).status_code == 200
+    elif kind == "logged-out":
+        stale = other["refresh"]
+        assert call(api, "post", URL, other["access"]).status_code == 204
+    else:  # another account's, but expired: nothing it could do any more, so no reason to refuse
+        stale = expired_refresh(bob)
+    blacklisted_before = set(BlacklistedToken.objects.values_list("token__jti", flat=True))
+
+    response = call(api, "post", URL, session["access"], {"refresh": stale})
+
+    assert response.status_code == 204, response.content
+    assert_problem(call(api, "get", "/api/auth/me", session["access"]), 401)
+    assert_problem(refresh(api, session["refresh"]), 401)
+    # Only the caller's session ended: nothing else was blacklisted because of the ignored token.
+    blacklisted_now = set(BlacklistedToken.objects.values_list("token__jti", flat=True))
+    assert blacklisted_now - blacklisted_before == {jti_of(session["refresh"])}
+    assert RevokedAccessToken.objects.filter(jti=jti_of(session["access"]), user=alice).exists()
+    assert AuditEntry.objects.filter(action="auth.logout", actor=alice).exists()
+
+
+def test_logout_with_a_stale_refresh_leaves_the_other_sessions_alone(api, alice, login):
+    session, other = login(alice), login(alice)
+    rotated = refresh(api, other["refresh"]).json()
+
+    assert call(api, "post", URL, session["access"], {"refresh": other["refresh"]}).status_code == 204
+
+    # The stale token named a session that lives on under its rotated pair: it is not touched.
+    assert call(api, "get", "/api/auth/me", rotated["access"]).status_code == 200
+    assert refresh(api, rotated["refresh"]).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["no-token", "revoked-token"])
+def test_a_401_from_logout_carries_a_bearer_challenge(api, alice, login, kind):
     """The contract: every 401 comes with a WWW-Authenticate header."""
-    mine, theirs = login(alice), login(bob)
+    mine = login(alice)
     if kind == "revoked-token":
         assert call(api, "post", URL, mine["access"]).status_code == 204
     access = None if kind == "no-token" else mine["access"]
-    data = {"refresh": theirs["refresh"]} if kind == "foreign-refresh" else None
 
-    response = call(api, "post", URL, access, data)
+    response = call(api, "post", URL, access)
 
     assert_problem(response, 401)
     assert response.headers.get("WWW-Authenticate", "").startswith("Bearer"), dict(response.headers)

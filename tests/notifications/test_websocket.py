@@ -96,12 +96,18 @@ async def test_a_bad_token_is_refused_with_4401(api, user, make_token, reason):
     assert reason in closed["reason"].lower()
 
 
-@pytest.mark.parametrize("origin", [b"http://evil.example", None], ids=["foreign", "missing"])
-async def test_an_origin_outside_the_allowed_hosts_is_refused_at_the_handshake(user, origin):
+async def test_an_origin_outside_the_allowed_hosts_is_refused_at_the_handshake(user):
+    async with socket(user, headers=[(b"origin", b"http://evil.example")]) as (_, (accepted, _code)):
+        assert not accepted
+
+
+@pytest.mark.parametrize("origin", [b"http://testserver", None], ids=["allowed-host", "native-client"])
+async def test_an_allowed_origin_or_none_at_all_is_let_in(user, origin):
+    """Browsers always send Origin; native clients send none and authenticate by token alone."""
     headers = [(b"origin", origin)] if origin else []
 
     async with socket(user, headers=headers) as (_, (accepted, _code)):
-        assert not accepted
+        assert accepted
 
 
 async def test_browsers_authenticate_with_the_bearer_subprotocol(user, other_user):
@@ -442,3 +448,29 @@ async def test_a_user_with_no_feed_yet_connects_and_gets_their_first_change(db):
         message = await receive(communicator)
 
     assert (message["type"], message["change"], position(message)) == ("event_shared", "created", 1)
+
+
+async def test_logging_out_closes_the_sessions_open_sockets_at_once(user):
+    """Not at the next periodic revocation check: logout tells the session's sockets after commit."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.conftest import Client
+    from tests.notifications.conftest import ORIGIN
+
+    token = await access_token(user)
+    communicator = WebsocketCommunicator(application, f"/ws/notifications/?token={token}", headers=[ORIGIN])
+    other_session = WebsocketCommunicator(
+        application, f"/ws/notifications/?token={await access_token(user)}", headers=[ORIGIN]
+    )
+    assert (await communicator.connect(timeout=5))[0] and (await other_session.connect(timeout=5))[0]
+    client = Client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = await run(client.post, "/api/auth/logout", {}, format="json")
+
+    assert response.status_code == 204
+    closed = await closed_with(communicator)
+    assert closed["code"] == CLOSE_UNAUTHENTICATED and "revoked" in closed["reason"]
+    assert await other_session.receive_nothing(timeout=0.3)  # another login session stays open
+    await other_session.disconnect()
