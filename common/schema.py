@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from .exceptions import PROBLEM_CONTENT_TYPE
@@ -38,6 +40,12 @@ class ProblemSerializer(serializers.Serializer):
     )
     conflicts = serializers.ListField(child=serializers.DictField(), required=False)
     current_version = serializers.IntegerField(required=False)
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (404 past the last page)."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page: default 20, at most 100."),
+]
 
 
 def problem_responses(*codes: int) -> dict:

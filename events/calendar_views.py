@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import PageNumberPagination
+from common.schema import PAGE_PARAMETERS
 from common.views import ThrottleRefusalsMixin
 
 from . import conflicts as conflict_rules
@@ -36,7 +37,7 @@ class ConflictListView(ThrottleRefusalsMixin, APIView):
         tags=["events"],
         operation_id="events_conflicts_list",
         summary="Overlapping occurrences on your calendar in a window",
-        parameters=[CalendarWindowSerializer],
+        parameters=[CalendarWindowSerializer, *PAGE_PARAMETERS],
         responses={
             200: inline_serializer(
                 "ConflictPairList",

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTAuthentication
-from common.schema import problem_responses
+from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events import services as event_services
 from events.api import (
@@ -278,7 +278,7 @@ class AuditListView(ThrottleRefusalsMixin, generics.GenericAPIView):
     @extend_schema(
         operation_id="audit_list",
         summary="The audit trail (staff)",
-        parameters=[AuditQuerySerializer],
+        parameters=[AuditQuerySerializer, *PAGE_PARAMETERS],
         responses={200: AuditEntrySerializer(many=True), **problem_responses(403)},
         description=(
             "Every operation, newest first, paginated: register, login (successes and failures), refresh, logout, "

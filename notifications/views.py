@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import Gone
-from common.schema import problem_responses
+from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events.selectors import parse_id
 
@@ -49,7 +49,7 @@ class NotificationListView(ThrottleRefusalsMixin, GenericAPIView):
         tags=["notifications"],
         operation_id="notifications_list",
         summary="Your notifications, newest first",
-        parameters=[NotificationListQuerySerializer],
+        parameters=[NotificationListQuerySerializer, *PAGE_PARAMETERS],
         responses={200: NotificationSerializer(many=True), **problem_responses(400)},
         description=(
             "What others changed on events you have (or had) access to: one notification per change, "

@@ -228,3 +228,18 @@ def test_the_ui_assets_are_served_by_the_app(api, db, path):
     failures = [(url, api.get(url).status_code) for url in local]
 
     assert [f for f in failures if f[1] != 200] == []
+
+
+def test_every_paginated_list_documents_its_page_parameters(schema):
+    """An answer with next/previous is a page: clients must find ?page= and ?page_size= beside it."""
+    components = schema["components"]["schemas"]
+    missing = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+            name = body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+            if {"next", "previous"} <= components.get(name, {}).get("properties", {}).keys():
+                names = {p.get("name") for p in operation.get("parameters", [])}
+                if not {"page", "page_size"} <= names:
+                    missing.append(f"{method.upper()} {path}")
+    assert missing == []
