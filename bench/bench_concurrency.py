@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import start_server, stop_server  # noqa: E402
+
 PYTHON = sys.executable
 # The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
@@ -75,36 +78,6 @@ print(event.pk)
     ).stdout
     env["BENCH_EVENT_ID"] = out.strip().splitlines()[-1]
     return env
-
-
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    server_env = {
-        **env,
-        "THROTTLE_USER": "10000000/min",
-        "THROTTLE_ANON": "10000000/min",
-        "THROTTLE_AUTH_IP": "10000000/min",
-        "THROTTLE_AUTH_USERNAME": "10000000/min",
-        "LOG_LEVEL": "WARNING",
-        "DB_POOL_MAX_SIZE": "12",
-    }
-    command = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(workers)]
-    command += ["--lifespan", "off", "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, cwd=ROOT, env=server_env, start_new_session=True)
-    for _ in range(100):
-        try:
-            status, _ = call(port, "GET", "/api/schema?format=json")
-            if status == 200:
-                return process
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit("the server did not come up")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
 
 
 def call(port: int, method: str, path: str, body=None, token: str | None = None, conn=None) -> tuple[int, dict]:
@@ -227,7 +200,7 @@ def main() -> None:
 
     env = prepare(args.database_url, args.redis_url, args.writers)
     event_id = int(env["BENCH_EVENT_ID"])
-    server = start_server(env, args.port, args.workers)
+    server = start_server(env, args.port, args.workers, pool_size=12)
     try:
         outcomes, elapsed = run(args.port, event_id, args.writers, args.duration)
     finally:

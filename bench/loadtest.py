@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import start_server, stop_server  # noqa: E402
+
 PYTHON = sys.executable
 # The settings refuse PostgreSQL without SECRET_KEY; a benchmark's throwaway data needs no secret one.
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
@@ -70,54 +73,6 @@ def prepare_database(database_url: str, redis_url: str, users: int, events: int)
     print(f"data: {users} users, {events} events in {time.perf_counter() - began:.0f} s", flush=True)
     subprocess.run(["psql", database_url, "-qc", "VACUUM ANALYZE"], check=True, cwd=ROOT)
     return env
-
-
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    server_env = {
-        **env,
-        "THROTTLE_USER": "10000000/min",
-        "THROTTLE_ANON": "10000000/min",
-        "THROTTLE_AUTH_IP": "10000000/min",
-        "THROTTLE_AUTH_USERNAME": "10000000/min",
-        "LOG_LEVEL": "WARNING",
-        "DB_POOL_MAX_SIZE": "8",
-    }
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=server_env,
-        start_new_session=True,
-    )
-    import httpx
-
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/schema?format=json", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit("the server did not come up")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
 
 
 def server_cpu_seconds(root_pid: int) -> float:
