@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
 from history.models import EventHistoricalRecords, EventVersionFields
 
@@ -20,8 +20,7 @@ class EventQuerySet(models.QuerySet):
         """Live events `user` holds any role on, annotated with `my_role`."""
         from sharing.models import EventPermission
 
-        role = EventPermission.objects.filter(event=OuterRef("pk"), user=user).values("role")[:1]
-        return self.alive().filter(permissions__user=user).annotate(my_role=Subquery(role))
+        return self.alive().filter(permissions__user=user).annotate(my_role=EventPermission.objects.role_of(user))
 
     def overlapping(self, start, end) -> EventQuerySet:
         """Events whose series may have an occurrence in [start, end): narrowed by the indexed series bounds.

@@ -92,9 +92,7 @@ class EventInputSerializer(serializers.Serializer):
     CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring", "on_conflict")
 
     def validate_timezone(self, value: str) -> str:
-        if not timezones.is_valid(value):
-            raise serializers.ValidationError(f"Unknown time zone {value!r}; use an IANA name like 'Europe/Paris'.")
-        return value
+        return timezones.validated(value)
 
     def validate(self, attrs: dict) -> dict:
         """Merge with the current event, read wall-clock times in its zone and check the whole."""
@@ -504,9 +502,7 @@ class FreeBusyQuerySerializer(CalendarWindowSerializer):
     )
 
     def validate_timezone(self, value: str) -> str:
-        if not timezones.is_valid(value):
-            raise serializers.ValidationError(f"Unknown time zone {value!r}; use an IANA name like 'Europe/Paris'.")
-        return value
+        return timezones.validated(value)
 
 
 class BusyIntervalSerializer(serializers.Serializer):

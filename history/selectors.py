@@ -30,10 +30,6 @@ MAX_VERSION = 2**31 - 1  # versions are 32-bit integers
 PERMISSION_KINDS = {"+": "permission_granted", "~": "permission_changed", "-": "permission_revoked"}
 
 
-def _role_of(user) -> Subquery:
-    return Subquery(EventPermission.objects.filter(event=OuterRef("pk"), user=user).values("role")[:1])
-
-
 def event_for_history(*, user, event_id) -> Event:
     """The event if `user` holds a role on it now, with `my_role`; a deleted event only for its owners.
 
@@ -41,7 +37,7 @@ def event_for_history(*, user, event_id) -> Event:
     """
     event = (
         Event.objects.filter(pk=parse_id(event_id), permissions__user=user)
-        .annotate(my_role=_role_of(user))
+        .annotate(my_role=EventPermission.objects.role_of(user))
         .select_related("owner")
         .first()
     )
@@ -252,7 +248,7 @@ def events_as_of(*, user, as_of: datetime) -> QuerySet:
         Q(history_date__gt=OuterRef("history_date"))
         | Q(history_date=OuterRef("history_date"), history_id__gt=OuterRef("history_id"))
     )
-    role = Subquery(EventPermission.objects.filter(event_id=OuterRef("id"), user=user).values("role")[:1])
+    role = EventPermission.objects.role_of(user, event_ref="id")
     return (
         Event.history.filter(  # the manager's queryset knows `overlapping`, for the window filters
             id__in=EventPermission.objects.filter(user=user)

@@ -93,11 +93,12 @@ def event_rollback(
     from rest_framework.exceptions import NotFound
 
     from events import services as event_services
+    from events.merge import base_snapshot
     from events.models import Event
 
     if event.deleted_at is not None:
         raise EventDeleted()
-    row = Event.history.filter(id=event.pk, version=version).exclude(history_type="-").first()
+    row = base_snapshot(event.pk, version)
     if row is None:
         raise NotFound(f"The event has no version {version}.")
     return event_services.event_update(
