@@ -6,6 +6,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -17,14 +19,23 @@ from . import tokens
 User = get_user_model()
 
 
+def _names_taken(*, username: str, email: str) -> dict[str, list[str]]:
+    """The uniqueness errors, each on the field that collides and saying nothing about the other account.
+
+    Compared as the unique constraints compare (lower() in the database, so their indexes serve it).
+    """
+    errors: dict[str, list[str]] = {}
+    if User.objects.alias(name=Lower("username")).filter(name=Lower(Value(username))).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if User.objects.alias(address=Lower("email")).filter(address=Lower(Value(email))).exists():
+        errors["email"] = ["A user with that email already exists."]
+    return errors
+
+
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str) -> tuple[User, dict[str, str]]:
     """Create an account and its first session. Raises ValidationError (400) on taken names or weak passwords."""
-    errors: dict[str, list[str]] = {}
-    if User.objects.filter(username__iexact=username).exists():
-        errors["username"] = ["A user with that username already exists."]
-    if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["A user with that email already exists."]
+    errors = _names_taken(username=username, email=email)
     try:
         validate_password(password, User(username=username, email=email))
     except DjangoValidationError as exc:
@@ -34,8 +45,11 @@ def user_register(*, username: str, email: str, password: str) -> tuple[User, di
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
-    except IntegrityError as exc:  # a concurrent registration took the name between check and insert
-        raise exceptions.ValidationError({"username": ["A user with that username or email already exists."]}) from exc
+    except IntegrityError as exc:  # a concurrent registration took a name between check and insert: say which
+        errors = _names_taken(username=username, email=email) or {
+            "username": ["A user with that username or email already exists."]
+        }
+        raise exceptions.ValidationError(errors) from exc
     audit_record(actor=user, action="auth.register", target=user)
     return user, tokens.tokens_for(user)
 

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.schema import problem_responses
-from common.throttling import AUTH_THROTTLES
+from common.throttling import AUTH_THROTTLES, REGISTER_THROTTLES
 from common.views import ThrottleRefusalsMixin
 
 from . import services
@@ -31,6 +31,8 @@ class AuthView(ThrottleRefusalsMixin, APIView):
 
 
 class RegisterView(AuthView):
+    throttle_classes = REGISTER_THROTTLES
+
     @extend_schema(
         tags=["auth"],
         operation_id="auth_register",

@@ -7,8 +7,10 @@ One command builds the data, starts the server, runs the mix and writes the figu
 
 It needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, defaults on 127.0.0.1). The database named in
 --database-url is dropped and created anew. Rate limits are raised for the run (they would otherwise
-be what is measured). Figures: per endpoint requests/s, median/p95/p99 latency, errors, and the
-server's CPU time per request (all worker processes), written to bench/results/ as Markdown and JSON.
+be what is measured). Figures: per endpoint requests/s, median/p95/p99 latency, errors, and the CPU
+time per request of the server (all worker processes), of the load generator itself and of the
+PostgreSQL backends serving the database (when PostgreSQL runs on this machine), written to
+bench/results/ as Markdown and JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,6 +91,29 @@ def server_cpu_seconds(root_pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
+
+
+def database_cpu_seconds(name: str) -> dict[int, float]:
+    """CPU time of each PostgreSQL backend serving the database `name`, by pid (a server on this machine:
+    backends show `postgres: ... <user> <database> <client>` as their process title; none found otherwise)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            if not title.startswith(b"postgres:") or f" {name} ".encode() not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except OSError:
+            continue
+    return found
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Client:
@@ -216,7 +242,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def report(run: dict, cpu: float, args) -> tuple[str, dict]:
+def report(run: dict, cpu: dict[str, float], args) -> tuple[str, dict]:
     total = sum(len(v) for v in run["samples"].values())
     rows, table = [], {}
     for name, _ in MIX:
@@ -244,7 +270,11 @@ def report(run: dict, cpu: float, args) -> tuple[str, dict]:
         "duration_s": run["elapsed"],
         "requests": total,
         "rps": total / run["elapsed"],
-        "server_cpu_ms_per_request": cpu / total * 1000 if total else None,
+        "server_cpu_ms_per_request": cpu["server"] / total * 1000 if total else None,
+        # Where the machine's CPU went: the load generator runs on the same cores, and so does PostgreSQL.
+        "client_cpu_ms_per_request": cpu["client"] / total * 1000 if total else None,
+        "database_cpu_ms_per_request": cpu["database"] / total * 1000 if total else None,
+        "load_average_after": os.getloadavg(),
         "endpoints": table,
     }
     text = "\n".join(
@@ -252,7 +282,10 @@ def report(run: dict, cpu: float, args) -> tuple[str, dict]:
             f"Load test: {args.events} events, {args.users} users, {args.workers} worker(s), "
             f"{args.concurrency} concurrent clients, {run['elapsed']:.0f} s",
             f"Total: {total} requests, {total / run['elapsed']:.1f} req/s, "
-            f"server CPU {summary['server_cpu_ms_per_request']:.2f} ms/request",
+            f"server CPU {summary['server_cpu_ms_per_request']:.2f} ms/request "
+            f"(load generator {summary['client_cpu_ms_per_request']:.2f}, "
+            f"PostgreSQL {summary['database_cpu_ms_per_request']:.2f}; load average after "
+            f"{summary['load_average_after'][0]:.1f})",
             "",
             "| endpoint | requests | req/s | median ms | p95 ms | p99 ms | errors |",
             "|---|---|---|---|---|---|---|",
@@ -285,12 +318,18 @@ def main() -> None:
         env = prepare_database(args.database_url, args.redis_url, args.users, args.events)
     subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
     server = start_server(env, args.port, args.workers)
+    database = urlparse(args.database_url).path.lstrip("/")
     try:
-        cpu_before = server_cpu_seconds(server.pid)
+        cpu_before = server_cpu_seconds(server.pid), own_cpu_seconds(), database_cpu_seconds(database)
         run = asyncio.run(
             drive(f"http://127.0.0.1:{args.port}", args.users, args.concurrency, args.duration, args.seed)
         )
-        cpu = server_cpu_seconds(server.pid) - cpu_before
+        backends = database_cpu_seconds(database)
+        cpu = {
+            "server": server_cpu_seconds(server.pid) - cpu_before[0],
+            "client": own_cpu_seconds() - cpu_before[1],
+            "database": sum(seconds - cpu_before[2].get(pid, 0.0) for pid, seconds in backends.items()),
+        }
     finally:
         stop_server(server)
     text, summary = report(run, cpu, args)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -105,12 +105,48 @@ class RetryableConflict(Conflict):
     wait = 1  # seconds: sent as Retry-After
 
 
+class ServiceUnavailable(DomainError):
+    """The database cannot be reached (down, restarting, out of connections): nothing was written, retry later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    slug = "unavailable"
+    title = "Service temporarily unavailable."
+    default_detail = "The database cannot be reached right now; nothing was written. Retry later."
+    wait = 2  # seconds: sent as Retry-After
+
+
 # deadlock_detected, serialization_failure
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down), too_many_connections
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 def _sqlstate(exc: DatabaseError) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """A database error that says the server cannot be reached, not that the request is wrong.
+
+    The pool timing out for a connection, a refused or dropped connection, a server shutting down or
+    starting up: the request may succeed as it is once the database is back.
+    """
+    if isinstance(exc, InterfaceError):  # the connection was already closed
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = _sqlstate(exc)
+    # No SQLSTATE: the client library's own failure (pool timeout, refused or lost connection).
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+
+
+def unavailable_response(exc: BaseException) -> HttpResponse:
+    """The 503 problem for a database that cannot be reached (logged as a warning, not a server error)."""
+    logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
+    found = ServiceUnavailable()
+    response = problem_response(found.status_code, found.slug, found.title, str(found.detail))
+    response["Retry-After"] = str(found.wait)
+    return response
 
 
 def problem_response(status_code: int, slug: str, title: str, detail: str, **extra: Any) -> HttpResponse:
@@ -156,6 +192,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
         # PostgreSQL broke a lock cycle (e.g. two transactions calls touching two events in opposite
         # orders) or a serialization conflict: nothing was written, and the same request may succeed now.
         exc = RetryableConflict()
+    elif is_unavailable(exc):
+        return unavailable_response(exc)
     elif isinstance(exc, OverflowError):
         # A backstop: inputs are bounded (common.fields), so this is an input that was missed; log it to bound it too.
         logger.warning("OverflowError answered as a 400", exc_info=exc)

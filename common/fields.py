@@ -65,6 +65,15 @@ def parse_id(value, *, maximum: int = MAX_ID, detail: str | None = None) -> int:
     return number
 
 
+def query_data(params: QueryDict) -> dict:
+    """A query string for a serializer, each parameter's last value.
+
+    DRF reads a QueryDict like an HTML form, where an optional field sent empty counts as left out;
+    in a query string `?until=` is a value, and a bad one: a 400, not a silently ignored filter.
+    """
+    return {key: params.get(key) for key in params}
+
+
 # --- instants ----------------------------------------------------------------------------------
 
 
@@ -94,7 +103,11 @@ class BoundedDateTimeField(serializers.DateTimeField):
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
+    default_error_messages = {"empty": "Enter a date and time; leave the parameter out for no filter."}
+
     def to_python(self, value):
+        if isinstance(value, str) and not value.strip():  # `?until=`: present but empty (absent is None)
+            raise forms.ValidationError(self.error_messages["empty"], code="empty")
         result = super().to_python(value)
         if result is not None and not _in_range(result):
             raise forms.ValidationError(DATETIME_RANGE_MESSAGE, code="out_of_range")

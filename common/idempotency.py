@@ -16,8 +16,10 @@ A middleware, so that every POST endpoint has it, including ones added later, wi
   key sent there is accepted and ignored: every request does its work.
 - Keys are per caller: `user:<id>` for a valid bearer token, else `ip:<client address>`. Kept
   24 hours: an older key is treated as new, and `manage.py prune_idempotency_keys` deletes old
-  rows. A request that claimed a key and never finished (a worker killed mid-request) releases it
-  after RUNNING_TIMEOUT.
+  rows. A request that claimed a key and never finished (a worker killed mid-request: its work
+  was rolled back with its connection) does not hold the key: on PostgreSQL a running request
+  holds an advisory lock on its key, which dies with its connection, so a retry runs at once;
+  elsewhere the claim is released after RUNNING_TIMEOUT.
 - Replays and refusals count against the rate limits like the request would, and carry the
   RateLimit headers (this middleware sits inside RateLimitHeadersMiddleware).
 """
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -76,19 +78,60 @@ class IdempotencyMiddleware:
         user = _caller(request)
         scope = f"user:{user.pk}" if user is not None else f"ip:{BaseThrottle().get_ident(request)}"
         fingerprint = _fingerprint(request)
-        record, existing = _claim(scope=scope, key=key, user=user, fingerprint=fingerprint)
-        if record is None:
+        lock = _RunningLock(scope, key)
+        if not lock.acquire():  # the first request with this key is running right now
+            existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
             return _throttled(request, user) or _answer_retry(existing, fingerprint)
-
-        finished = False
         try:
-            response = self.get_response(request)
-            finished = True
+            record, existing = _claim(scope=scope, key=key, user=user, fingerprint=fingerprint, alone=lock.held)
+            if record is None:
+                return _throttled(request, user) or _answer_retry(existing, fingerprint)
+
+            finished = False
+            try:
+                response = self.get_response(request)
+                finished = True
+            finally:
+                if not finished:  # an exception went through every handler: let a retry run
+                    IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            _store(record, response)
+            return response
         finally:
-            if not finished:  # an exception went through every handler: let a retry run
-                IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        _store(record, response)
-        return response
+            lock.release()
+
+
+class _RunningLock:
+    """PostgreSQL: a session advisory lock on (scope, key), held on the request's connection while it runs.
+
+    It tells a running request from an abandoned claim at once: PostgreSQL releases it when the
+    connection ends, so a worker killed mid-request frees its key for a retry immediately instead of
+    after RUNNING_TIMEOUT. Other databases (SQLite: one process) have no lock and keep the timeout.
+    """
+
+    def __init__(self, scope: str, key: str) -> None:
+        digest = hashlib.sha256(f"{scope}\n{key}".encode()).digest()
+        # One bigint key: that key space is apart from the two-int one of the calendar locks.
+        self.id = int.from_bytes(digest[:8], "big", signed=True)
+        self.held = False
+
+    def acquire(self) -> bool:
+        """False when another session holds it (the request with this key is still running)."""
+        if connection.vendor != "postgresql":
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.id])
+            self.held = bool(cursor.fetchone()[0])
+        return self.held
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.id])
+        except DatabaseError:  # the connection is gone, and its locks with it
+            logger.warning("could not release the idempotency lock %s", self.id, exc_info=True)
 
 
 def _caller(request: HttpRequest):
@@ -113,8 +156,12 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def _claim(*, scope: str, key: str, user, fingerprint: str):
-    """(the new row, None) when this request is the first with the key, else (None, the row it found)."""
+def _claim(*, scope: str, key: str, user, fingerprint: str, alone: bool = False):
+    """(the new row, None) when this request is the first with the key, else (None, the row it found).
+
+    `alone`: this request holds the key's running lock, so a row without an answer is a claim whose
+    request died (its worker was killed): it is taken over at once.
+    """
     existing = None
     for _ in range(3):
         now = timezone.now()
@@ -131,7 +178,7 @@ def _claim(*, scope: str, key: str, user, fingerprint: str):
         if existing is None:
             continue  # its request failed and released the key meanwhile
         expired = existing.created_at <= now - RETENTION
-        abandoned = existing.status_code is None and existing.created_at <= now - RUNNING_TIMEOUT
+        abandoned = existing.status_code is None and (alone or existing.created_at <= now - RUNNING_TIMEOUT)
         if not (expired or abandoned):
             return None, existing
         IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
@@ -212,11 +259,13 @@ def _throttled(request: HttpRequest, user) -> HttpResponse | None:
 
 def schema_hook(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing: document Idempotency-Key and its 409/422 on every POST."""
+    from .schema import RATELIMIT_HEADERS, RETRY_AFTER_HEADER
+
     parameter = {
         "in": "header",
         "name": HEADER,
         "required": False,
-        "schema": {"type": "string", "maxLength": KEY_MAX},
+        "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": _KEY.pattern},
         "description": (
             "Makes a retry safe: the same key with the same request (method, path, body) within 24 hours "
             "replays the first answer (status and body, with `Idempotent-Replayed: true`) without doing anything "
@@ -226,6 +275,7 @@ def schema_hook(result: dict, generator, request, public) -> dict:
     }
     ignored = {
         **parameter,
+        "schema": {"type": "string"},
         "description": (
             "Accepted and ignored: this answer carries live tokens, which are never stored, so every request "
             "does its work (a lost answer: log in again)."
@@ -247,8 +297,14 @@ def schema_hook(result: dict, generator, request, public) -> dict:
             responses["409"] = {
                 "description": "A request with this Idempotency-Key is still running.",
                 "content": problem,
+                "headers": {**RATELIMIT_HEADERS, "Retry-After": RETRY_AFTER_HEADER},
             }
         responses.setdefault(
-            "422", {"description": "This Idempotency-Key was used for another request.", "content": problem}
+            "422",
+            {
+                "description": "This Idempotency-Key was used for another request.",
+                "content": problem,
+                "headers": RATELIMIT_HEADERS,
+            },
         )
     return result

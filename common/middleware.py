@@ -45,19 +45,35 @@ class BodySizeLimitMiddleware:
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return problem_response(400, "bad-request", "Bad request.", "Content-Length is not a number.")
+                return _refuse(
+                    request, problem_response(400, "bad-request", "Bad request.", "Content-Length is not a number.")
+                )
             try:
                 if declared > limit or len(request.body) > limit:
                     raise RequestDataTooBig
             except RequestDataTooBig:
-                return problem_response(
-                    413,
-                    "payload-too-large",
-                    "Request body too large.",
-                    f"The body is larger than the limit of {limit} bytes.",
-                    max_bytes=limit,
+                return _refuse(
+                    request,
+                    problem_response(
+                        413,
+                        "payload-too-large",
+                        "Request body too large.",
+                        f"The body is larger than the limit of {limit} bytes.",
+                        max_bytes=limit,
+                    ),
                 )
         return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, refusal: HttpResponse) -> HttpResponse:
+    """`refusal` after the throttles (a 429 instead once they are spent), with the RateLimit headers:
+    answered here, the request never reaches the views nor RateLimitHeadersMiddleware."""
+    from .views import RefusedBodyView
+
+    response = RefusedBodyView.as_view()(request, refusal=refusal)
+    if callable(getattr(response, "render", None)):
+        response = response.render()  # a DRF answer (the 429) that no view handler will render now
+    return add_ratelimit_headers(request, response)
 
 
 class RateLimitHeadersMiddleware:
@@ -67,14 +83,17 @@ class RateLimitHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        state = getattr(request, "ratelimit", None)
-        if state is not None:
-            limit, remaining, reset = state
-            response["RateLimit-Limit"] = str(limit)
-            response["RateLimit-Remaining"] = str(remaining)
-            response["RateLimit-Reset"] = str(reset)
-        return response
+        return add_ratelimit_headers(request, self.get_response(request))
+
+
+def add_ratelimit_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    state = getattr(request, "ratelimit", None)
+    if state is not None:
+        limit, remaining, reset = state
+        response["RateLimit-Limit"] = str(limit)
+        response["RateLimit-Remaining"] = str(remaining)
+        response["RateLimit-Reset"] = str(reset)
+    return response
 
 
 class RequestContextMiddleware:

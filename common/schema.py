@@ -5,10 +5,11 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from .exceptions import PROBLEM_CONTENT_TYPE
+from .fields import MAX_ID
 
 _DESCRIPTIONS = {
     400: "Invalid input: `errors` maps each field to its messages.",
@@ -23,7 +24,64 @@ _DESCRIPTIONS = {
     415: "Unsupported Content-Type.",
     422: "Unprocessable request.",
     429: "Rate limit exceeded; see `Retry-After`.",
+    503: "The database cannot be reached right now; nothing was written. Retry after `Retry-After` seconds.",
 }
+
+# Response headers (common/middleware.py, common/exceptions.py, common/idempotency.py, events/api.py).
+# Only the ETag is declared required: the others are absent from some answers (a 406 is given before
+# the throttles run, a 429 of a spent throttle may have no wait to tell).
+_SECONDS = {"type": "integer", "minimum": 0}
+RATELIMIT_HEADERS = {
+    "RateLimit-Limit": {"schema": _SECONDS, "description": "Requests allowed in the current window."},
+    "RateLimit-Remaining": {"schema": _SECONDS, "description": "Requests left in the current window."},
+    "RateLimit-Reset": {"schema": _SECONDS, "description": "Seconds until the window starts over."},
+}
+RETRY_AFTER_HEADER = {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds to wait before retrying."}
+_ETAG = {
+    "schema": {"type": "string", "pattern": r'^(W/)?"[0-9]+-[0-9a-f]*"$'},
+    "required": True,
+    "description": "The event's version and a digest of this representation: `If-Match` on writes, "
+    "`If-None-Match` on reads.",
+}
+_REPLAYED = {
+    "schema": {"type": "string", "enum": ["true"]},
+    "description": "This is the stored answer of an earlier request with the same Idempotency-Key.",
+}
+# Answers about one event (its ETag names its version): the components of their bodies.
+_ETAG_BODIES = {"EventDetail", "EventWriteResult", "EventUpdateResult", "OccurrenceWriteResult", "OccurrenceList"}
+
+
+_BY_FIELD = {
+    "type": "object",
+    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
+    "description": "Validation errors by field: its messages, or for a nested input (a list item, an object) "
+    "the same structure below it, keyed by field or index.",
+}
+
+
+@extend_schema_field(_BY_FIELD)
+class ValidationErrorsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            _BY_FIELD,
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"index": {"type": "integer"}, "errors": {"type": "object"}},
+                    "required": ["index", "errors"],
+                },
+            },
+        ],
+        "description": "For bad items, `{index, errors}` per item; for a bad request body, by field.",
+    }
+)
+class BatchErrorsField(serializers.JSONField):
+    pass
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -33,18 +91,24 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors by field.",
-    )
+    errors = ValidationErrorsField(required=False)
     conflicts = serializers.ListField(child=serializers.DictField(), required=False)
     current_version = serializers.IntegerField(required=False)
 
 
+class BatchProblemSerializer(ProblemSerializer):
+    """A refused batch: nothing was created."""
+
+    errors = BatchErrorsField(required=False)
+
+
 PAGE_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (404 past the last page)."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page: default 20, at most 100."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        description="Items per page: default 20; above 100 is read as 100; not a whole number from 1: 400.",
+    ),
 ]
 
 
@@ -53,18 +117,29 @@ def problem_responses(*codes: int) -> dict:
     return {(code, PROBLEM_CONTENT_TYPE): ProblemSerializer for code in codes}
 
 
+# Query parameters that never make a 400: `format` (406 when unknown), `page` (404 past the end) and
+# the HTML pages' `token` (401).
+_LENIENT_QUERY = {"format", "page", "token"}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Adds the error answers every operation can give, so no endpoint documents only its happy path."""
 
+    def _query_parameters(self) -> set[str]:
+        return {p["name"] for p in self._get_parameters() if p.get("in") == "query"}
+
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
-        codes = [406, 429]
+        query = self._query_parameters()
+        codes = [406, 429, 503]
         if self.get_auth():
             codes.append(401)
+        if self.method in {"POST", "PUT", "PATCH"} or query - _LENIENT_QUERY:
+            codes += [400]  # the query parameters are validated too
         if self.method in {"POST", "PUT", "PATCH"}:
-            codes += [400, 413, 415]
-        if "{" in self.path:
-            codes.append(404)
+            codes += [413, 415]
+        if "{" in self.path or "page" in query:
+            codes.append(404)  # no such object, or a page past the last
         for code in codes:
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(
@@ -73,7 +148,26 @@ class AutoSchema(SpectacularAutoSchema):
         for code, response in responses.items():
             if code.isdigit() and int(code) in _DESCRIPTIONS and int(code) >= 400:
                 response["description"] = _DESCRIPTIONS[int(code)]
+            self._add_headers(code, response, etag=code == "304" or _ETAG_BODIES & _body_components(response))
         return responses
+
+    def _add_headers(self, code: str, response: dict, *, etag: bool) -> None:
+        from .idempotency import TOKEN_PATHS
+
+        headers = response.setdefault("headers", {})
+        if etag:
+            headers["ETag"] = _ETAG
+        headers.update(RATELIMIT_HEADERS)
+        if code in {"409", "429", "503"}:  # 409: a concurrent change to retry, or a key still running
+            headers["Retry-After"] = RETRY_AFTER_HEADER
+        if self.method == "POST" and code.isdigit() and int(code) < 500 and self.path.rstrip("/") not in TOKEN_PATHS:
+            headers["Idempotent-Replayed"] = _REPLAYED
+
+
+def _body_components(response: dict) -> set[str]:
+    return {
+        media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1] for media in response.get("content", {}).values()
+    }
 
 
 class JWTScheme(OpenApiAuthenticationExtension):

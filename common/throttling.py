@@ -47,6 +47,7 @@ class AuthUsernameThrottle(RateLimitStateMixin, throttling.SimpleRateThrottle):
     """Tight limit per account named in the body, so a password guesser cannot spread over many IPs."""
 
     scope = "auth_username"
+    fields = ("username", "email")  # the first one given names the account
 
     def get_cache_key(self, request, view) -> str | None:
         # A malformed body raises here and is answered 400/415: DRF would hand the view an empty body after a
@@ -54,11 +55,19 @@ class AuthUsernameThrottle(RateLimitStateMixin, throttling.SimpleRateThrottle):
         data = request.data
         if not isinstance(data, dict):
             return None
-        name = data.get("username") or data.get("email")
+        name = next((data[field] for field in self.fields if data.get(field)), None)
         if not isinstance(name, str) or not name.strip():
             return None
         digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()  # any text makes a safe cache key
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
 
+class AuthEmailThrottle(AuthUsernameThrottle):
+    """Register names two accounts, a username and an email: the email is counted too (the same buckets as
+    a login naming that address), so addresses cannot be probed for being taken from many IPs."""
+
+    fields = ("email",)
+
+
 AUTH_THROTTLES = [AuthIPThrottle, AuthUsernameThrottle]
+REGISTER_THROTTLES = [*AUTH_THROTTLES, AuthEmailThrottle]

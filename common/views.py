@@ -1,6 +1,7 @@
 """Django-level error views (outside DRF) answering with problem details, and the shared API view base."""
 
 import contextlib
+import sys
 
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -8,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from .exceptions import problem_response
+from .exceptions import is_unavailable, problem_response, unavailable_response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -16,6 +17,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a database that cannot be reached (raised by a
+    # middleware, outside DRF's handler) is a 503 to retry, not a bug.
+    if is_unavailable(sys.exc_info()[1]):
+        return unavailable_response(sys.exc_info()[1])
     return problem_response(500, "server-error", "Internal server error.", "Something went wrong on our side.")
 
 
@@ -60,3 +65,24 @@ class ApiNotFoundView(APIView):
         raise exceptions.NotFound("No such resource.")
 
     options = http_method_not_allowed
+
+
+@extend_schema(exclude=True)
+class RefusedBodyView(ApiNotFoundView):
+    """What BodySizeLimitMiddleware answers (413, or 400 for a bad Content-Length), passed as `refusal`:
+    given after the throttles like an unknown path's 404, so the refusal counts against the rate
+    limits (a 429 once they are spent) and the middleware can add the RateLimit headers. Nothing
+    here reads the body."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # The refusal is problem+json whatever the Accept header says: never a 406 instead.
+        return super().perform_content_negotiation(request, force=True)
+
+    @property
+    def default_response_headers(self):
+        return {key: value for key, value in super().default_response_headers.items() if key != "Allow"}
+
+    def http_method_not_allowed(self, request, *args, refusal: HttpResponse, **kwargs):
+        return refusal
+
+    post = put = patch = delete = options = http_method_not_allowed

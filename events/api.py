@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from common.conditional import etag, expected_version
+from common.conditional import etag, expected_version, matches_none
 
 from .merge import ON_CONFLICT
 from .serializers import CONFLICT_STRATEGIES, REASON_MAX, EventDetailSerializer
@@ -74,3 +75,10 @@ def event_response(event, *, status_code: int = 200, conflicts: list | None = No
         event.conflicts = conflicts
     data = serializer(event).data
     return Response(data, status=status_code, headers={"ETag": etag(event.version, data)})
+
+
+def not_modified_or(request, response):
+    """304 (with the ETag, no body) when If-None-Match names the answer's ETag, else the answer itself."""
+    if response.has_header("ETag") and matches_none(request.headers.get("If-None-Match"), response["ETag"]):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
+    return response

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.fields import query_data
 from common.pagination import PageNumberPagination
 from common.schema import PAGE_PARAMETERS
 from common.views import ThrottleRefusalsMixin
@@ -61,7 +62,7 @@ class ConflictListView(ThrottleRefusalsMixin, APIView):
         ),
     )
     def get(self, request):
-        window = CalendarWindowSerializer(data=request.query_params)
+        window = CalendarWindowSerializer(data=query_data(request.query_params))
         window.is_valid(raise_exception=True)
         start, end = window.validated_data["start"], window.validated_data["end"]
         timeline, scanned_all = _busy(request.user, start, end)
@@ -88,7 +89,7 @@ class FreeBusyView(ThrottleRefusalsMixin, APIView):
         ),
     )
     def get(self, request):
-        query = FreeBusyQuerySerializer(data=request.query_params)
+        query = FreeBusyQuerySerializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["start"], query.validated_data["end"]
         tz = query.validated_data.get("timezone", "UTC")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from history.models import EventHistoricalRecords, EventVersionFields
 
@@ -17,10 +17,12 @@ class EventQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def visible_to(self, user) -> EventQuerySet:
-        """Live events `user` holds any role on, annotated with `my_role`."""
-        from sharing.models import EventPermission
+        """Live events `user` holds any role on, annotated with `my_role`.
 
-        return self.alive().filter(permissions__user=user).annotate(my_role=EventPermission.objects.role_of(user))
+        The role is read from the permission row the filter joins (one per event and user), not from a
+        subquery per row: the same answer without a second lookup (and sort) of that row for each event.
+        """
+        return self.alive().filter(permissions__user=user).annotate(my_role=F("permissions__role"))
 
     def overlapping(self, start, end) -> EventQuerySet:
         """Events whose series may have an occurrence in [start, end): narrowed by the indexed series bounds.

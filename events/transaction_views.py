@@ -116,10 +116,11 @@ class TransactionResultSerializer(serializers.Serializer):
 
 
 class TransactionProblemSerializer(ProblemSerializer):
-    """The failing operation's problem, with its index; nothing was changed."""
+    """The failing operation's problem, with its index; nothing was changed. A request refused as a whole (its
+    body, before any operation ran) is a plain problem, without `failed_index` and `failed_op`."""
 
-    failed_index = serializers.IntegerField(help_text="The index of the operation that failed.")
-    failed_op = serializers.CharField()
+    failed_index = serializers.IntegerField(required=False, help_text="The index of the operation that failed.")
+    failed_op = serializers.CharField(required=False)
     conflicts = serializers.JSONField(required=False, help_text="As the failing operation's own 409 carries.")
 
 

@@ -20,10 +20,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from common.conditional import matches_none
+from common.conditional import etag
 from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
-from common.fields import StrictCharField, query_flag
-from common.schema import problem_responses
+from common.fields import StrictCharField, query_data, query_flag
+from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors
 from history.serializers import AS_OF_PARAMETER, parse_as_of
@@ -43,6 +43,7 @@ from .api import (
     conflict_strategy,
     event_response,
     expected_version_of,
+    not_modified_or,
     on_conflict,
 )
 from .filters import EventFilter
@@ -76,7 +77,8 @@ SCOPE_PARAMETERS = [
             "occurrence `occurrence` on: atomically, the series ends before that occurrence (its earlier occurrences "
             "unchanged) and a new series with the body's changes starts there (times in the body are those of that "
             "occurrence), with the same permissions and the exceptions from there on. Answers "
-            "{updated: old series, created: new series}. Also accepted as body fields."
+            "{updated: old series, created: new series}, with the ETag of the old series (the URL's). Also "
+            "accepted as body fields."
         ),
     ),
     OpenApiParameter(
@@ -154,8 +156,10 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         as_of = parse_as_of(request)
         if as_of is not None:  # time travel: the versions in force at `as_of` (history/selectors.py)
             queryset = history_selectors.events_as_of_filtered(user=request.user, as_of=as_of, params=request.GET)
-        else:
+        elif EventFilter.base_filters.keys() & request.query_params.keys():
             queryset = self.filter_queryset(self.get_queryset())
+        else:  # nothing to filter: skip building and validating the filter form, the order is the filter's default
+            queryset = self.get_queryset().order_by("start_time", "id")
         if query_flag(request.query_params, "expand"):
             return self._list_occurrences(
                 request, queryset if as_of is None else history_selectors.AsOfEvents(queryset)
@@ -179,21 +183,23 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Occurrences of one event in a window",
-        parameters=[ID_PARAMETER, OccurrenceQuerySerializer, AS_OF_PARAMETER],
-        responses={200: OccurrenceListSerializer},
+        parameters=[ID_PARAMETER, OccurrenceQuerySerializer, IF_NONE_MATCH, AS_OF_PARAMETER],
+        responses={200: OccurrenceListSerializer, 304: None},
         description=(
             "Occurrences overlapping [start, end) in start order, expanded in the event's time zone (RFC 5545). "
-            "At most `limit` (default 250, max 2500); `truncated` says whether more exist."
+            "At most `limit` (default 250, max 2500); `truncated` says whether more exist. The ETag starts with "
+            "the event's version, like the event's own; If-None-Match with it answers 304 while it is current."
         ),
     )
     @action(detail=True, methods=["get"], url_path="occurrences")
     def occurrences(self, request, pk=None):
         if parse_as_of(request) is not None:  # time travel answers are not cached
-            return self._occurrences(request, pk)
+            return not_modified_or(request, self._occurrences(request, pk))
         event_id = selectors.parse_id(pk)
-        return event_cache.cached_response(
+        response = event_cache.cached_response(
             "occurrences", request=request, event_id=event_id, build=lambda: self._occurrences(request, event_id)
         )
+        return not_modified_or(request, response)
 
     def _occurrences(self, request, pk):
         as_of = parse_as_of(request)
@@ -201,7 +207,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             event = history_selectors.event_as_of(user=request.user, event_id=pk, as_of=as_of, detail=False)
         else:
             event = selectors.event_get(user=request.user, event_id=pk, detail=False)
-        query = OccurrenceQuerySerializer(data=request.query_params)
+        query = OccurrenceQuerySerializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         window = query.validated_data
         found, truncated = event_occurrences(
@@ -210,7 +216,8 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             window_end=window.get("end"),
             limit=window["limit"],
         )
-        return Response({"results": [OccurrenceSerializer.build(event, o) for o in found], "truncated": truncated})
+        data = {"results": [OccurrenceSerializer.build(event, o) for o in found], "truncated": truncated}
+        return Response(data, headers={"ETag": etag(event.version, data)})
 
     @extend_schema(
         summary="Create an event",
@@ -256,9 +263,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
                 event_id=event_id,
                 build=lambda: event_response(selectors.event_get(user=request.user, event_id=event_id)),
             )
-        if matches_none(request.headers.get("If-None-Match"), response["ETag"]):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
-        return response
+        return not_modified_or(request, response)
 
     def _update(self, request, pk):
         event = selectors.event_get(user=request.user, event_id=pk, detail=False)
@@ -285,7 +290,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         event.merged = merged
         response = event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
         if split_at is not None:  # scope=following at the first occurrence: the whole series changed
-            return Response({"updated": response.data, "created": None})
+            return Response({"updated": response.data, "created": None}, headers={"ETag": response["ETag"]})
         return response
 
     def _update_following(self, request, event, split_at):
@@ -307,8 +312,11 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             old = selectors.event_get(user=request.user, event_id=old.pk)
             new = selectors.event_get(user=request.user, event_id=new.pk)
         new.conflicts = conflicts
+        updated = EventWriteResultSerializer(old).data
+        # The ETag is the target's (the series named in the URL, now ending before the split), as for scope=all.
         return Response(
-            {"updated": EventWriteResultSerializer(old).data, "created": EventWriteResultSerializer(new).data}
+            {"updated": updated, "created": EventWriteResultSerializer(new).data},
+            headers={"ETag": etag(old.version, updated)},
         )
 
     @extend_schema(
@@ -367,6 +375,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
                     "conflicts": ConflictSerializer(many=True, required=False),
                 },
             ),
+            (400, PROBLEM_CONTENT_TYPE): BatchProblemSerializer,
             **problem_responses(409),
         },
         description=(
@@ -382,15 +391,16 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         envelope = BatchInputSerializer(data=body)
         envelope.is_valid(raise_exception=True)
         items, errors = [], []
+        # One serializer validates every item (what is_valid() does, without building its fields 500 times).
+        validator = EventInputSerializer()
         for index, item in enumerate(envelope.validated_data["events"]):
             if not isinstance(item, dict):
                 errors.append({"index": index, "errors": {"non_field_errors": [_NOT_AN_OBJECT]}})
                 continue
-            data = EventInputSerializer(data=item)
-            if data.is_valid():
-                items.append(data.validated_data["changes"])
-            else:
-                errors.append({"index": index, "errors": data.errors})
+            try:
+                items.append(validator.run_validation(item)["changes"])
+            except ValidationError as exc:
+                errors.append({"index": index, "errors": exc.detail})
         if errors:
             raise BatchValidationError(
                 f"{len(errors)} of {len(items) + len(errors)} items are invalid; nothing was created.", errors=errors

@@ -272,6 +272,8 @@ def events_as_of_filtered(*, user, as_of: datetime, params) -> QuerySet:
 
     from events.filters import EventFilter
 
+    if not EventFilter.base_filters.keys() & params.keys():  # nothing to filter: skip building the filter form
+        return events_as_of(user=user, as_of=as_of)
     filterset = EventFilter(params, queryset=events_as_of(user=user, as_of=as_of))
     if not filterset.is_valid():
         raise utils.translate_validation(filterset.errors)

@@ -18,11 +18,12 @@ from rest_framework import generics
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser
-from rest_framework.renderers import TemplateHTMLRenderer
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTAuthentication
+from common.fields import query_data
 from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events import services as event_services
@@ -70,7 +71,7 @@ HTML_TOKEN_PARAMETER = OpenApiParameter(
 
 
 def _order(request) -> bool:
-    query = HistoryOrderSerializer(data=request.query_params)
+    query = HistoryOrderSerializer(data=query_data(request.query_params))
     query.is_valid(raise_exception=True)
     return query.validated_data["order"] == "desc"
 
@@ -287,7 +288,7 @@ class AuditListView(ThrottleRefusalsMixin, generics.GenericAPIView):
         ),
     )
     def get(self, request):
-        query = AuditQuerySerializer(data=request.query_params)
+        query = AuditQuerySerializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.audit_entries(filters=query.validated_data))
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
@@ -337,6 +338,12 @@ class HtmlPageView(ThrottleRefusalsMixin, APIView):
     renderer_classes = [TemplateHTMLRenderer]
     authentication_classes = [JWTAuthentication, QueryTokenAuthentication, SessionAuthentication]
 
+    def get_renderers(self):
+        # OPTIONS answers the view's metadata, as on every API view; there is no template for it.
+        if self.request.method == "OPTIONS":
+            return [JSONRenderer()]
+        return super().get_renderers()
+
     def page(self, template: str, context: dict) -> Response:
         by_query = isinstance(self.request.successful_authenticator, QueryTokenAuthentication)
         # Links between the pages carry the token on when it came in the URL (a browser has no other way).
@@ -358,7 +365,10 @@ class HistoryPageView(HtmlPageView):
         operation_id="events_history_page",
         summary="The event's history as an HTML page (every role)",
         parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, OpenApiParameter("page", OpenApiTypes.INT)],
-        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page.")},
+        responses={
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page."),
+            **problem_responses(400),  # a page that is not a number from 1
+        },
         description=(
             f"Versions newest first, {HTML_PAGE_SIZE} per page, each with links to its diff against the previous "
             "and the current version. Authenticate with a Bearer header, `?token=<access>`, or a Django session."

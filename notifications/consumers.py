@@ -11,6 +11,8 @@ So the cursor of the last message a client received is exactly where it is: reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import weakref
 from urllib.parse import parse_qs
@@ -18,6 +20,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
 from accounts.tokens import SESSION_CLAIM, access_token_revoked
 
@@ -25,9 +28,16 @@ from . import cursors
 from .fanout import message_for
 from .groups import session_group, user_group
 
+logger = logging.getLogger(__name__)
+
 # Close codes (4000-4999 are the application's), after the HTTP statuses they mirror.
 CLOSE_UNAUTHENTICATED = 4401  # missing, invalid, expired or logged-out token
 CLOSE_CURSOR_GONE = 4410  # ?cursor= unknown or older than the retention: resync with GET /api/sync
+# RFC 6455 7.4.1 "internal error": the channel layer (Redis) failed. Not the client's fault: reconnect
+# after a delay with the last cursor, and nothing is missed (the changes are in the feed).
+CLOSE_INTERNAL_ERROR = 1011
+# What a channel layer that lost its Redis raises (redis-py wraps most socket errors in its own).
+CHANNEL_LAYER_FAILURES = (RedisError, OSError)
 
 # Group joins and leaves in flight at once per process: when hundreds of sockets connect or drop
 # together, they queue here rather than exhaust the channel layer's connection pool (100 with Redis).
@@ -43,7 +53,7 @@ def _membership_limit() -> asyncio.Semaphore:
     return limit
 
 
-__all__ = ["CLOSE_CURSOR_GONE", "CLOSE_UNAUTHENTICATED", "NotificationConsumer", "user_group"]
+__all__ = ["CLOSE_CURSOR_GONE", "CLOSE_INTERNAL_ERROR", "CLOSE_UNAUTHENTICATED", "NotificationConsumer", "user_group"]
 
 
 @database_sync_to_async
@@ -72,6 +82,26 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     revocation_check_seconds = 30.0
     replay_batch = 200
     clock = staticmethod(time.time)
+
+    async def __call__(self, scope, receive, send) -> None:
+        # The channel layer fails under every socket at once when Redis dies (its blocking receive, a
+        # group join or leave): each one closes with 1011 and a warning, not a crash with a traceback.
+        self.accepted = self.client_gone = False
+        try:
+            await super().__call__(scope, receive, send)
+        except CHANNEL_LAYER_FAILURES as error:
+            logger.warning("notifications: the channel layer failed (%s); socket closed with 1011", error)
+            if self.client_gone:
+                return
+            self.closed = True
+            with contextlib.suppress(OSError):  # the client went away meanwhile: nobody to tell
+                if not self.accepted:
+                    await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+                await self.close(code=CLOSE_INTERNAL_ERROR, reason="live updates unavailable; reconnect later")
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        await super().accept(subprotocol=subprotocol, headers=headers)
+        self.accepted = True
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, a hop through the one
@@ -120,6 +150,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self._catch_up(until=None)
 
     async def disconnect(self, code: int) -> None:
+        self.client_gone = True
         if hasattr(self, "group"):
             async with _membership_limit():
                 await self.channel_layer.group_discard(self.group, self.channel_name)

@@ -18,8 +18,10 @@ them crosswise. Writers that share no user never wait for each other.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +52,13 @@ logger = logging.getLogger(__name__)
 
 # How long changes and notifications are kept (the `NOTIFICATIONS_RETENTION_DAYS` setting overrides it).
 DEFAULT_RETENTION_DAYS = 30
+# The longest a request waits for its after-commit live send: the channel layer reads without a
+# timeout (see the settings), so a Redis that accepts connections and never answers would hold the
+# request for good. The change is committed either way; sockets catch up from the feed.
+LIVE_SEND_TIMEOUT = 3.0
+# After a failed live send, the next ones are skipped for this long (seconds) instead of each waiting.
+LIVE_SEND_PAUSE = 5.0
+_live_paused_until = 0.0
 
 # Kinds whose message carries the event's state (the others: it is gone for the recipient).
 _WITH_STATE = {kind for kind in ChangeKind if kind not in (ChangeKind.DELETED, ChangeKind.ACCESS_REVOKED)}
@@ -323,13 +332,24 @@ def publish(changes: list[tuple[dict, dict[int, list]]]) -> None:
     A channel layer that is down loses only the live copy: the changes are in the feeds, and a
     client resumes from its last cursor.
     """
+    global _live_paused_until
     layer = get_channel_layer()
     if layer is None:
         return
+    if time.monotonic() < _live_paused_until:
+        logger.warning("notifications: %d changes not sent live (the channel layer failed moments ago)", len(changes))
+        return
     try:
-        async_to_sync(_send_all)(layer, changes)
-    except (TimeoutError, RedisError, OSError, ChannelFull):
+        async_to_sync(_bounded)(_send_all(layer, changes))
+    except ChannelFull:
         logger.exception("notifications: %d changes not sent live; clients will catch up from the feed", len(changes))
+    except (TimeoutError, RedisError, OSError):  # the layer is down or hung
+        _live_paused_until = time.monotonic() + LIVE_SEND_PAUSE
+        logger.exception("notifications: %d changes not sent live; clients will catch up from the feed", len(changes))
+
+
+async def _bounded(send) -> None:
+    await asyncio.wait_for(send, LIVE_SEND_TIMEOUT)
 
 
 async def _send_all(layer, changes) -> None:
@@ -347,7 +367,7 @@ def session_sockets_close(*, session_id: str) -> None:
         if layer is None:
             return
         try:
-            async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.revoked"})
+            async_to_sync(_bounded)(layer.group_send(session_group(session_id), {"type": "session.revoked"}))
         except (TimeoutError, RedisError, OSError, ChannelFull):
             # The socket still closes at its next revocation check (consumers.revocation_check_seconds).
             logger.exception("notifications: could not close the sockets of a logged-out session")

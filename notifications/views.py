@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import Gone
+from common.fields import query_data
 from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events.selectors import parse_id
@@ -41,7 +42,7 @@ class NotificationListView(ThrottleRefusalsMixin, GenericAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
-        query = NotificationListQuerySerializer(data=self.request.query_params)
+        query = NotificationListQuerySerializer(data=query_data(self.request.query_params))
         query.is_valid(raise_exception=True)
         return selectors.notifications_for(user=self.request.user, unread=query.validated_data["unread"])
 
@@ -108,7 +109,7 @@ class SyncView(ThrottleRefusalsMixin, APIView):
         ),
     )
     def get(self, request):
-        query = SyncQuerySerializer(data=request.query_params)
+        query = SyncQuerySerializer(data=query_data(request.query_params))
         query.is_valid(raise_exception=True)
         valid = query.validated_data
         limit = valid.get("limit") or valid.get("page_size") or selectors.DEFAULT_LIMIT

@@ -8,7 +8,9 @@ from .roles import Role
 class EventPermissionQuerySet(models.QuerySet):
     def role_of(self, user, *, event_ref: str = "pk") -> models.Subquery:
         """`user`'s role on the event named by the outer query's `event_ref` (None if they have none)."""
-        return models.Subquery(self.filter(event_id=models.OuterRef(event_ref), user=user).values("role")[:1])
+        # At most one row (event and user are unique together): no ordering, so no sort per outer row.
+        found = self.filter(event_id=models.OuterRef(event_ref), user=user).order_by()
+        return models.Subquery(found.values("role")[:1])
 
 
 class EventPermission(models.Model):

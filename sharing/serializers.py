@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.serializers import UserRefSerializer
+from accounts.serializers import UserRefSerializer, user_ref
 from common.fields import MAX_ID, StrictCharField
 
 from .models import EventPermission
@@ -17,6 +17,19 @@ class PermissionSerializer(serializers.ModelSerializer):
         model = EventPermission
         fields = ["user", "role", "granted_by", "granted_at"]
         read_only_fields = fields
+
+    def to_representation(self, permission) -> dict:
+        # What the declared fields give (tests/events/test_serializer_output.py compares), without building them.
+        return {
+            "user": user_ref(permission, "user"),
+            "role": _ROLE.to_representation(permission.role),
+            "granted_by": user_ref(permission, "granted_by"),
+            "granted_at": _DATETIME.to_representation(permission.granted_at),
+        }
+
+
+_ROLE = serializers.ChoiceField(choices=Role.choices)
+_DATETIME = serializers.DateTimeField()
 
 
 class ShareTargetSerializer(serializers.Serializer):

@@ -45,9 +45,15 @@ def database_from_url(url: str) -> dict:
             "min_size": env_int("DB_POOL_MIN_SIZE", 2),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
+            # While the database is down the pool retries each connection with a growing delay (1 s,
+            # 2 s, 4 s, ...); giving up after a few seconds lets the next request start a new attempt at
+            # once, so the workers reconnect within seconds of the database coming back, however long
+            # it was gone.
+            "reconnect_timeout": env_int("DB_POOL_RECONNECT_TIMEOUT", 2),
         }
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's PostgreSQL backend whose pool recovers at once after a database restart.
+        "ENGINE": "common.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -56,6 +62,8 @@ def database_from_url(url: str) -> dict:
         "OPTIONS": options,
         # The pool keeps connections; Django must not also keep them.
         "CONN_MAX_AGE": 0,
+        # Off: the backend checks pooled connections itself (common/postgresql/base.py).
+        "CONN_HEALTH_CHECKS": False,
         "ATOMIC_REQUESTS": False,
     }
 
@@ -182,38 +190,61 @@ else:
         }
     }
 
+
+def redis_cache(url: str) -> dict:
+    """The cache (answers and throttle counters) on Redis: a CACHES entry."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "cal"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # After a failure Redis is skipped for a few seconds instead of waited for on every call.
+            "CONNECTION_POOL_CLASS": "common.redis_breaker.FailFastConnectionPool",
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+            # Cache and throttling fail open when Redis is down; the error is logged
+            # (DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS).
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channel layer on Redis: a CHANNEL_LAYERS entry."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as the channel layer's
+            # blocking pop: every socket idle for 5 s would crash (django/channels_redis#422). Any read
+            # timeout also lets a cancelled pop swallow its cancellation (a closed socket's consumer then
+            # never ends), so none: TCP keepalive notices a dead Redis instead.
+            # A connect timeout all the same: a Redis host that is gone must not hold a request. A command
+            # that finds its pooled connection closed (Redis restarted) is sent once more on a new one.
+            "hosts": [
+                {
+                    "address": url,
+                    "socket_timeout": None,
+                    "socket_keepalive": True,
+                    "socket_connect_timeout": 1,
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ],
+            # All sockets of one worker share one Redis list ("specific.*"): room for bursts.
+            "channel_capacity": {"specific.*": 5_000},
+            "prefix": os.environ.get("CHANNELS_PREFIX", "asgi"),
+        },
+    }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis"  # its records pass LOGGING's "redis_skipped" filter
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "cal"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-                # Cache and throttling fail open when Redis is down; the error is logged.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same as the channel layer's
-                # blocking pop: every socket idle for 5 s would crash (django/channels_redis#422). Any read
-                # timeout also lets a cancelled pop swallow its cancellation (a closed socket's consumer then
-                # never ends), so none: TCP keepalive notices a dead Redis instead.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
-                # All sockets of one worker share one Redis list ("specific.*"): room for bursts.
-                "channel_capacity": {"specific.*": 5_000},
-                "prefix": os.environ.get("CHANNELS_PREFIX", "asgi"),
-            },
-        }
-    }
+    CACHES = {"default": redis_cache(REDIS_URL)}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "calendar"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -311,6 +342,7 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "common.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.ContentNegotiation",
     "DATETIME_FORMAT": "iso-8601",
     # 0 means "use the peer address": X-Forwarded-For is only believed behind NUM_PROXIES proxies.
     "NUM_PROXIES": NUM_PROXIES,
@@ -362,10 +394,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redis_skipped": {"()": "common.redis_breaker.DropSkipped"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
-        "django_redis": {"level": "WARNING"},
+        "django_redis": {"level": "WARNING", "filters": ["redis_skipped"]},
     },
 }

@@ -5,6 +5,7 @@ The settings module runs once per process, so the production shapes are checked 
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -17,21 +18,34 @@ from django.core.exceptions import ImproperlyConfigured
 from config.settings.base import secret_key_from_file
 
 ROOT = Path(settings.BASE_DIR)
-CLEARED = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SIGNING_KEY", "ENABLE_BENCH", "DJANGO_SETTINGS_MODULE")
+# Every variable the service reads (.env.example lists them all): none leaks in from the shell running the tests.
+ENV_EXAMPLE = ROOT / ".env.example"
+OUR_VARIABLES = tuple(re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE))
+CLEARED = (*OUR_VARIABLES, "DJANGO_SETTINGS_MODULE")
 
 
-def run_settings(code: str, **env: str) -> subprocess.CompletedProcess:
-    """`code` after django.setup() under the production settings, with only `env` set of ours."""
+def production_environment(**env: str) -> dict[str, str]:
+    """The process environment under the production settings, with only `env` set of ours."""
     environment = {key: value for key, value in os.environ.items() if key not in CLEARED}
     environment.update(DJANGO_SETTINGS_MODULE="config.settings.base", **env)
+    return environment
+
+
+def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python *args` in the project folder, under the production settings with only `env` set of ours."""
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        [sys.executable, *args],
         cwd=ROOT,
-        env=environment,
+        env=production_environment(**env),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_settings(code: str, **env: str) -> subprocess.CompletedProcess:
+    """`code` after django.setup() under the production settings, with only `env` set of ours."""
+    return run_python("-c", f"import django; django.setup(); {code}", **env)
 
 
 def test_postgres_without_a_secret_key_refuses_to_start():
@@ -98,6 +112,11 @@ def test_an_empty_key_file_is_refused(tmp_path):
 def test_a_key_file_that_cannot_be_made_is_refused(tmp_path):
     with pytest.raises(ImproperlyConfigured, match="cannot be created"):
         secret_key_from_file(tmp_path / "missing-folder" / ".secret_key")
+
+
+def test_every_variable_the_settings_read_is_cleared_for_these_checks():
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SIGNING_KEY", "ENABLE_BENCH", "DEBUG"):
+        assert name in CLEARED
 
 
 def test_the_key_file_is_git_ignored():

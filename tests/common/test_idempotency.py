@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
-from common.idempotency import RETENTION, RUNNING_TIMEOUT
+from common.idempotency import RETENTION, RUNNING_TIMEOUT, _RunningLock
 from common.models import IdempotencyRecord
 from events.models import Event
 from sharing.models import EventPermission
@@ -112,12 +115,26 @@ def test_both_spellings_of_a_path_are_the_same_request(client, me):
     assert owned(me) == 1
 
 
+@contextmanager
+def running_elsewhere(user, key: str):
+    """What a worker running the first request holds: on PostgreSQL, the key's lock on its own connection."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    params = connection.settings_dict
+    names = {"dbname": "NAME", "user": "USER", "password": "PASSWORD", "host": "HOST", "port": "PORT"}
+    with psycopg.connect(**{name: params[setting] for name, setting in names.items()}) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_RunningLock(f"user:{user.pk}", key).id])
+        yield
+
+
 def test_while_the_first_is_still_running_a_retry_is_a_409(client, me):
     """The first request's claim is a committed row without an answer; a retry must not run beside it."""
     first = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-4")
     IdempotencyRecord.objects.filter(key="k-4").update(status_code=None, body=b"")
 
-    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-4")
+    with running_elsewhere(me, "k-4"):
+        response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-4")
 
     assert first.status_code == 201
     assert response.status_code == 409
@@ -138,6 +155,22 @@ def test_a_claim_abandoned_by_a_dead_worker_is_released_after_the_timeout(client
     assert not response.has_header("Idempotent-Replayed")
     assert owned(me) == 2
     assert IdempotencyRecord.objects.get(key="k-5").status_code == 201
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_claim_whose_request_died_is_released_at_once(client, me):
+    """A claim without an answer whose key nobody holds: its worker died (and its work was rolled back)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the running lock is a PostgreSQL advisory lock; elsewhere the timeout applies")
+    client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-died")
+    IdempotencyRecord.objects.filter(key="k-died").update(status_code=None, body=b"")
+
+    response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-died")
+
+    assert response.status_code == 201
+    assert not response.has_header("Idempotent-Replayed")
+    assert owned(me) == 2
+    assert IdempotencyRecord.objects.get(key="k-died").status_code == 201
 
 
 def test_keys_expire_after_24_hours(client, me):

@@ -538,6 +538,63 @@ def test_unknown_api_paths_count_against_the_rate_limit(api, me, settings, monke
     assert [limits(r)[:2] for r in answers[:2]] == [(2, 1), (2, 0)]
 
 
+OVERSIZED = {"title": "x", "description": "d" * (1024 * 1024 + 1)}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+@pytest.mark.parametrize("who", ["user", "anonymous", "bad-token"])
+def test_a_413_for_an_oversized_body_carries_ratelimit_headers_and_changes_nothing(api, me, event, method, who):
+    if who == "user":
+        api.as_user(me)
+    elif who == "bad-token":
+        api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    path = "/api/events" if method == "post" else f"/api/events/{event.pk}"
+    before = state()
+
+    response = getattr(api, method)(path, OVERSIZED, format="json")
+
+    assert assert_problem(response, 413)["max_bytes"] == 1024 * 1024
+    limit, remaining, _ = limits(response)
+    assert 0 <= remaining < limit
+    assert state() == before
+
+
+@pytest.mark.parametrize("accept", ["application/xml", "application/msgpack"])
+def test_a_413_is_problem_json_whatever_the_accept_header(client, accept):
+    response = client.post("/api/events", OVERSIZED, format="json", HTTP_ACCEPT=accept)
+
+    assert assert_problem(response, 413)["max_bytes"] == 1024 * 1024  # not a 406
+    assert "Allow" not in response
+    limit, remaining, _ = limits(response)
+    assert 0 <= remaining < limit
+
+
+def test_a_non_numeric_content_length_is_a_400_with_ratelimit_headers(client):
+    response = client.generic("POST", "/api/events", b"{}", content_type="application/json", CONTENT_LENGTH="ten")
+
+    assert assert_problem(response, 400)["detail"] == "Content-Length is not a number."
+    limit, remaining, _ = limits(response)
+    assert 0 <= remaining < limit
+
+
+def test_oversized_bodies_count_against_the_rate_limit(api, me, settings, monkeypatch):
+    lowered = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", lowered)  # DRF binds the rates at import
+    api.as_user(me)
+    before = state()
+
+    answers = [api.post("/api/events", OVERSIZED, format="json") for _ in range(3)]
+    after = api.get("/api/events")
+
+    assert [r.status_code for r in answers] == [413, 413, 429]
+    assert [limits(r)[:2] for r in answers[:2]] == [(2, 1), (2, 0)]
+    assert assert_problem(answers[2], 429)["type"] == "/problems/rate-limited"
+    assert int(answers[2]["Retry-After"]) > 0
+    assert limits(answers[2])[:2] == (2, 0)
+    assert after.status_code == 429  # the refusals used up the limit for the caller's other requests
+    assert state() == before
+
+
 def test_a_malformed_idempotency_key_answer_carries_ratelimit_headers(client):
     response = client.post("/api/events", {"title": "x"}, HTTP_IDEMPOTENCY_KEY="bad key with spaces")
 
@@ -564,3 +621,30 @@ def test_no_operation_publishes_a_mixin_docstring_and_the_catch_all_is_not_docum
     ]
     assert descriptions and not any("DRF checks throttles" in text for text in descriptions)
     assert not any(".*" in path for path in schema["paths"])
+
+
+@pytest.mark.parametrize(
+    "path, param",
+    [
+        ("/api/events", "start"),
+        ("/api/events", "updated_since"),
+        ("/api/events/{series}/occurrences", "start"),
+        ("/api/events/{series}/occurrences", "limit"),
+        ("/api/freebusy?end=2026-01-02T00:00:00Z", "start"),
+        ("/api/events/conflicts?start=2026-01-01T00:00:00Z", "end"),
+        ("/api/events/{series}/changelog", "order"),
+        ("/api/audit", "until"),
+        ("/api/audit", "target_type"),
+        ("/api/sync", "limit"),
+    ],
+)
+def test_a_query_parameter_sent_empty_is_a_400_not_an_ignored_filter(api, me, series, path, param):
+    """`?until=` is a bad value, not "no filter": a client bug must not silently widen the answer."""
+    me.is_staff = True  # /api/audit is for staff
+    me.save(update_fields=["is_staff"])
+    url = path.format(series=series.pk)
+
+    response = api.as_user(me).get(f"{url}{'&' if '?' in url else '?'}{param}=")
+
+    assert_problem(response, 400)
+    assert param in response.json()["errors"], response.json()

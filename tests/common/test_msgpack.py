@@ -167,3 +167,16 @@ def test_an_error_asked_for_in_messagepack_is_still_a_problem(authed):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize("path", ["/api/auth/me", "/api/events", "/api/notifications"])
+def test_format_picks_the_answer_and_an_unknown_one_is_a_406_not_a_404(authed, path):
+    # Found by the schema fuzzer: DRF answers 404 for an unknown ?format=, which here means "no such object".
+    assert authed.get(path, {"format": "msgpack"})["Content-Type"] == "application/msgpack"
+
+    for unknown in ("xml", ""):  # an empty ?format= names no format either
+        response = authed.get(path, {"format": unknown})
+
+        assert response.status_code == 406, (unknown, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+        assert "json, msgpack, x-msgpack" in response.json()["detail"]

@@ -243,3 +243,62 @@ def test_every_paginated_list_documents_its_page_parameters(schema):
                 if not {"page", "page_size"} <= names:
                     missing.append(f"{method.upper()} {path}")
     assert missing == []
+
+
+# --- response headers
+
+
+RATELIMIT = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+SINGLE_EVENT_ANSWERS = [
+    ("get", "/api/events/{id}", "200"),
+    ("get", "/api/events/{id}", "304"),
+    ("post", "/api/events", "201"),
+    ("put", "/api/events/{id}", "200"),
+    ("patch", "/api/events/{id}", "200"),
+    ("get", "/api/events/{id}/occurrences", "200"),
+    ("get", "/api/events/{id}/occurrences", "304"),
+    ("patch", "/api/events/{id}/occurrences/{original_start}", "200"),
+    ("post", "/api/events/{id}/restore", "200"),
+]
+
+
+@pytest.mark.parametrize("method, path, code", SINGLE_EVENT_ANSWERS)
+def test_single_event_answers_document_a_required_etag(schema, method, path, code):
+    etag = operation(schema, method, path)["responses"][code]["headers"]["ETag"]
+
+    assert etag["required"] is True
+    assert re.fullmatch(etag["schema"]["pattern"], '"3-0123456789abcdef"')
+
+
+def test_every_api_answer_documents_the_ratelimit_headers_and_only_event_answers_an_etag(schema):
+    checked = 0
+    for method, path, op in operations(schema):
+        if not path.startswith("/api/"):
+            continue
+        for code, response in op["responses"].items():
+            headers = response.get("headers", {})
+            assert set(headers) >= RATELIMIT, (method, path, code)
+            assert not any(headers[name].get("required") for name in RATELIMIT)
+            if "ETag" in headers:
+                assert (method, path, code) in SINGLE_EVENT_ANSWERS or path.endswith(
+                    ("/restore", "/rollback/{version}")
+                )
+            checked += 1
+    assert checked > 100
+
+
+def test_retry_after_is_documented_on_429_503_and_409(schema):
+    for method, path, op in operations(schema):
+        if not path.startswith("/api/"):
+            continue
+        for code in ("409", "429", "503"):
+            if code in op["responses"]:
+                assert "Retry-After" in op["responses"][code]["headers"], (method, path, code)
+    assert "503" in operation(schema, "get", "/api/events/{id}")["responses"]
+    assert "Retry-After" in operation(schema, "patch", "/api/events/{id}")["responses"]["409"]["headers"]
+
+
+def test_idempotent_replayed_is_documented_on_keyed_posts_only(schema):
+    assert "Idempotent-Replayed" in operation(schema, "post", "/api/events")["responses"]["201"]["headers"]
+    assert "Idempotent-Replayed" not in operation(schema, "post", "/api/auth/login")["responses"]["200"]["headers"]
+    assert "Idempotent-Replayed" not in operation(schema, "get", "/api/events/{id}")["responses"]["200"]["headers"]

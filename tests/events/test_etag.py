@@ -208,3 +208,96 @@ def test_a_current_base_version_lets_the_write_through(api, me, event, method):
     assert response.status_code == 200, response.content
     assert response.json()["version"] == 2
     assert Event.history.filter(id=event.pk, version=2, title="Mine").exists()
+
+
+# --- the occurrences list and scope=following answers
+
+WEEKLY = {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [], "rdates": []}
+
+
+@pytest.fixture
+def series(me):
+    return make_event(me, title="Weekly", recurrence=WEEKLY)
+
+
+def occurrences_url(event) -> str:
+    return f"/api/events/{event.pk}/occurrences?limit=5"
+
+
+def test_the_occurrences_list_carries_an_etag_starting_with_the_event_version(api, me, series):
+    client = api.as_user(me)
+
+    response = client.get(occurrences_url(series))
+
+    assert response.status_code == 200
+    tag = response["ETag"]
+    assert tag.startswith(f'"{series.version}-') and tag.endswith('"'), tag
+    assert client.get(occurrences_url(series))["ETag"] == tag  # stable while nothing changes
+    # Another window is another representation, so another tag.
+    assert client.get(f"/api/events/{series.pk}/occurrences?limit=2")["ETag"] != tag
+
+
+@pytest.mark.parametrize("role", ["owner", "viewer"])
+def test_the_occurrences_list_answers_304_while_the_event_is_unchanged(api, event_with_roles, role):
+    event, users = event_with_roles
+    client = api.as_user(users[role])
+    tag = client.get(occurrences_url(event))["ETag"]
+
+    response = client.get(occurrences_url(event), HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == tag
+
+
+def test_after_an_update_the_old_occurrences_etag_no_longer_304s(api, me, series):
+    client = api.as_user(me)
+    old = client.get(occurrences_url(series))["ETag"]
+    assert client.patch(f"/api/events/{series.pk}", {"title": "Renamed"}).status_code == 200
+
+    response = client.get(occurrences_url(series), HTTP_IF_NONE_MATCH=old)
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["title"] == "Renamed"
+    assert response["ETag"] != old
+    assert response["ETag"].startswith(f'"{series.version + 1}-')
+
+
+def test_the_occurrences_etag_works_as_an_if_match(api, me, series):
+    client = api.as_user(me)
+    tag = client.get(occurrences_url(series))["ETag"]
+
+    assert client.patch(f"/api/events/{series.pk}", {"title": "One"}, HTTP_IF_MATCH=tag).status_code == 200
+    stale = client.patch(f"/api/events/{series.pk}", {"title": "Two"}, HTTP_IF_MATCH=tag)
+    assert_problem(stale, 412)
+
+
+def split_url(event, at) -> str:
+    return f"/api/events/{event.pk}?scope=following&occurrence={at.isoformat().replace('+', '%2B')}"
+
+
+def test_a_scope_following_answer_carries_the_etag_of_the_series_it_updated(api, me, series):
+    client = api.as_user(me)
+
+    response = client.patch(split_url(series, BASE_TIME + timedelta(weeks=3)), {"title": "Later"})
+
+    assert response.status_code == 200, response.content
+    updated = response.json()["updated"]
+    assert updated["id"] == series.pk
+    assert response["ETag"].startswith(f'"{updated["version"]}-')
+    # It is the series' current tag: the next write with it as If-Match goes through.
+    again = client.patch(f"/api/events/{series.pk}", {"title": "Earlier"}, HTTP_IF_MATCH=response["ETag"])
+    assert again.status_code == 200, again.content
+
+
+def test_a_scope_following_at_the_first_occurrence_carries_the_etag_too(api, me, series):
+    client = api.as_user(me)
+
+    response = client.patch(split_url(series, BASE_TIME), {"title": "All of it"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] is None
+    assert response["ETag"].startswith(f'"{response.json()["updated"]["version"]}-')
+    stale = client.patch(f"/api/events/{series.pk}", {"title": "x"}, HTTP_IF_MATCH=f'"{series.version}-0"')
+    assert_problem(stale, 412)
+    assert client.patch(f"/api/events/{series.pk}", {"title": "y"}, HTTP_IF_MATCH=response["ETag"]).status_code == 200

@@ -236,6 +236,19 @@ def test_pages_without_valid_credentials_are_a_401(api, user, credentials):
     assert response["WWW-Authenticate"]
 
 
+@pytest.mark.parametrize("page", ["history", "diff/1/2"])
+def test_pages_answer_options_with_their_metadata_not_a_500(api, user, page):
+    # Found by the schema fuzzer: OPTIONS went to the HTML renderer, which has no template for it.
+    event = make_event(user)
+    edit(event, user, title="Two")
+
+    response = api.as_user(user).options(f"/events/{event.pk}/{page}")
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["renders"] == ["text/html"]
+
+
 def test_pages_of_an_event_you_cannot_see_are_a_404(api, user):
     event = make_event(UserFactory())
     client = api.as_user(user)

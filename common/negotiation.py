@@ -1,0 +1,22 @@
+"""Content negotiation: an unknown `?format=` is a 406, as an Accept header that nothing matches is.
+
+DRF answers 404 for it, which here would mean "no such resource, or not yours"; and it ignores a
+`?format=` sent empty, which is no format either.
+"""
+
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if not format_suffix and request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "":
+            self.filter_renderers(renderers, "")  # raises: no renderer has an empty format
+        return super().select_renderer(request, renderers, format_suffix)
+
+    def filter_renderers(self, renderers, format):
+        matching = [renderer for renderer in renderers if renderer.format == format]
+        if not matching:
+            known = ", ".join(renderer.format for renderer in renderers)
+            raise NotAcceptable(f"Unknown format {format!r}; use one of: {known}.")
+        return matching

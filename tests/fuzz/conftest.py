@@ -1,0 +1,9 @@
+from . import stats
+
+
+def pytest_terminal_summary(terminalreporter):
+    if stats.cases:
+        terminalreporter.write_line(
+            f"schema fuzzing: {stats.operations} operations, {stats.cases} cases, "
+            f"{stats.requests} requests in {stats.seconds:.1f} s"
+        )

@@ -1,0 +1,703 @@
+"""Who may do what: every operation in the OpenAPI schema × anonymous / stranger / viewer / editor / owner / staff.
+
+The operations come from the schema itself, generated in-process as `manage.py spectacular` does, so a
+new endpoint cannot be forgotten: an operation in the schema without a row in TABLE fails (with what to
+add), and so does a row for an operation the schema no longer has.
+
+The rules the table encodes:
+
+- No credentials (or a bad token) → 401 with `WWW-Authenticate`, except register, login and refresh,
+  which are open to everyone (a token sent with them is ignored).
+- An event you hold no role on → 404, the same answer as for an event that does not exist, so a
+  stranger learns nothing. A role too weak for the action → 403. A deleted event is seen by its
+  owners only (restore).
+- **Staff** (`is_staff=True`, no role on the event) get no special access to other people's events
+  through the API: for every event endpoint they are strangers (404, nothing listed, nothing in
+  their sync feed, free/busy or notifications, no socket messages). Their one extra right is reading
+  the audit trail, `GET /api/audit` (everyone else: 403). The admin site, not the API, is where staff
+  act on other people's data.
+- Endpoints about the caller (me, notifications, sync, deleted, freebusy, conflicts, create, batch)
+  answer every authenticated user about their own data only.
+
+Every refused request (4xx) is a problem+json and leaves the database exactly as it was: events with
+their versions, permissions, history rows, the change feed, notifications, audit rows, users, tokens.
+Every allowed one has its effect, and reads write nothing. The notifications WebSocket has its row at
+the end: a bad token closes with 4401; an owner's change reaches the editor and the viewer, not the
+stranger or staff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+import pytest
+from django.contrib.auth import get_user_model
+from drf_spectacular.settings import spectacular_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import RevokedAccessToken
+from accounts.tokens import tokens_for
+from common.models import IdempotencyRecord
+from events import services as event_services
+from events.models import Event
+from history.models import AuditEntry
+from notifications.consumers import CLOSE_UNAUTHENTICATED
+from notifications.models import Change, FeedEntry, Notification, SyncStream
+from sharing import services as sharing_services
+from sharing.models import EventPermission
+from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
+from tests.notifications.conftest import closed_with, receive, run, socket
+
+User = get_user_model()
+
+ROLES = ("owner", "editor", "viewer", "stranger", "anonymous", "staff")
+WITH_ACCESS = {"owner", "editor", "viewer"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+SERIES_START = "2030-01-07T12:00:00Z"
+SECOND_OCCURRENCE = "2030-01-14T12:00:00Z"
+MONTH = "start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"
+FUTURE = "as_of=2199-01-01T00:00:00Z"
+
+
+# --- the schema ---------------------------------------------------------------------------------------
+
+
+@cache
+def schema_operations() -> tuple[tuple[str, str], ...]:
+    """(method, path without its trailing slash) of every operation, from the schema `manage.py spectacular` makes."""
+    generator = spectacular_settings.DEFAULT_GENERATOR_CLASS()
+    schema = generator.get_schema(request=None, public=True)
+    return tuple(
+        (method, path.rstrip("/")) for path, item in schema["paths"].items() for method in item if method in METHODS
+    )
+
+
+# --- the world every cell runs in ---------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict
+    event: Event  # "Planning": version 2 (created as "Draft", renamed), owner + editor + viewer + member (viewer)
+    series: Event  # a weekly series, owner + editor + viewer
+    deleted: Event  # deleted by its owner, once shared with the editor and the viewer
+    notification: Notification  # one of the viewer's
+    refresh: str  # a live refresh token of `member`
+
+    def ids(self, *, missing: bool = False) -> dict:
+        """What request paths are formatted with; `missing`: ids of nothing that exists, same shapes."""
+        gone = 10_000 + max(Event.objects.order_by("-pk").values_list("pk", flat=True)[0], self.notification.pk)
+        return {
+            "event": gone if missing else self.event.pk,
+            "series": gone if missing else self.series.pk,
+            "deleted": gone if missing else self.deleted.pk,
+            "notification": gone if missing else self.notification.pk,
+            "member": self.users["member"].pk,
+            "occurrence": SECOND_OCCURRENCE,
+            "refresh": self.refresh,
+        }
+
+
+def _share(event, owner, **roles):
+    sharing_services.event_share(
+        event=event, actor=owner, targets=[{"user_id": user.pk, "role": role} for role, user in roles.items()]
+    )
+
+
+@pytest.fixture
+def world(db) -> World:
+    names = ("owner", "editor", "viewer", "stranger", "new", "member")
+    users = {name: UserFactory(username=name) for name in names}
+    users["staff"] = UserFactory(username="staff", is_staff=True)
+    users["anonymous"] = None
+    owner = users["owner"]
+
+    event = make_event(owner, title="Draft")
+    event, _ = event_services.event_update(
+        event=event, actor=owner, changes={"title": "Planning"}, conflict_strategy="allow"
+    )
+    sharing_services.event_share(
+        event=event,
+        actor=owner,
+        targets=[
+            {"user_id": users["editor"].pk, "role": "editor"},
+            {"user_id": users["viewer"].pk, "role": "viewer"},
+            {"user_id": users["member"].pk, "role": "viewer"},
+        ],
+    )
+    series = make_event(
+        owner,
+        title="Weekly",
+        start=datetime.fromisoformat(SERIES_START),
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": [], "rdates": []},
+    )
+    sharing_services.event_share(
+        event=series,
+        actor=owner,
+        targets=[{"user_id": users["editor"].pk, "role": "editor"}, {"user_id": users["viewer"].pk, "role": "viewer"}],
+    )
+    deleted = make_event(owner, title="Gone", start=BASE_TIME + timedelta(days=2))
+    sharing_services.event_share(
+        event=deleted,
+        actor=owner,
+        targets=[{"user_id": users["editor"].pk, "role": "editor"}, {"user_id": users["viewer"].pk, "role": "viewer"}],
+    )
+    deleted = event_services.event_delete(event=deleted, actor=owner)
+    event.refresh_from_db()
+    return World(
+        users=users,
+        event=event,
+        series=series,
+        deleted=deleted,
+        notification=Notification.objects.filter(recipient=users["viewer"]).order_by("pk").first(),
+        refresh=tokens_for(users["member"])["refresh"],
+    )
+
+
+def database_state() -> tuple:
+    """Everything a refused request must leave as it was."""
+    return (
+        list(Event.objects.order_by("pk").values()),
+        Event.history.count(),
+        sorted(EventPermission.objects.values_list("event_id", "user_id", "role", "granted_by_id")),
+        EventPermission.history.count(),
+        Change.objects.count(),
+        sorted(FeedEntry.objects.values_list("user_id", "seq", "event_id", "kind")),
+        sorted(SyncStream.objects.values_list("user_id", "seq")),
+        sorted(Notification.objects.values_list("pk", "recipient_id", "read_at")),
+        AuditEntry.objects.count(),
+        sorted(User.objects.values_list("pk", "username", "email", "is_active", "password")),
+        RevokedAccessToken.objects.count(),
+        OutstandingToken.objects.count(),
+        BlacklistedToken.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
+
+
+# --- what an allowed request must have done ------------------------------------------------------------
+
+
+def _reload(event) -> Event:
+    return Event.objects.get(pk=event.pk)
+
+
+def _listed_event_ids(response) -> list[int]:
+    return [item["id"] for item in response.json()["results"]]
+
+
+def check_register(response, w, role):
+    assert User.objects.filter(username="fresh", email="fresh@example.com").exists()
+    assert response.json()["user"]["username"] == "fresh"
+    assert {"access", "refresh"} <= response.json().keys()
+
+
+def check_login(response, w, role):
+    assert response.json()["user"]["username"] == "member"
+    assert {"access", "refresh"} <= response.json().keys()
+
+
+def check_refresh(response, w, role, client):
+    assert {"access", "refresh"} <= response.json().keys()
+    client.credentials()
+    assert client.post("/api/auth/refresh", {"refresh": w.refresh}, format="json").status_code == 401  # rotated
+
+
+def check_logout(response, w, role, client):
+    assert RevokedAccessToken.objects.filter(user=w.users[role]).count() == 1
+    assert client.get("/api/auth/me").status_code == 401  # the token just logged out
+
+
+def check_me(response, w, role):
+    assert response.json()["username"] == role
+
+
+def check_list(response, w, role):
+    listed = _listed_event_ids(response)
+    assert (w.event.pk in listed) is (role in WITH_ACCESS)
+    assert w.deleted.pk not in listed
+    if role in WITH_ACCESS:
+        assert next(i for i in response.json()["results"] if i["id"] == w.event.pk)["my_role"] == role
+    else:
+        assert listed == []
+
+
+def check_create(response, w, role):
+    created = Event.objects.get(pk=response.json()["id"])
+    assert (created.title, created.owner, created.version) == ("Created", w.users[role], 1)
+
+
+def check_batch(response, w, role):
+    ids = [item["id"] for item in response.json()["results"]]
+    assert sorted(Event.objects.filter(pk__in=ids, owner=w.users[role]).values_list("title", flat=True)) == [
+        "Batch 1",
+        "Batch 2",
+    ]
+
+
+def check_conflicts(response, w, role):
+    assert response.json()["results"] == []  # nothing overlaps in the world
+
+
+def check_freebusy(response, w, role):
+    assert bool(response.json()["results"]) is (role in WITH_ACCESS)
+
+
+def check_deleted(response, w, role):
+    assert _listed_event_ids(response) == ([w.deleted.pk] if role == "owner" else [])
+
+
+def check_retrieve(response, w, role):
+    assert (response.json()["id"], response.json()["my_role"]) == (w.event.pk, role)
+    assert response["ETag"]
+
+
+def check_retrieve_as_of(response, w, role):
+    assert (response.json()["id"], response.json()["title"]) == (w.event.pk, "Planning")
+
+
+def _check_updated(w, role, **fields):
+    event = _reload(w.event)
+    assert event.version == w.event.version + 1
+    assert {name: getattr(event, name) for name in fields} == fields
+    last = Event.history.filter(id=event.pk).latest("version")
+    assert (last.version, last.history_user_id) == (event.version, w.users[role].pk)
+
+
+def check_update(response, w, role):
+    _check_updated(w, role, title="Changed")
+
+
+def check_partial_update(response, w, role):
+    _check_updated(w, role, location="Elsewhere", title="Planning")
+
+
+def check_update_following(response, w, role):
+    created = Event.objects.get(pk=response.json()["created"]["id"])
+    assert (created.title, _reload(w.series).version) == ("Changed", w.series.version + 1)
+
+
+def check_destroy(response, w, role):
+    assert not Event.objects.alive().filter(pk=w.event.pk).exists()
+
+
+def check_occurrences(response, w, role):
+    assert len(response.json()["results"]) == 4
+
+
+def check_occurrence_update(response, w, role):
+    series = _reload(w.series)
+    assert (series.exceptions, series.version) == ({SECOND_OCCURRENCE: {"title": "Changed"}}, w.series.version + 1)
+
+
+def check_occurrence_cancel(response, w, role):
+    series = _reload(w.series)
+    assert (series.exceptions, series.version) == ({SECOND_OCCURRENCE: {"cancelled": True}}, w.series.version + 1)
+
+
+def check_share(response, w, role):
+    assert EventPermission.objects.get(event=w.event, user=w.users["new"]).role == "viewer"
+
+
+def check_permissions(response, w, role):
+    assert {entry["user"]["username"] for entry in response.json()["results"]} == {
+        "owner",
+        "editor",
+        "viewer",
+        "member",
+    }
+
+
+def check_set_role(response, w, role):
+    assert EventPermission.objects.get(event=w.event, user=w.users["member"]).role == "editor"
+
+
+def check_revoke(response, w, role):
+    assert not EventPermission.objects.filter(event=w.event, user=w.users["member"]).exists()
+
+
+def check_history(response, w, role):
+    assert [row["version"] for row in response.json()["results"]] == [1, 2]
+
+
+def check_version(response, w, role):
+    assert (response.json()["version"], response.json()["data"]["title"]) == (1, "Draft")
+
+
+def check_changelog(response, w, role):
+    assert len(response.json()["results"]) >= 3  # two versions and the sharing
+
+
+def check_diff(response, w, role):
+    body = response.json()
+    assert (body["from_version"], body["to_version"]) == (1, 2)
+    assert "title" in body["changes"]
+
+
+def check_rollback(response, w, role):
+    _check_updated(w, role, title="Draft")
+
+
+def check_restore(response, w, role):
+    restored = _reload(w.deleted)
+    assert (restored.deleted_at, restored.version) == (None, w.deleted.version + 1)
+
+
+def check_audit(response, w, role):
+    assert response.json()["count"] >= 1
+
+
+def check_notifications(response, w, role):
+    ids = [item["id"] for item in response.json()["results"]]
+    mine = sorted(Notification.objects.filter(recipient=w.users[role]).values_list("pk", flat=True))
+    assert sorted(ids) == mine
+    assert bool(ids) is (role in {"editor", "viewer"})  # the owner made every change
+
+
+def check_notification_read(response, w, role):
+    assert Notification.objects.get(pk=w.notification.pk).read_at is not None
+
+
+def check_notifications_read_all(response, w, role):
+    assert not Notification.objects.filter(recipient=w.users[role], read_at__isnull=True).exists()
+
+
+def check_sync(response, w, role):
+    listed = {change["event_id"] for change in response.json()["changes"]}
+    assert (w.event.pk in listed) is (role in WITH_ACCESS)
+    if role not in WITH_ACCESS:
+        assert listed == set()
+
+
+def check_transaction(response, w, role):
+    _check_updated(w, role, title="Changed")
+
+
+def check_page(response, w, role):
+    assert response["Content-Type"].startswith("text/html")
+    assert "Planning" in response.content.decode()
+
+
+# --- the table ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: `url` formatted with World.ids(), a callable `body` called with them; `statuses` in ROLES order."""
+
+    url: str
+    statuses: tuple[int, int, int, int, int, int]
+    check: Callable
+    body: dict | Callable | None = None
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def expected(self, role: str) -> int:
+        return self.statuses[ROLES.index(role)]
+
+
+#          owner editor viewer stranger anonymous staff
+READ = (200, 200, 200, 404, 401, 404)
+EDIT = (200, 200, 403, 404, 401, 404)
+OWNER = (200, 403, 403, 404, 401, 404)
+ANY_USER = (200, 200, 200, 200, 401, 200)
+CREATED = (201, 201, 201, 201, 401, 201)
+EVERYONE = (200, 200, 200, 200, 200, 200)
+
+NEW_EVENT = {"title": "Created", "start_time": "2032-03-01T10:00:00Z", "end_time": "2032-03-01T11:00:00Z"}
+
+TABLE: dict[tuple[str, str], list[Call]] = {
+    # accounts/urls.py
+    ("post", "/api/auth/register"): [
+        Call(
+            "/api/auth/register",
+            (201,) * 6,
+            check_register,
+            {"username": "fresh", "email": "fresh@example.com", "password": "a-long-and-unusual-passphrase"},
+        )
+    ],
+    ("post", "/api/auth/login"): [
+        Call("/api/auth/login", EVERYONE, check_login, {"username": "member", "password": PASSWORD})
+    ],
+    ("post", "/api/auth/refresh"): [
+        Call("/api/auth/refresh", EVERYONE, check_refresh, lambda ids: {"refresh": ids["refresh"]})
+    ],
+    ("post", "/api/auth/logout"): [Call("/api/auth/logout", (204, 204, 204, 204, 401, 204), check_logout, {})],
+    ("get", "/api/auth/me"): [Call("/api/auth/me", ANY_USER, check_me)],
+    # events/urls.py
+    ("get", "/api/events"): [Call("/api/events", ANY_USER, check_list)],
+    ("post", "/api/events"): [Call("/api/events", CREATED, check_create, NEW_EVENT)],
+    ("post", "/api/events/batch"): [
+        Call(
+            "/api/events/batch",
+            CREATED,
+            check_batch,
+            {
+                "events": [
+                    {**NEW_EVENT, "title": "Batch 1"},
+                    {
+                        "title": "Batch 2",
+                        "start_time": "2032-03-02T10:00:00Z",
+                        "end_time": "2032-03-02T11:00:00Z",
+                    },
+                ]
+            },
+        )
+    ],
+    ("get", "/api/events/conflicts"): [Call("/api/events/conflicts?" + MONTH, ANY_USER, check_conflicts)],
+    ("get", "/api/freebusy"): [Call("/api/freebusy?" + MONTH, ANY_USER, check_freebusy)],
+    ("get", "/api/events/{id}"): [
+        Call("/api/events/{event}", READ, check_retrieve),
+        Call("/api/events/{event}?" + FUTURE, READ, check_retrieve_as_of, name="as_of"),
+    ],
+    ("put", "/api/events/{id}"): [Call("/api/events/{event}", EDIT, check_update, {"title": "Changed"})],
+    ("patch", "/api/events/{id}"): [
+        Call("/api/events/{event}", EDIT, check_partial_update, {"location": "Elsewhere"}),
+        Call(
+            "/api/events/{series}?scope=following&occurrence={occurrence}",
+            EDIT,
+            check_update_following,
+            {"title": "Changed"},
+            name="following",
+        ),
+    ],
+    ("delete", "/api/events/{id}"): [Call("/api/events/{event}", (204, 403, 403, 404, 401, 404), check_destroy)],
+    ("get", "/api/events/{id}/occurrences"): [
+        Call("/api/events/{series}/occurrences", READ, check_occurrences),
+        Call("/api/events/{series}/occurrences?" + FUTURE, READ, check_occurrences, name="as_of"),
+    ],
+    ("patch", "/api/events/{id}/occurrences/{original_start}"): [
+        Call("/api/events/{series}/occurrences/{occurrence}", EDIT, check_occurrence_update, {"title": "Changed"})
+    ],
+    ("delete", "/api/events/{id}/occurrences/{original_start}"): [
+        Call("/api/events/{series}/occurrences/{occurrence}", (204, 204, 403, 404, 401, 404), check_occurrence_cancel)
+    ],
+    # sharing/urls.py
+    ("post", "/api/events/{id}/share"): [
+        Call("/api/events/{event}/share", OWNER, check_share, {"users": [{"username": "new", "role": "viewer"}]})
+    ],
+    ("get", "/api/events/{id}/permissions"): [Call("/api/events/{event}/permissions", READ, check_permissions)],
+    ("put", "/api/events/{id}/permissions/{user_id}"): [
+        Call("/api/events/{event}/permissions/{member}", OWNER, check_set_role, {"role": "editor"})
+    ],
+    ("patch", "/api/events/{id}/permissions/{user_id}"): [
+        Call("/api/events/{event}/permissions/{member}", OWNER, check_set_role, {"role": "editor"})
+    ],
+    ("delete", "/api/events/{id}/permissions/{user_id}"): [
+        Call("/api/events/{event}/permissions/{member}", (204, 403, 403, 404, 401, 404), check_revoke)
+    ],
+    # history/urls.py
+    ("get", "/api/events/{id}/history"): [Call("/api/events/{event}/history", READ, check_history)],
+    ("get", "/api/events/{id}/history/{version}"): [Call("/api/events/{event}/history/1", READ, check_version)],
+    ("get", "/api/events/{id}/changelog"): [Call("/api/events/{event}/changelog", READ, check_changelog)],
+    ("get", "/api/events/{id}/diff/{v1}/{v2}"): [Call("/api/events/{event}/diff/1/2", READ, check_diff)],
+    ("post", "/api/events/{id}/rollback/{version}"): [
+        Call("/api/events/{event}/rollback/1", EDIT, check_rollback, {"change_reason": "back"})
+    ],
+    ("post", "/api/events/{id}/restore"): [
+        # A deleted event is seen by its owners only.
+        Call("/api/events/{deleted}/restore", (200, 404, 404, 404, 401, 404), check_restore, {}),
+        # A live one: nothing to restore (409) for its owner, not the editor's or viewer's to restore (403).
+        Call("/api/events/{event}/restore", (409, 403, 403, 404, 401, 404), check_restore, {}, name="live"),
+    ],
+    ("get", "/api/events/deleted"): [Call("/api/events/deleted", ANY_USER, check_deleted)],
+    ("get", "/api/audit"): [Call("/api/audit", (403, 403, 403, 403, 401, 200), check_audit)],
+    ("get", "/events/{id}/history"): [Call("/events/{event}/history", READ, check_page)],
+    ("get", "/events/{id}/diff/{v1}/{v2}"): [Call("/events/{event}/diff/1/2", READ, check_page)],
+    # notifications/urls.py: the caller's own; another user's notification is 404 like a missing one
+    ("get", "/api/notifications"): [Call("/api/notifications", ANY_USER, check_notifications)],
+    ("post", "/api/notifications/{id}/read"): [
+        Call("/api/notifications/{notification}/read", (404, 404, 200, 404, 401, 404), check_notification_read, {})
+    ],
+    ("post", "/api/notifications/read"): [Call("/api/notifications/read", ANY_USER, check_notifications_read_all, {})],
+    ("get", "/api/sync"): [Call("/api/sync", ANY_USER, check_sync)],
+    # config/urls.py: each operation is checked as its single endpoint, a refusal fails them all
+    ("post", "/api/transactions"): [
+        Call(
+            "/api/transactions",
+            EDIT,
+            check_transaction,
+            lambda ids: {"operations": [{"op": "update", "event_id": ids["event"], "data": {"title": "Changed"}}]},
+        )
+    ],
+}
+
+MISSING = Call("", (0,) * 6, check_me)  # a schema operation without a row: the cell fails, saying what to add
+
+
+def _cells():
+    for method, path in schema_operations():
+        calls = TABLE.get((method, path), [MISSING])
+        for index, call in enumerate(calls):
+            for role in ROLES:
+                variant = f"[{call.name}]" if call.name else ""
+                expected = "NO-ROW" if call is MISSING else call.expected(role)
+                yield pytest.param(method, path, index, role, id=f"{method.upper()} {path}{variant}-{role}-{expected}")
+
+
+def _schema_pattern(path: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "/?$")
+
+
+def _send(client, method: str, call: Call, w: World, *, missing: bool = False):
+    ids = w.ids(missing=missing)
+    url = call.url.format(**ids)
+    if method == "get":
+        return client.get(url)
+    body = call.body(ids) if callable(call.body) else call.body
+    return getattr(client, method)(url, body, format="json")
+
+
+def _assert_refused(response, status: int) -> None:
+    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+    problem = response.json()
+    assert problem["status"] == status
+    assert {"type", "title", "detail"} <= problem.keys()
+    if status == 401:
+        assert response["WWW-Authenticate"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, index, role", list(_cells()))
+def test_access(api, world, method, path, index, role):
+    if (method, path) not in TABLE:
+        pytest.fail(
+            f"{method.upper()} {path} is in the OpenAPI schema but not in the access table: add a row to TABLE "
+            f"in {__name__} with the status each of {', '.join(ROLES)} must get."
+        )
+    call = TABLE[method, path][index]
+    status = call.expected(role)
+    assert _schema_pattern(path).match(call.url.split("?")[0].format(**world.ids())), (call.url, path)
+    client = api.as_user(world.users[role])
+    before = database_state()
+
+    response = _send(client, method, call, world)
+
+    assert response.status_code == status, response.content[:1000]
+    if status >= 400:
+        _assert_refused(response, status)
+        assert database_state() == before, "a refused request changed something"
+        return
+    if method == "get":
+        assert database_state() == before, "a read wrote something"
+    if call.check in (check_refresh, check_logout):
+        call.check(response, world, role, client)
+    else:
+        call.check(response, world, role)
+
+
+def test_every_schema_operation_has_a_row_and_every_row_an_operation():
+    in_schema = set(schema_operations())
+    missing = sorted(in_schema - TABLE.keys())
+    stale = sorted(TABLE.keys() - in_schema)
+
+    assert not missing, f"operations in the schema without a row in the access table: {missing}"
+    assert not stale, f"rows in the access table for operations the schema no longer has: {stale}"
+    assert len(in_schema) == len(schema_operations())  # no operation listed twice
+
+
+HIDDEN = [
+    pytest.param(
+        method, path, index, role, id=f"{method.upper()} {path}{'[' + call.name + ']' if call.name else ''}-{role}"
+    )
+    for (method, path), calls in TABLE.items()
+    for index, call in enumerate(calls)
+    for role in ("stranger", "staff")
+    if call.expected(role) == 404
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, index, role", HIDDEN)
+def test_a_hidden_object_answers_like_a_missing_one(api, world, method, path, index, role):
+    """Strangers and staff cannot tell an event (or notification) they may not see from one that does not exist."""
+    call = TABLE[method, path][index]
+    client = api.as_user(world.users[role])
+    before = database_state()
+
+    hidden = _send(client, method, call, world)
+    missing = _send(client, method, call, world, missing=True)
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    assert database_state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["not-a-token", "Bearer", ""], ids=["garbage", "no-token", "empty"])
+def test_a_bad_token_is_a_401_like_no_token(api, world, token):
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}".strip())
+    before = database_state()
+
+    response = api.patch(f"/api/events/{world.event.pk}", {"title": "Changed"}, format="json")
+
+    assert response.status_code == 401
+    _assert_refused(response, 401)
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("role", ["viewer", "stranger", "staff"])
+def test_a_refused_transaction_names_the_failed_operation(api, world, role):
+    call = TABLE["post", "/api/transactions"][0]
+
+    response = _send(api.as_user(world.users[role]), "post", call, world)
+
+    assert response.status_code == call.expected(role)
+    assert response.json()["failed_index"] == 0
+
+
+# --- the notifications WebSocket -----------------------------------------------------------------------
+
+# Whether the owner's change to the event reaches the role's socket. The owner made it: own changes are
+# not echoed (they are in the owner's feed, for other devices). Anonymous: refused with 4401.
+WEBSOCKET = {"owner": False, "editor": True, "viewer": True, "stranger": False, "anonymous": 4401, "staff": False}
+
+
+def test_the_websocket_row_covers_every_role():
+    assert tuple(WEBSOCKET) == ROLES
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role, expected", WEBSOCKET.items(), ids=[f"{r}-{e}" for r, e in WEBSOCKET.items()])
+async def test_websocket_access(api, world, role, expected):
+    users = world.users
+    if expected == 4401:
+        for token in (None, "not-a-token"):
+            async with socket(token=token) as (communicator, (accepted, _)):
+                assert accepted  # then closed: the client sees our code rather than a failed handshake
+                assert (await closed_with(communicator))["code"] == CLOSE_UNAUTHENTICATED
+        return
+    async with socket(users[role]) as (communicator, (accepted, _)):
+        assert accepted
+
+        def owner_changes_the_event():
+            response = api.as_user(users["owner"]).patch(
+                f"/api/events/{world.event.pk}", {"title": "Moved"}, format="json"
+            )
+            assert response.status_code == 200, response.content
+
+        await run(owner_changes_the_event)
+        # Sentinel: another user's event shared with this role afterwards. A socket delivers in feed order,
+        # so once the sentinel arrives, anything about the owner's change would have arrived before it.
+        sentinel = await run(make_event, users["new"], title="Sentinel", start=BASE_TIME + timedelta(days=5))
+        await run(_share, sentinel, users["new"], viewer=users[role])
+        received = []
+        while not received or received[-1]["event_id"] != sentinel.pk:
+            received.append(await receive(communicator))
+
+    about_the_event = [m for m in received if m["event_id"] == world.event.pk]
+    assert [m["event_id"] for m in received] == [world.event.pk] * len(about_the_event) + [sentinel.pk]
+    if expected:
+        [message] = about_the_event
+        assert (message["type"], message["version"], message["actor"]["username"]) == (
+            "event_updated",
+            world.event.version + 1,
+            "owner",
+        )
+        assert (message["event"]["title"], message["event"]["my_role"]) == ("Moved", role)
+    else:
+        assert about_the_event == []
