@@ -4,10 +4,11 @@ A middleware, so that every POST endpoint has it, including ones added later, wi
 
 - The first request with a key claims it: a row is inserted in its own committed transaction, and
   the unique (scope, key) constraint decides between two first requests racing each other.
-- When the work is done (and committed: services commit before the view answers), the answer —
-  status, body, content type, `Location` and `ETag` — is stored on the row. 4xx answers are
-  stored too: the same request would fail the same way. Not stored (the row is deleted, so a retry
-  runs again): 5xx (the work was rolled back), 401 (not yet a caller), 408 and 429 (try later).
+- The request runs in one transaction with the storing of its answer — status, body, content type,
+  `Location` and `ETag` — on the row: the work and its answer commit together, so a retry after any
+  failure finds both or neither. 4xx answers are stored too: the same request would fail the same
+  way. Not stored (the row is deleted, so a retry runs again): 5xx (the work was rolled back), 401
+  (not yet a caller), 408 and 429, and any answer with `Retry-After` (a deadlock's 409: try again).
 - A retry with the same key and the same request (method, path, query and the very same body
   bytes) gets the stored answer with `Idempotent-Replayed: true`, without doing anything again.
   The same key with another request → 422; while the first is still running → 409.
@@ -89,12 +90,24 @@ class IdempotencyMiddleware:
 
             finished = False
             try:
-                response = self.get_response(request)
+                # The work and its stored answer commit together: a retry finds either both or neither,
+                # even when the database or the worker dies right after the commit. A failure to store
+                # rolls the work back (and is answered 5xx, so a retry runs it again).
+                with transaction.atomic():
+                    response = self.get_response(request)
+                    if _kept(response) and response.status_code < 400:
+                        _store(record, response)
                 finished = True
             finally:
                 if not finished:  # an exception went through every handler: let a retry run
                     IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            _store(record, response)
+            if not _kept(response):
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            elif response.status_code >= 400:  # no work to keep: the refusal is stored on its own
+                try:
+                    _store(record, response)
+                except DatabaseError:  # answer it; a retry waits out the claim
+                    logger.exception("could not store the answer for idempotency key %s", record.pk)
             return response
         finally:
             lock.release()
@@ -185,19 +198,19 @@ def _claim(*, scope: str, key: str, user, fingerprint: str, alone: bool = False)
     return None, existing
 
 
-def _store(record: IdempotencyRecord, response: HttpResponse) -> None:
+def _kept(response: HttpResponse) -> bool:
+    """Whether a retry gets this answer again. Not: 5xx (the work was rolled back), 401 (not yet a
+    caller), 408 and 429, and any answer asking for a retry (`Retry-After`: a deadlock's 409)."""
     status = response.status_code
-    if status >= 500 or status in _NOT_KEPT or response.streaming:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        return
-    record.status_code = status
+    return not (status >= 500 or status in _NOT_KEPT or response.has_header("Retry-After") or response.streaming)
+
+
+def _store(record: IdempotencyRecord, response: HttpResponse) -> None:
+    record.status_code = response.status_code
     record.content_type = response.get("Content-Type", "")
     record.headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
     record.body = response.content
-    try:
-        record.save(update_fields=["status_code", "content_type", "headers", "body"])
-    except DatabaseError:  # the work is done and committed: answer it; a retry waits out the claim
-        logger.exception("could not store the answer for idempotency key %s", record.pk)
+    record.save(update_fields=["status_code", "content_type", "headers", "body"])
 
 
 def _answer_retry(existing: IdempotencyRecord | None, fingerprint: str) -> HttpResponse:

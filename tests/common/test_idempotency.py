@@ -9,10 +9,12 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
-from common.idempotency import RETENTION, RUNNING_TIMEOUT, _RunningLock
+from common.exceptions import problem_response
+from common.idempotency import RETENTION, RUNNING_TIMEOUT, _kept, _RunningLock
 from common.models import IdempotencyRecord
 from events.models import Event
 from sharing.models import EventPermission
@@ -316,3 +318,49 @@ def test_the_schema_documents_the_header_on_every_post(api):
             assert not {"409", "422"} & operation["responses"].keys(), path
         else:
             assert {"409", "422"} <= operation["responses"].keys(), path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_commits_with_the_work_so_an_outage_right_after_cannot_split_them(api):
+    """The database becomes unreachable the moment the work commits: the answer must already be stored.
+
+    Were the answer stored after the work's commit, it would be lost here: a retry would then find a
+    claim without an answer (409 for minutes on SQLite) or, on PostgreSQL, run the work a second time.
+    """
+    me = UserFactory(username="me")
+    client = api.as_user(me)
+    outage = {"on": False}
+
+    def arm(sender, instance, created, **kwargs):
+        if created:
+            transaction.on_commit(lambda: outage.update(on=True))
+
+    def unreachable_after_commit(execute, sql, params, many, context):
+        if outage["on"] and not context["connection"].in_atomic_block:
+            raise OperationalError("the database went away right after the commit")
+        return execute(sql, params, many, context)
+
+    post_save.connect(arm, sender=Event, weak=False)
+    try:
+        with connection.execute_wrapper(unreachable_after_commit):
+            first = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-outage")
+    finally:
+        post_save.disconnect(arm, sender=Event)
+    assert outage["on"], "the work never committed"
+
+    again = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-outage")
+
+    assert first.status_code == 201, first.content
+    assert (again.status_code, again["Idempotent-Replayed"]) == (201, "true"), again.content
+    assert again.json() == first.json()
+    assert owned(me) == 1
+
+
+def test_an_answer_asking_for_a_retry_is_not_kept():
+    """A deadlock's 409 carries Retry-After: were it kept, every retry with the key would replay it."""
+    retry = problem_response(409, "retry", "Concurrent change; retry.", "Retry.")
+    retry["Retry-After"] = "1"
+    conflict = problem_response(409, "conflict", "Conflict.", "The last owner cannot be removed.")
+
+    assert not _kept(retry)
+    assert _kept(conflict)
