@@ -143,10 +143,7 @@ def is_unavailable(exc: BaseException | None) -> bool:
 def unavailable_response(exc: BaseException) -> HttpResponse:
     """The 503 problem for a database that cannot be reached (logged as a warning, not a server error)."""
     logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
-    found = ServiceUnavailable()
-    response = problem_response(found.status_code, found.slug, found.title, str(found.detail))
-    response["Retry-After"] = str(found.wait)
-    return response
+    return problem_exception_handler(ServiceUnavailable(), {})
 
 
 def problem_response(status_code: int, slug: str, title: str, detail: str, **extra: Any) -> HttpResponse:

@@ -11,12 +11,16 @@ from rest_framework.negotiation import DefaultContentNegotiation
 class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         if not format_suffix and request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "":
-            self.filter_renderers(renderers, "")  # raises: no renderer has an empty format
+            raise _unknown_format("", renderers)
         return super().select_renderer(request, renderers, format_suffix)
 
     def filter_renderers(self, renderers, format):
         matching = [renderer for renderer in renderers if renderer.format == format]
         if not matching:
-            known = ", ".join(renderer.format for renderer in renderers)
-            raise NotAcceptable(f"Unknown format {format!r}; use one of: {known}.")
+            raise _unknown_format(format, renderers)
         return matching
+
+
+def _unknown_format(format: str, renderers) -> NotAcceptable:
+    known = ", ".join(renderer.format for renderer in renderers)
+    return NotAcceptable(f"Unknown format {format!r}; use one of: {known}.")

@@ -38,6 +38,22 @@ class EventQuerySet(models.QuerySet):
         return self.filter(query)
 
 
+# What a version of an event says, apart from its bookkeeping (id, version, timestamps) and its owner
+# (owners change through sharing, which has its own history): what a rollback restores and what the
+# tail of a split series inherits.
+CONTENT_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "start_time",
+    "end_time",
+    "timezone",
+    "is_all_day",
+    "recurrence",
+    "exceptions",
+)
+
+
 class Event(models.Model):
     title = models.CharField(max_length=TITLE_MAX)
     description = models.TextField(max_length=DESCRIPTION_MAX, blank=True, default="")

@@ -23,7 +23,7 @@ from . import exceptions as series_exceptions
 from . import merge, recurrence
 from . import split as series_split
 from .locks import calendar_lock
-from .models import Event
+from .models import CONTENT_FIELDS, Event
 from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
 SCHEDULE_FIELDS = merge.SCHEDULE
@@ -388,7 +388,7 @@ def event_split(
         )
     split = series_split.plan(locked, at)
     tail = split.tail
-    new = Event(**{**{field: getattr(tail, field) for field in _SERIES_FIELDS}, **changes})
+    new = Event(**{**{field: getattr(tail, field) for field in CONTENT_FIELDS}, **changes})
     new.owner_id, new.version = locked.owner_id, 1
     try:
         recurrence.parse_pattern(
@@ -435,16 +435,3 @@ def event_split(
     )
     event_changed(event=new, actor=actor, kind=Action.CREATED, data={"split_from": old.pk})
     return old, new, found
-
-
-_SERIES_FIELDS = (
-    "title",
-    "description",
-    "location",
-    "start_time",
-    "end_time",
-    "timezone",
-    "is_all_day",
-    "recurrence",
-    "exceptions",
-)

@@ -23,26 +23,6 @@ class EventDeleted(Conflict):
     default_detail = "The event is deleted; restore it first."
 
 
-# What a rollback copies from the chosen version: the event's content and schedule, not its bookkeeping
-# (version, timestamps) nor who owns it (owners change through sharing, which has its own history).
-ROLLBACK_FIELDS = (
-    "title",
-    "description",
-    "location",
-    "start_time",
-    "end_time",
-    "timezone",
-    "is_all_day",
-    "recurrence",
-)
-
-
-def _rollback_fields(model) -> list[str]:
-    # Changed and cancelled occurrences (`exceptions`) belong to the content too, where the model has them.
-    names = {field.name for field in model._meta.concrete_fields}
-    return [field for field in (*ROLLBACK_FIELDS, "exceptions") if field in names]
-
-
 def _target_of(target: Any) -> tuple[str, str]:
     if target is None:
         return "", ""
@@ -94,7 +74,7 @@ def event_rollback(
 
     from events import services as event_services
     from events.merge import base_snapshot
-    from events.models import Event
+    from events.models import CONTENT_FIELDS
 
     if event.deleted_at is not None:
         raise EventDeleted()
@@ -104,7 +84,7 @@ def event_rollback(
     return event_services.event_update(
         event=event,
         actor=actor,
-        changes={field: getattr(row, field) for field in _rollback_fields(Event)},
+        changes={field: getattr(row, field) for field in CONTENT_FIELDS},
         reason=reason,
         conflict_strategy=conflict_strategy,
         expected_version=expected_version,
