@@ -37,9 +37,10 @@ from rest_framework import exceptions
 
 from common.exceptions import DomainError, problem_exception_handler
 from events import selectors, services
+from events.rollback import event_rollback
 from events.serializers import DeleteInputSerializer, EventInputSerializer, EventWriteResultSerializer
 from history import selectors as history_selectors
-from history import services as history_services
+from history.audit import audit_record
 from history.serializers import RollbackInputSerializer
 from sharing import services as sharing_services
 from sharing.permissions import require_role
@@ -88,9 +89,7 @@ def transaction_execute(*, actor, operations: list[dict], reason: str | None = N
             raise OperationFailed(index, str(op), error) from error
         results.append({"op": op, "status": status, "result": result})
     # Each operation audits itself too; this row ties them to the one call that ran them together.
-    history_services.audit_record(
-        actor=actor, action="transaction.executed", data={"operations": [r["op"] for r in results]}
-    )
+    audit_record(actor=actor, action="transaction.executed", data={"operations": [r["op"] for r in results]})
     return results
 
 
@@ -218,7 +217,7 @@ def _rollback(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]
     if "version" not in operation:
         raise exceptions.ValidationError({"version": ["This field is required."]})
     target = history_selectors.version_get(event=event, version=operation["version"])
-    event, conflicts = history_services.event_rollback(
+    event, conflicts = event_rollback(
         event=event,
         actor=actor,
         version=target.version,
