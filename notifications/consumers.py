@@ -25,9 +25,10 @@ from redis.exceptions import RedisError
 from accounts.tokens import SESSION_CLAIM, access_token_revoked
 
 from . import cursors
+from .cursors import CursorGone
 from .fanout import message_for
 from .groups import session_group, user_group
-from .selectors import CursorGone, check_cursor, feed_messages, stream_state
+from .selectors import check_cursor, feed_messages, stream_state
 
 logger = logging.getLogger(__name__)
 

@@ -9,16 +9,12 @@ from django.db.models import Q, QuerySet
 from events.representation import event_data
 from events.selectors import events_visible
 
-from .cursors import Cursor, InvalidCursor
+from .cursors import Cursor, CursorGone, InvalidCursor
 from .fanout import message_for
 from .models import FeedEntry, FeedKind, Notification, SyncStream
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-
-
-class CursorGone(Exception):
-    """The cursor points into entries that were pruned, or past anything we recorded."""
 
 
 @dataclass
