@@ -13,9 +13,8 @@ and then, 500 requests each, one after another on one kept-alive connection:
 
 - `me`: `GET /api/auth/me`, the authenticated no-op (the token, its revocation check, the throttle);
 - `404`: `GET /api/no-such-thing`, authenticated, through the throttles to the unknown-path answer;
-- `list`: the list pages 1, 2, …, 100 of 20 events, then again: every request a cache MISS (a page
-  not asked for since the last change; after each round of 100 pages one event is changed by an
-  untimed PATCH, which makes every page of the caller's list stale);
+- `list`: the first page of 20 events, each a cache MISS: before each request an untimed PATCH
+  of the last event (not on that page) makes the caller's cached list stale, as any change does;
 - `detail`: 500 distinct random events (a MISS each);
 - `detail 304`: the same 500 with `If-None-Match` and the ETag the detail answered (from the cache);
 - `occurrences`: of 500 distinct random events (a MISS each);
@@ -51,7 +50,7 @@ from bench.server import start_server, stop_server  # noqa: E402
 EVENTS = 2000
 BATCH = 500
 REQUESTS = 500
-PAGES = EVENTS // 20
+WARMUP = 20
 CALLS = ["floor", "me", "404", "list", "detail", "detail 304", "occurrences", "changelog"]
 BASE_ENV = {
     "SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-0123456789",
@@ -64,6 +63,7 @@ class Client:
     """One kept-alive HTTP/1.1 connection; every request timed from sending to the last byte read."""
 
     def __init__(self, port: int, token: str | None = None) -> None:
+        self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -86,21 +86,22 @@ class Client:
 
 
 def timed(client: Client, requests: list[tuple[str, dict | None]], expect: int, between=None) -> dict:
-    """Sends `requests` (path, headers) one after another; latencies in ms and the rate over the wall time."""
-    for path, headers in requests[:20]:  # warm-up, untimed
+    """Sends `requests` (path, headers) one after another: the first WARMUP untimed, then the rest timed;
+    latencies in ms and the rate over the timed requests' wall time. `between(index)` runs untimed after
+    the warm-up (index -1) and after each timed request."""
+    for path, headers in requests[:WARMUP]:
         client.request("GET", path, headers=headers)
     if between:
         between(-1)
     latencies = []
-    wall = 0.0
-    for index, (path, headers) in enumerate(requests):
+    for index, (path, headers) in enumerate(requests[WARMUP:]):
         status, _, content, elapsed = client.request("GET", path, headers=headers)
         if status != expect:
             raise SystemExit(f"GET {path}: {status} (expected {expect}): {content[:300]!r}")
         latencies.append(elapsed * 1000)
-        wall += elapsed
         if between:
             between(index)
+    wall = sum(latencies) / 1000
     latencies.sort()
     return {
         "rps": len(latencies) / wall,
@@ -113,12 +114,12 @@ def floor(port: int) -> dict:
     process = start_server(BASE_ENV | dict(os.environ), port, 1, app="bench.floor_app:application", ready_path="/")
     try:
         client = Client(port)
-        return timed(client, [("/", None)] * REQUESTS, 200)
+        return timed(client, [("/", None)] * (WARMUP + REQUESTS), 200)
     finally:
         stop_server(process)
 
 
-def prepare(backend: str, args, workdir: Path) -> dict:
+def prepare(backend: str, args, code: Path, workdir: Path) -> dict:
     """A fresh, migrated database for `backend`; the server's environment."""
     env = {**os.environ, **BASE_ENV}
     for name in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH"):
@@ -137,7 +138,7 @@ def prepare(backend: str, args, workdir: Path) -> dict:
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], check=True, cwd=ROOT, env=env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], check=True, cwd=code, env=env)
     return env
 
 
@@ -172,51 +173,70 @@ def event_body(index: int, base: datetime) -> dict:
     }
 
 
-def api(backend: str, args, port: int, workdir: Path) -> dict:
-    env = prepare(backend, args, workdir)
-    process = start_server(env, port, 1)
-    results: dict = {}
+def setup(client: Client, backend: str, env: dict) -> tuple[Client, list[int], float]:
+    """A fresh user with EVENTS events made through the batch endpoint: their client, the ids, the seconds taken."""
+    stamp = f"{os.getpid()}{int(time.time())}"
+    status, _, content, _ = client.request(
+        "POST",
+        "/api/auth/register",
+        {"username": f"bench{stamp}", "email": f"bench{stamp}@example.com", "password": "bench-password-123"},
+    )
+    assert status == 201, content
+    user = Client(client.port, json.loads(content)["access"])
+    base = datetime(2031, 1, 6, 8, tzinfo=UTC)
+    began = time.perf_counter()
+    ids = []
+    for offset in range(0, EVENTS, BATCH):
+        body = {"events": [event_body(index, base) for index in range(offset, offset + BATCH)]}
+        status, _, content, _ = user.request("POST", "/api/events/batch", body)
+        assert status == 201, content[:500]
+        ids += [item["id"] for item in json.loads(content)["results"]]
+    took = time.perf_counter() - began
+    analyze(backend, env)
+    return user, ids, took
+
+
+def paths(call: str, ids: list[int], rng: random.Random) -> list[tuple[str, dict | None]]:
+    """The WARMUP + REQUESTS requests of one call (the 304s are made from the detail's answers)."""
+    count = WARMUP + REQUESTS
+    if call == "me":
+        return [("/api/auth/me", None)] * count
+    if call == "404":
+        return [("/api/no-such-thing", None)] * count
+    if call == "list":
+        return [("/api/events", None)] * count
+    suffix = {"detail": "", "occurrences": "/occurrences", "changelog": "/changelog"}[call]
+    return [(f"/api/events/{pk}{suffix}", None) for pk in rng.sample(ids[:-1], count)]  # distinct: each a miss
+
+
+def list_changer(client: Client, ids: list[int]):
+    """`between` for the list: an untimed PATCH of the last event (not on the first page) before each
+    timed request makes the caller's cached list stale, so every first page is a cache miss."""
+
+    def change(index: int) -> None:
+        if index < REQUESTS - 1:
+            status, _, content, _ = client.request("PATCH", f"/api/events/{ids[-1]}", {"title": f"Last {index}"})
+            assert status == 200, content[:300]
+
+    return change
+
+
+def api(backend: str, args, code: Path, port: int, workdir: Path) -> dict:
+    env = prepare(backend, args, code, workdir)
+    process = start_server(env, port, 1, cwd=code)
     try:
-        anonymous = Client(port)
-        stamp = f"{os.getpid()}{int(time.time())}"
-        status, _, content, _ = anonymous.request(
-            "POST",
-            "/api/auth/register",
-            {"username": f"bench{stamp}", "email": f"bench{stamp}@example.com", "password": "bench-password-123"},
-        )
-        assert status == 201, content
-        client = Client(port, json.loads(content)["access"])
-        base = datetime(2031, 1, 6, 8, tzinfo=UTC)
-        began = time.perf_counter()
-        ids = []
-        for offset in range(0, EVENTS, BATCH):
-            body = {"events": [event_body(index, base) for index in range(offset, offset + BATCH)]}
-            status, _, content, _ = client.request("POST", "/api/events/batch", body)
-            assert status == 201, content[:500]
-            ids += [item["id"] for item in json.loads(content)["results"]]
-        results["create"] = time.perf_counter() - began
-        analyze(backend, env)
+        client, ids, took = setup(Client(port), backend, env)
+        results: dict = {"create": took}
         rng = random.Random(args.seed)
-
-        results["me"] = timed(client, [("/api/auth/me", None)] * REQUESTS, 200)
-        results["404"] = timed(client, [("/api/no-such-thing", None)] * REQUESTS, 404)
-
-        def change_every_round(index: int) -> None:
-            if (index + 1) % PAGES == 0:  # after the warm-up (-1) and each round of 100 pages
-                status, _, content, _ = client.request("PATCH", f"/api/events/{ids[-1]}", {"title": f"Last {index}"})
-                assert status == 200, content[:300]
-
-        pages = [(f"/api/events?page={1 + n % PAGES}", None) for n in range(REQUESTS)]
-        results["list"] = timed(client, pages, 200, between=change_every_round)
-        sample = rng.sample(ids[:-1], REQUESTS + 20)  # the warm-up's events are not measured again
-        details = [(f"/api/events/{pk}", None) for pk in sample]
-        results["detail"] = timed(client, details, 200)
-        conditional = [(path, {"If-None-Match": client.request("GET", path)[1]["etag"]}) for path, _ in details]
-        results["detail 304"] = timed(client, conditional, 304)
-        sample = rng.sample(ids[:-1], REQUESTS + 20)
-        results["occurrences"] = timed(client, [(f"/api/events/{pk}/occurrences", None) for pk in sample], 200)
-        sample = rng.sample(ids[:-1], REQUESTS + 20)
-        results["changelog"] = timed(client, [(f"/api/events/{pk}/changelog", None) for pk in sample], 200)
+        for call in ("me", "404", "list", "detail", "occurrences", "changelog"):
+            requests = paths(call, ids, rng)
+            expect = 404 if call == "404" else 200
+            results[call] = timed(
+                client, requests, expect, between=list_changer(client, ids) if call == "list" else None
+            )
+            if call == "detail":
+                tagged = [(path, {"If-None-Match": client.request("GET", path)[1]["ETag"]}) for path, _ in requests]
+                results["detail 304"] = timed(client, tagged, 304)
         client.close()
     finally:
         stop_server(process)
@@ -258,21 +278,31 @@ def main() -> None:
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"), help="flushed each run"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--code",
+        type=Path,
+        action="append",
+        help="the code the server runs (default: this tree); given twice, the two trees alternate in each run",
+    )
     args = parser.parse_args()
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
-    collected: dict[str, list[dict]] = {backend: [] for backend in backends}
+    codes = args.code or [ROOT]
+    collected: dict[tuple[str, Path], list[dict]] = {(backend, code): [] for backend in backends for code in codes}
     with tempfile.TemporaryDirectory() as workdir:
         for run in range(args.runs):
-            order = backends if run % 2 == 0 else backends[::-1]
-            for backend in order:
-                load_before = uptime()
-                result = {"floor": floor(args.port)}
-                result.update(api(backend, args, args.port + 1, Path(workdir)))
-                collected[backend].append(result)
-                report(f"run {run + 1}, {backend} (load average before: {load_before}; after: {uptime()})", [result])
+            for backend in backends if run % 2 == 0 else backends[::-1]:
+                measured_floor = floor(args.port)
+                for code in codes if run % 2 == 0 else codes[::-1]:
+                    load_before = uptime()
+                    result = {"floor": measured_floor, **api(backend, args, code, args.port + 1, Path(workdir))}
+                    collected[(backend, code)].append(result)
+                    report(
+                        f"run {run + 1}, {backend}, {code} (load average before: {load_before}; after: {uptime()})",
+                        [result],
+                    )
     if args.runs > 1:
-        for backend in backends:
-            report(f"{backend}: median of {args.runs} runs", collected[backend])
+        for (backend, code), results in collected.items():
+            report(f"{backend}, {code}: median of {args.runs} runs", results)
 
 
 if __name__ == "__main__":
