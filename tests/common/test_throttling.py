@@ -301,3 +301,40 @@ def test_the_state_kept_per_caller_is_one_counter_whatever_the_number_of_request
     key = UserThrottle().cache_format % {"scope": "user", "ident": alice.pk}
     assert cache.get(key) is None  # no list of request times
     assert cache.get(f"{key}:{int(clock.now // 60)}") == 150
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+@pytest.mark.parametrize("unacceptable", [{"HTTP_ACCEPT": "text/csv"}, {"QUERY_STRING": "format=csv"}])
+def test_an_unknown_path_is_a_404_problem_with_ratelimit_headers_whatever_the_accept(
+    api, alice, rates, authenticated, unacceptable
+):
+    rates(user="2/min", anon="2/min")
+    if authenticated:
+        api.as_user(alice)
+
+    answers = [api.get("/api/no-such-thing", **unacceptable) for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [404, 404]
+    assert all(a["Content-Type"] == "application/problem+json" for a in answers)
+    assert [limits(a)[:2] for a in answers[:2]] == [(2, 1), (2, 0)]
+    assert_429(answers[2])  # counted like any request
+
+
+@pytest.mark.parametrize(
+    "token, path",
+    [("alice", "/api/events"), ("alice", "/api/auth/me"), (None, "/api/events"), ("garbage", "/api/auth/me")],
+)
+def test_a_406_carries_the_ratelimit_headers_and_counts(api, alice, rates, token, path):
+    rates(user="2/min", anon="2/min")
+    if token == "alice":
+        api.as_user(alice)
+    elif token:
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    answers = [api.get(path, HTTP_ACCEPT="text/csv") for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [406, 406]
+    assert [limits(a)[:2] for a in answers[:2]] == [(2, 1), (2, 0)]
+    assert_429(answers[2])
+    if token == "alice":  # counted as alice, not as her address: her next JSON request is refused too
+        assert api.get(path).status_code == 429
