@@ -7,7 +7,8 @@ shape: PostgreSQL + Redis), each run on a fresh server and database:
     .venv/bin/python bench/bench_requests.py --runs 3 --backends embedded,postgres
 
 Per backend and run: the floor first (a bare ASGI app, `bench/floor_app.py`, on the same uvicorn with
-the same flags, driven by the same client), then the API: a fresh user registers, creates 2,000 events
+the same flags, driven by the same client; and `floor+trip`, the same app making the one trip to a
+worker thread and back that every API request makes), then the API: a fresh user registers, creates 2,000 events
 through the batch endpoint (4 × 500; every tenth a weekly series), the data is ANALYZEd (PostgreSQL),
 and then, 500 requests each, one after another on one kept-alive connection:
 
@@ -21,7 +22,10 @@ and then, 500 requests each, one after another on one kept-alive connection:
 - `changelog`: of 500 distinct random events.
 
 Printed per call: requests/s (the 500 requests over their wall time, client included), median and p95
-latency in ms, and the median's ratio to the floor's median. With several runs the backends
+latency in ms, the median's ratio to the floor's median, and the server process's CPU time per request
+(user + system, from /proc: SQLite's work included, PostgreSQL's and Redis's not), the figure least
+disturbed by other work on the machine. `--code DIR` (twice) runs two versions of the server, e.g. a
+checkout of an older commit, alternately in each run on the same data. With several runs the backends
 alternate and the summary takes the median over runs. `uptime` is printed with each run.
 """
 
@@ -50,8 +54,9 @@ from bench.server import start_server, stop_server  # noqa: E402
 EVENTS = 2000
 BATCH = 500
 REQUESTS = 500
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARMUP = 20
-CALLS = ["floor", "me", "404", "list", "detail", "detail 304", "occurrences", "changelog"]
+CALLS = ["floor", "floor+trip", "me", "404", "list", "detail", "detail 304", "occurrences", "changelog"]
 BASE_ENV = {
     "SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-0123456789",
     "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -62,8 +67,9 @@ BASE_ENV = {
 class Client:
     """One kept-alive HTTP/1.1 connection; every request timed from sending to the last byte read."""
 
-    def __init__(self, port: int, token: str | None = None) -> None:
+    def __init__(self, port: int, token: str | None = None, server_pid: int | None = None) -> None:
         self.port = port
+        self.server_pid = server_pid
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -94,8 +100,11 @@ def timed(client: Client, requests: list[tuple[str, dict | None]], expect: int, 
     if between:
         between(-1)
     latencies = []
+    cpu = 0.0
     for index, (path, headers) in enumerate(requests[WARMUP:]):
+        cpu_before = server_cpu(client.server_pid)
         status, _, content, elapsed = client.request("GET", path, headers=headers)
+        cpu += server_cpu(client.server_pid) - cpu_before
         if status != expect:
             raise SystemExit(f"GET {path}: {status} (expected {expect}): {content[:300]!r}")
         latencies.append(elapsed * 1000)
@@ -107,13 +116,27 @@ def timed(client: Client, requests: list[tuple[str, dict | None]], expect: int, 
         "rps": len(latencies) / wall,
         "median": statistics.median(latencies),
         "p95": latencies[int(0.95 * len(latencies)) - 1],
+        "cpu": cpu * 1000 / len(latencies),
     }
 
 
-def floor(port: int) -> dict:
-    process = start_server(BASE_ENV | dict(os.environ), port, 1, app="bench.floor_app:application", ready_path="/")
+def server_cpu(pid: int | None) -> float:
+    """Seconds of CPU the server process has used (user + system), from /proc; 0 without a pid.
+
+    Less sensitive to other work on the machine than latency: the figure to compare between runs
+    taken at different loads (in clock ticks of 10 ms, so meaningful summed over hundreds of requests).
+    """
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def floor(port: int, app: str = "application") -> dict:
+    process = start_server(BASE_ENV | dict(os.environ), port, 1, app=f"bench.floor_app:{app}", ready_path="/")
     try:
-        client = Client(port)
+        client = Client(port, server_pid=process.pid)
         return timed(client, [("/", None)] * (WARMUP + REQUESTS), 200)
     finally:
         stop_server(process)
@@ -226,6 +249,7 @@ def api(backend: str, args, code: Path, port: int, workdir: Path) -> dict:
     process = start_server(env, port, 1, cwd=code)
     try:
         client, ids, took = setup(Client(port), backend, env)
+        client.server_pid = process.pid
         results: dict = {"create": took}
         rng = random.Random(args.seed)
         for call in ("me", "404", "list", "detail", "occurrences", "changelog"):
@@ -249,7 +273,7 @@ def uptime() -> str:
 
 def report(title: str, runs: list[dict]) -> None:
     print(f"\n{title}")
-    print(f"{'call':12} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'× floor':>8}")
+    print(f"{'call':12} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'× floor':>8} {'server CPU ms':>14}")
     floor_median = statistics.median(run["floor"]["median"] for run in runs)
     for call in CALLS:
         rows = [run[call] for run in runs if call in run]
@@ -258,7 +282,8 @@ def report(title: str, runs: list[dict]) -> None:
         rps = statistics.median(row["rps"] for row in rows)
         median = statistics.median(row["median"] for row in rows)
         p95 = statistics.median(row["p95"] for row in rows)
-        print(f"{call:12} {rps:8.0f} {median:10.2f} {p95:8.2f} {median / floor_median:8.1f}")
+        cpu = statistics.median(row["cpu"] for row in rows)
+        print(f"{call:12} {rps:8.0f} {median:10.2f} {p95:8.2f} {median / floor_median:8.1f} {cpu:14.2f}")
     creates = [run["create"] for run in runs if "create" in run]
     if creates:
         print(f"create {EVENTS} events (batch of {BATCH}): {statistics.median(creates):.2f} s")
@@ -291,10 +316,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for run in range(args.runs):
             for backend in backends if run % 2 == 0 else backends[::-1]:
-                measured_floor = floor(args.port)
+                measured_floor = {"floor": floor(args.port), "floor+trip": floor(args.port, "one_trip")}
                 for code in codes if run % 2 == 0 else codes[::-1]:
                     load_before = uptime()
-                    result = {"floor": measured_floor, **api(backend, args, code, args.port + 1, Path(workdir))}
+                    result = {**measured_floor, **api(backend, args, code, args.port + 1, Path(workdir))}
                     collected[(backend, code)].append(result)
                     report(
                         f"run {run + 1}, {backend}, {code} (load average before: {load_before}; after: {uptime()})",

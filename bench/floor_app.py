@@ -13,3 +13,26 @@ async def application(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
+
+
+_executor = None
+
+
+def _nothing() -> bytes:
+    return BODY
+
+
+async def one_trip(scope, receive, send):
+    """The floor plus one trip to a kept thread and back, as each API request makes (common/asgi_handler.py)."""
+    global _executor
+    if scope["type"] != "http":
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import sync_to_async
+
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1)
+    body = await sync_to_async(_nothing, thread_sensitive=False, executor=_executor)()
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": body})

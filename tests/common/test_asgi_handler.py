@@ -12,6 +12,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from common.asgi_handler import OneTripASGIHandler, _Threads
 from config.asgi import application
 
+# The handler's threads keep their database connections between requests (and so between tests).
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def scope(path: str) -> dict:
     return {
