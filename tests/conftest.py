@@ -1,6 +1,9 @@
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from sharing import services as sharing_services
 from sharing.roles import Role
@@ -14,6 +17,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _throttle_clock(monkeypatch):
+    """Rate limits count in fixed windows (a minute for n/min): a test counting up to a limit must not see
+    its window end halfway (once in a few hundred runs it would). Each test runs at one instant of the
+    throttles' clock, 30 s into an hour (so into a window of any period); tests of a window's end set it."""
+    instant = time.time() // 3600 * 3600 + 30
+    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: instant))
 
 
 @pytest.fixture

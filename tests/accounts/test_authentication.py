@@ -222,3 +222,30 @@ def test_a_valid_token_works_on_a_protected_endpoint(api, alice, event):
 
     assert response.status_code == 200
     assert response.json()["id"] == event.pk
+
+
+def test_the_authenticated_user_is_the_users_row_as_the_orm_reads_it(api, db):
+    """Authentication reads the user with its own SQL (one query, no ORM compiling): the same user, field for
+    field and type for type, as the ORM makes."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.authentication import JWTAuthentication
+
+    user = UserFactory(is_staff=True, first_name="Ada", last_login=datetime(2031, 3, 4, 5, 6, 7, 8, tzinfo=UTC))
+    authentication = JWTAuthentication()
+
+    found = authentication.get_user(authentication.get_validated_token(tokens_for(user)["access"].encode()))
+
+    expected = get_user_model().objects.get(pk=user.pk)
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert type(getattr(found, field.attname)) is type(getattr(expected, field.attname)), field.name
+    assert (found._state.adding, found._state.db) == (False, expected._state.db)
+
+
+@pytest.mark.parametrize("user_id", ["abc", None, [1], 10**30])
+def test_a_signed_token_naming_no_possible_user_is_a_401_not_a_500(api, db, user_id):
+    payload = {**AccessToken.for_user(UserFactory()).payload, "user_id": user_id}
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt.encode(payload, signing_key(), algorithm='HS256')}")
+
+    assert_401(api.get("/api/auth/me"))
