@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tokens import tokens_for
 from events.models import Event
-from tests.factories import UserFactory, make_event
+from tests.factories import UserFactory
 
 # Endpoints anyone may call: they hand out tokens or describe the API.
 PUBLIC = {"auth/register", "auth/login", "auth/refresh", "schema", "schema/swagger-ui", "schema/redoc"}
@@ -52,16 +52,6 @@ def b64url(data: dict) -> str:
 
 def signing_key() -> str:
     return settings.SIMPLE_JWT["SIGNING_KEY"]
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def event(alice):
-    return make_event(alice, title="Secret plans")
 
 
 def event_state(event) -> tuple:
@@ -193,10 +183,10 @@ def test_the_token_of_a_deleted_user_is_401(api, db):
     assert_401(api.get("/api/events"))
 
 
-def test_the_token_of_a_deactivated_user_is_401(api, alice, event):
-    access = tokens_for(alice)["access"]
-    alice.is_active = False
-    alice.save()
+def test_the_token_of_a_deactivated_user_is_401(api, me, event):
+    access = tokens_for(me)["access"]
+    me.is_active = False
+    me.save()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
 
     assert_401(api.get("/api/auth/me"))
@@ -216,9 +206,9 @@ def test_me_returns_the_caller(api, alice):
     assert response.json() == {"id": alice.pk, "username": "alice", "email": alice.email}
 
 
-def test_a_valid_token_works_on_a_protected_endpoint(api, alice, event):
+def test_a_valid_token_works_on_a_protected_endpoint(api, me, event):
     """The counterpart of every refusal above: the same request with a good token gets through."""
-    response = api.as_user(alice).get(f"/api/events/{event.pk}")
+    response = api.as_user(me).get(f"/api/events/{event.pk}")
 
     assert response.status_code == 200
     assert response.json()["id"] == event.pk

@@ -15,11 +15,6 @@ URL = "/api/auth/logout"
 
 
 @pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
 def bob(db):
     return UserFactory(username="bob")
 

@@ -6,15 +6,10 @@ import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.helpers import assert_problem
 
 URL = "/api/auth/refresh"
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 
 User = get_user_model()
 
@@ -21,11 +21,6 @@ def assert_validation_problem(response, *fields: str) -> dict:
         messages = body["errors"][field]
         assert isinstance(messages, list) and messages and all(isinstance(m, str) and m for m in messages)
     return body
-
-
-@pytest.fixture
-def taken(db):
-    return UserFactory(username="alice", email="alice@example.com")
 
 
 @pytest.fixture
@@ -73,7 +68,7 @@ def test_register_creates_the_user_and_a_working_session(api, db):
         ("aLiCe", "Alice@Example.Com", ["username", "email"]),
     ],
 )
-def test_username_and_email_are_unique_regardless_of_case(api, taken, snapshot, username, email, fields):
+def test_username_and_email_are_unique_regardless_of_case(api, alice, snapshot, username, email, fields):
     before = snapshot()
 
     response = api.post(URL, {"username": username, "email": email, "password": PASSWORD})
@@ -81,8 +76,8 @@ def test_username_and_email_are_unique_regardless_of_case(api, taken, snapshot, 
     body = assert_validation_problem(response, *fields)
     assert set(body["errors"]) == set(fields)
     assert snapshot() == before
-    taken.refresh_from_db()
-    assert (taken.username, taken.email) == ("alice", "alice@example.com")
+    alice.refresh_from_db()
+    assert (alice.username, alice.email) == ("alice", "alice@example.com")
 
 
 @pytest.mark.parametrize(

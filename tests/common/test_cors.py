@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 
 ALLOWED = "https://app.example.com"
 OTHER = "https://evil.example.net"
@@ -11,11 +11,6 @@ OTHER = "https://evil.example.net"
 @pytest.fixture(autouse=True)
 def allowed_origin(settings):
     settings.CORS_ALLOWED_ORIGINS = [ALLOWED]
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
 
 
 def preflight(api, path: str, origin: str, method: str = "POST", headers: str = "authorization, content-type"):

@@ -35,16 +35,6 @@ def event_body(title: str = "Standup", hours: int = 0) -> dict:
     }
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
 def owned(user) -> int:
     return Event.objects.filter(owner=user).count()
 

@@ -26,26 +26,6 @@ RANGE_MESSAGE = "Must be between 1900-01-01 and 2200-12-31."
 HUGE = 2**63
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
-@pytest.fixture
-def event(me):
-    return make_event(me, title="Planning")
-
-
-@pytest.fixture
-def series(me):
-    return make_event(me, title="Weekly", recurrence={"rrule": "FREQ=WEEKLY;COUNT=6", "exdates": [], "rdates": []})
-
-
 def state() -> tuple:
     """Everything a refused write must leave as it was."""
     return (

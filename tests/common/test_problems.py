@@ -5,27 +5,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from events.models import Event
-from tests.factories import PASSWORD, UserFactory, make_event
+from tests.factories import PASSWORD
 from tests.helpers import assert_problem
 
 User = get_user_model()
 
 EVENT = {"title": "Standup", "start_time": "2031-03-03T09:00:00Z", "end_time": "2031-03-03T09:15:00Z"}
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def authed(api, alice):
-    return api.as_user(alice)
-
-
-@pytest.fixture
-def event(alice):
-    return make_event(alice, title="Planning")
 
 
 def event_state(event) -> tuple:
@@ -36,10 +21,10 @@ def event_state(event) -> tuple:
 # --- 400
 
 
-def test_validation_errors_map_each_field_to_its_messages(authed):
+def test_validation_errors_map_each_field_to_its_messages(client):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", {"title": "", "start_time": "tomorrow", "timezone": "Mars/Olympus"})
+    response = client.post("/api/events", {"title": "", "start_time": "tomorrow", "timezone": "Mars/Olympus"})
 
     body = assert_problem(response, 400)
     errors = body["errors"]
@@ -50,9 +35,9 @@ def test_validation_errors_map_each_field_to_its_messages(authed):
     assert Event.objects.count() == before
 
 
-def test_a_validation_problem_is_distinct_from_a_malformed_body(authed):
-    invalid = assert_problem(authed.post("/api/events", {"title": ""}), 400)
-    malformed = assert_problem(authed.post("/api/events", "{", content_type="application/json"), 400)
+def test_a_validation_problem_is_distinct_from_a_malformed_body(client):
+    invalid = assert_problem(client.post("/api/events", {"title": ""}), 400)
+    malformed = assert_problem(client.post("/api/events", "{", content_type="application/json"), 400)
 
     assert invalid["type"] != malformed["type"]
     assert "errors" not in malformed
@@ -83,10 +68,10 @@ def test_a_validation_problem_is_distinct_from_a_malformed_body(authed):
         "deep-object",
     ],
 )
-def test_malformed_json_is_400(authed, raw):
+def test_malformed_json_is_400(client, raw):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", raw, content_type="application/json")
+    response = client.post("/api/events", raw, content_type="application/json")
 
     body = assert_problem(response, 400)
     assert body["type"] == "/problems/malformed-request"
@@ -126,10 +111,10 @@ def test_malformed_json_on_an_auth_endpoint_is_reported_as_such(api, alice, raw)
     ],
 )
 @pytest.mark.parametrize("media_type", ["application/msgpack", "application/x-msgpack"])
-def test_malformed_messagepack_is_400(authed, raw, media_type):
+def test_malformed_messagepack_is_400(client, raw, media_type):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", raw, content_type=media_type)
+    response = client.post("/api/events", raw, content_type=media_type)
 
     body = assert_problem(response, 400)
     assert body["type"] == "/problems/malformed-request"
@@ -137,10 +122,10 @@ def test_malformed_messagepack_is_400(authed, raw, media_type):
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"a string"', b"42", b"null", b'[{"title": "x"}]'])
-def test_a_body_that_is_not_an_object_is_400(authed, raw):
+def test_a_body_that_is_not_an_object_is_400(client, raw):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", raw, content_type="application/json")
+    response = client.post("/api/events", raw, content_type="application/json")
 
     body = assert_problem(response, 400)
     assert isinstance(body["errors"], dict)
@@ -166,10 +151,10 @@ def test_a_body_that_is_not_an_object_is_400(authed, raw):
         ("recurrence_pattern", "FREQ=SOMETIMES"),
     ],
 )
-def test_bad_field_values_are_400_not_500(authed, field, value):
+def test_bad_field_values_are_400_not_500(client, field, value):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", {**EVENT, field: value}, format="json")
+    response = client.post("/api/events", {**EVENT, field: value}, format="json")
 
     body = assert_problem(response, 400)
     assert field in body["errors"], body
@@ -205,8 +190,8 @@ def test_403_is_a_problem_and_changes_nothing(api, event_with_roles):
     "event_id",
     ["999999", "abc", "-1", "0", "99999999999999999999999", "1.5", "1e3", "%20", "null", "9223372036854775808"],
 )
-def test_an_unknown_or_malformed_event_id_is_404(authed, event_id):
-    response = authed.get(f"/api/events/{event_id}")
+def test_an_unknown_or_malformed_event_id_is_404(client, event_id):
+    response = client.get(f"/api/events/{event_id}")
 
     body = assert_problem(response, 404)
     assert body["type"] == "/problems/not-found"
@@ -214,10 +199,10 @@ def test_an_unknown_or_malformed_event_id_is_404(authed, event_id):
 
 @pytest.mark.parametrize("event_id", ["abc", "-1", "99999999999999999999999"])
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-def test_writes_to_a_malformed_id_are_404(authed, event, method, event_id):
+def test_writes_to_a_malformed_id_are_404(client, event, method, event_id):
     before = event_state(event), Event.objects.count()
 
-    response = getattr(authed, method)(f"/api/events/{event_id}", {"title": "x"})
+    response = getattr(client, method)(f"/api/events/{event_id}", {"title": "x"})
 
     assert_problem(response, 404)
     assert (event_state(event), Event.objects.count()) == before
@@ -259,10 +244,10 @@ def test_an_unknown_url_under_api_is_a_404_problem(api, alice, path, authenticat
         ("put", "/api/auth/logout", {"POST"}, "PUT"),
     ],
 )
-def test_405_is_a_problem_with_an_allow_header(authed, event, method, path, allowed, refused):
+def test_405_is_a_problem_with_an_allow_header(client, event, method, path, allowed, refused):
     before = event_state(event), Event.objects.count()
 
-    response = getattr(authed, method)(path.format(id=event.pk))
+    response = getattr(client, method)(path.format(id=event.pk))
 
     assert_problem(response, 405)
     allow = {m.strip() for m in response["Allow"].split(",")}
@@ -272,16 +257,16 @@ def test_405_is_a_problem_with_an_allow_header(authed, event, method, path, allo
 
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/xml", "image/png"])
-def test_an_unacceptable_accept_is_406(authed, event, accept):
-    response = authed.get(f"/api/events/{event.pk}", HTTP_ACCEPT=accept)
+def test_an_unacceptable_accept_is_406(client, event, accept):
+    response = client.get(f"/api/events/{event.pk}", HTTP_ACCEPT=accept)
 
     assert_problem(response, 406)
 
 
-def test_406_on_a_write_changes_nothing(authed):
+def test_406_on_a_write_changes_nothing(client):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", EVENT, format="json", HTTP_ACCEPT="text/csv")
+    response = client.post("/api/events", EVENT, format="json", HTTP_ACCEPT="text/csv")
 
     assert_problem(response, 406)
     assert Event.objects.count() == before
@@ -290,19 +275,19 @@ def test_406_on_a_write_changes_nothing(authed):
 # --- 413, 415
 
 
-def test_a_body_over_1_mb_is_413_and_creates_nothing(authed):
+def test_a_body_over_1_mb_is_413_and_creates_nothing(client):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", {**EVENT, "description": "d" * (1024 * 1024 + 1)}, format="json")
+    response = client.post("/api/events", {**EVENT, "description": "d" * (1024 * 1024 + 1)}, format="json")
 
     assert_problem(response, 413)
     assert Event.objects.count() == before
 
 
-def test_a_messagepack_body_over_1_mb_is_413(authed):
+def test_a_messagepack_body_over_1_mb_is_413(client):
     before = Event.objects.count()
 
-    response = authed.post(
+    response = client.post(
         "/api/events", msgpack.packb({**EVENT, "description": "d" * (1024 * 1024)}), content_type="application/msgpack"
     )
 
@@ -323,8 +308,8 @@ def test_an_oversized_registration_creates_no_user(api, db):
     assert User.objects.count() == before
 
 
-def test_a_body_just_under_the_limit_is_not_413(authed):
-    response = authed.post("/api/events", {**EVENT, "padding": "p" * (1024 * 1024 - 500)}, format="json")
+def test_a_body_just_under_the_limit_is_not_413(client):
+    response = client.post("/api/events", {**EVENT, "padding": "p" * (1024 * 1024 - 500)}, format="json")
 
     assert response.status_code == 201, response.content[:300]
 
@@ -332,10 +317,10 @@ def test_a_body_just_under_the_limit_is_not_413(authed):
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/octet-stream"]
 )
-def test_an_unsupported_content_type_is_415(authed, content_type):
+def test_an_unsupported_content_type_is_415(client, content_type):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", b"title=Standup", content_type=content_type)
+    response = client.post("/api/events", b"title=Standup", content_type=content_type)
 
     assert_problem(response, 415)
     assert Event.objects.count() == before
@@ -348,20 +333,20 @@ def test_415_on_an_auth_endpoint(api, alice):
 
 
 @pytest.mark.parametrize("declared", ["2000000", "999999999999999999999"])
-def test_a_declared_content_length_over_the_limit_is_413(authed, declared):
+def test_a_declared_content_length_over_the_limit_is_413(client, declared):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", EVENT, format="json", CONTENT_LENGTH=declared)
+    response = client.post("/api/events", EVENT, format="json", CONTENT_LENGTH=declared)
 
     assert_problem(response, 413)
     assert Event.objects.count() == before
 
 
 @pytest.mark.parametrize("declared", ["abc", "-1", "1.5"])
-def test_a_nonsense_content_length_is_400(authed, declared):
+def test_a_nonsense_content_length_is_400(client, declared):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", EVENT, format="json", CONTENT_LENGTH=declared)
+    response = client.post("/api/events", EVENT, format="json", CONTENT_LENGTH=declared)
 
     assert_problem(response, 400)
     assert Event.objects.count() == before

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from events.models import Event
@@ -11,28 +10,6 @@ from tests.factories import PASSWORD, UserFactory, make_event
 User = get_user_model()
 
 LOGIN = "/api/auth/login"
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Lower some throttle rates for one test.
-
-    DRF binds SimpleRateThrottle.THROTTLE_RATES to the settings dict at import, so overriding the
-    setting alone changes nothing; the class attribute is patched too (and restored by monkeypatch).
-    """
-
-    def lower(**overrides: str) -> None:
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        new = {**current, **overrides}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
-
-    return lower
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
 
 
 def limits(response) -> tuple[int, int, int]:

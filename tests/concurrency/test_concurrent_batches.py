@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from events.models import Event
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory
+from tests.helpers import Client
 
 from .test_concurrent_writes import run_threads
 

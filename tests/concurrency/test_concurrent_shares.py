@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from sharing.models import EventPermission
-from tests.conftest import Client
 from tests.factories import UserFactory, make_event
+from tests.helpers import Client
 
 from .test_concurrent_writes import run_threads
 

@@ -18,8 +18,8 @@ from django.db import connection
 from common.models import IdempotencyRecord
 from events.models import Event
 from sharing import services as sharing_services
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client
 
 pytestmark = [
     pytest.mark.postgres,

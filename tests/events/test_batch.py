@@ -8,7 +8,7 @@ import pytest
 
 from events.models import Event
 from sharing.models import EventPermission
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME, make_event
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +32,6 @@ def item(n: int, minutes: int = 30, **fields) -> dict:
         "end_time": (start + timedelta(minutes=minutes)).isoformat(),
         **fields,
     }
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
 
 
 @pytest.mark.parametrize("envelope", ["object", "bare-list"])

@@ -37,11 +37,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
 def calendar(me, size: int) -> None:
     """`size` events on my calendar: a fifth weekly series begun a year earlier (some with a cancelled and a
     moved occurrence), the rest one-off events over the coming weeks, half of them shared with me."""

@@ -51,16 +51,6 @@ def weekly(owner, title: str, start: datetime, count: int = 4, **fields):
     return make_event(owner, title=title, start=start, recurrence=rule, **fields)
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
 # --- conflicts ---------------------------------------------------------------------------------------
 
 

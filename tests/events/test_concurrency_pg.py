@@ -15,8 +15,8 @@ from django.db import connection, connections, transaction
 from common.exceptions import SchedulingConflict
 from events import services
 from events.models import Event
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory
+from tests.helpers import Client
 
 pytestmark = [
     pytest.mark.postgres,

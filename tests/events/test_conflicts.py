@@ -41,11 +41,6 @@ def conflict_summary(conflicts: list[dict]) -> list[tuple]:
 
 
 @pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
 def busy(me):
     """My 09:00–10:00 on Monday 2030-01-07."""
     return make_event(me, title="Busy", start=BASE_TIME)

@@ -9,7 +9,7 @@ import pytest
 from events.models import Event
 from sharing import services as sharing_services
 from sharing.models import EventPermission
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME, UserFactory
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +22,6 @@ def state(event) -> tuple:
         Event.history.filter(id=event.pk).count(),
         sorted(EventPermission.objects.filter(event=event).values_list("user_id", "role")),
     )
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def event(me):
-    return make_event(me, title="Tagged")
 
 
 def etag_of(client, event) -> str:
@@ -211,13 +201,6 @@ def test_a_current_base_version_lets_the_write_through(api, me, event, method):
 
 
 # --- the occurrences list and scope=following answers
-
-WEEKLY = {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [], "rdates": []}
-
-
-@pytest.fixture
-def series(me):
-    return make_event(me, title="Weekly", recurrence=WEEKLY)
 
 
 def occurrences_url(event) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events.models import Event
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +29,6 @@ def slots(response) -> list[tuple[datetime, datetime]]:
 
 def body(start: datetime, length: timedelta = HOUR, **fields) -> dict:
     return {"title": "New", "start_time": iso(start), "end_time": iso(start + length), **fields}
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def test_a_rejected_event_is_offered_the_next_three_free_slots(client, me):

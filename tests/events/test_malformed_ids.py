@@ -48,22 +48,11 @@ def state() -> tuple:
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory(username="owner")
-
-
-@pytest.fixture
-def client(api, owner):
-    return api.as_user(owner)
-
-
-@pytest.fixture
-def event(owner):
-    """An event whose id has at least two digits (so that `1_0`-like spellings exist)."""
-    made = make_event(owner, title="Planning")
-    while made.pk < 10:
-        made = make_event(owner, title="Planning")
-    return made
+def event(event, me):
+    """The shared `event`, or another like it once its id has two digits (so that `1_0`-like spellings exist)."""
+    while event.pk < 10:
+        event = make_event(me, title="Planning")
+    return event
 
 
 def test_the_canonical_id_finds_the_event(client, event):
@@ -142,9 +131,9 @@ def test_a_malformed_version_to_roll_back_to_is_a_404_and_changes_nothing(client
     assert state() == before
 
 
-def test_a_malformed_notification_id_is_a_404_and_marks_nothing_read(api, event, owner):
+def test_a_malformed_notification_id_is_a_404_and_marks_nothing_read(api, event, me):
     viewer = UserFactory(username="viewer")
-    api.as_user(owner).post(f"/api/events/{event.pk}/share", {"users": [{"user_id": viewer.pk, "role": "viewer"}]})
+    api.as_user(me).post(f"/api/events/{event.pk}/share", {"users": [{"user_id": viewer.pk, "role": "viewer"}]})
     notification = Notification.objects.filter(recipient=viewer).first()
     if notification is None:
         pytest.skip("sharing sends no notification in this configuration")

@@ -8,7 +8,7 @@ import pytest
 
 from events.models import Event
 from sharing.models import EventPermission
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME
 
 pytestmark = pytest.mark.django_db
 
@@ -32,21 +32,6 @@ def assert_problem(response, status: int, slug: str) -> dict:
 
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def event(me):
-    return make_event(me, title="Planning", location="Room 1", description="Agenda")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def someone_else_patches(client, event, body) -> int:

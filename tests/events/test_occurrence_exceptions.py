@@ -49,22 +49,6 @@ def snapshot(event) -> tuple:
     return Event.objects.filter(pk=event.pk).values().get(), Event.history.filter(id=event.pk).count()
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
-@pytest.fixture
-def series(me):
-    """Weekly on Monday 09:00-10:00 UTC, 6 times from 2030-01-07."""
-    return make_event(me, title="Weekly", recurrence={"rrule": "FREQ=WEEKLY;COUNT=6", "exdates": [], "rdates": []})
-
-
 # --- change ------------------------------------------------------------------------------------------
 
 

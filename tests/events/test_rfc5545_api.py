@@ -14,7 +14,6 @@ import pytest
 
 from events.models import Event
 from tests.events.test_recurrence_unit import RFC_EXAMPLES
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +21,6 @@ NY = "America/New_York"
 BERLIN = "Europe/Berlin"
 SYDNEY = "Australia/Sydney"
 TOKYO = "Asia/Tokyo"
-
-
-@pytest.fixture
-def client(api, db):
-    return api.as_user(UserFactory(username="me"))
 
 
 def local(text: str, tz: str) -> datetime:

@@ -47,16 +47,6 @@ def split_url(event, at: datetime, scope: str = "following") -> str:
     return f"/api/events/{event.pk}?scope={scope}&occurrence={iso(at).replace('+', '%2B')}"
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
 def weekly(owner, rule: str = "FREQ=WEEKLY;COUNT=10", **fields):
     return make_event(owner, title="Weekly", recurrence={"rrule": rule, "exdates": [], "rdates": []}, **fields)
 

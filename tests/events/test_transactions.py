@@ -45,16 +45,6 @@ def assert_failed(response, status: int, index: int, slug: str) -> dict:
     return problem
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
-
-
 def test_create_then_share_the_new_event_in_one_call(client, me):
     friend = UserFactory(username="friend")
 

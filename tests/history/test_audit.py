@@ -138,12 +138,12 @@ def test_the_admin_is_read_only():
     assert not admin.has_delete_permission(request)
 
 
-def test_the_admin_lists_entries_for_staff(client):
+def test_the_admin_lists_entries_for_staff(api):
     staff = UserFactory(is_staff=True, is_superuser=True)
     audit_record(actor=staff, action="auth.login", target=staff)
-    client.force_login(staff)
+    api.force_login(staff)
 
-    listing = client.get("/admin/history/auditentry/")
+    listing = api.get("/admin/history/auditentry/")
 
     assert listing.status_code == 200
     assert b"auth.login" in listing.content

@@ -10,8 +10,7 @@ from events import services as event_services
 from events.models import Event
 from history.models import AuditEntry
 from tests.factories import BASE_TIME, make_event
-
-from .conftest import edit
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from . import live
-from .conftest import access_token
+from .sockets import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from events import services as event_services
 from notifications.models import FeedEntry
 from sharing import services as sharing_services
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client
 
 pytestmark = [
     pytest.mark.postgres,

@@ -22,8 +22,10 @@ from notifications.groups import user_group
 from notifications.models import Change, FeedEntry, Notification
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client
 
-from .conftest import access_token, closed_with, receive, run, socket
+# The communicator class comes through .sockets, which lets channels.testing import without Daphne.
+from .sockets import ORIGIN, WebsocketCommunicator, access_token, application, closed_with, receive, run, socket
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -452,12 +454,6 @@ async def test_a_user_with_no_feed_yet_connects_and_gets_their_first_change(db):
 
 async def test_logging_out_closes_the_sessions_open_sockets_at_once(user):
     """Not at the next periodic revocation check: logout tells the session's sockets after commit."""
-    from channels.testing import WebsocketCommunicator
-
-    from config.asgi import application
-    from tests.conftest import Client
-    from tests.notifications.conftest import ORIGIN
-
     token = await access_token(user)
     communicator = WebsocketCommunicator(application, f"/ws/notifications/?token={token}", headers=[ORIGIN])
     other_session = WebsocketCommunicator(

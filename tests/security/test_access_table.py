@@ -50,7 +50,7 @@ from notifications.models import Change, FeedEntry, Notification, SyncStream
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
-from tests.notifications.conftest import closed_with, receive, run, socket
+from tests.notifications.sockets import closed_with, receive, run, socket
 
 User = get_user_model()
 

@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
 from django.db.models.signals import pre_save
-from rest_framework.throttling import SimpleRateThrottle
 
 from history.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
@@ -41,23 +40,6 @@ class CountingHasher(MD5PasswordHasher):
     def encode(self, password, salt):
         CountingHasher.hashed.append(password)
         return super().encode(password, salt)
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Lower throttle rates for one test (DRF binds the rates to the class at import: patched too)."""
-
-    def lower(**overrides: str) -> None:
-        new = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **overrides}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
-
-    return lower
 
 
 def state() -> tuple:
