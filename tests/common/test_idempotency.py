@@ -19,6 +19,7 @@ from common.models import IdempotencyRecord
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +74,7 @@ def test_a_replay_carries_the_rate_limit_headers(client):
 
 def test_the_same_key_with_another_body_is_a_422_and_does_nothing(client, me):
     client.post("/api/events", event_body("One"), HTTP_IDEMPOTENCY_KEY="k-2")
+    before = database_state()
 
     response = client.post("/api/events", event_body("Two"), HTTP_IDEMPOTENCY_KEY="k-2")
 
@@ -80,6 +82,7 @@ def test_the_same_key_with_another_body_is_a_422_and_does_nothing(client, me):
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/idempotency-key-reused"
     assert list(Event.objects.filter(owner=me).values_list("title", flat=True)) == ["One"]
+    assert database_state() == before
 
 
 def test_the_same_key_on_another_path_is_a_422(client, me):
@@ -222,11 +225,14 @@ def test_a_logged_out_token_cannot_replay(api, me):
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
 def test_a_malformed_key_is_a_400_and_does_nothing(client, me, key):
+    before = database_state()
+
     response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY=key)
 
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
     assert owned(me) == 0
+    assert database_state() == before
 
 
 def test_login_ignores_the_key_and_stores_no_tokens(api, me, password):

@@ -7,6 +7,7 @@ import pytest
 
 from events.models import Event
 from tests.factories import make_event
+from tests.helpers import database_state
 
 MEDIA_TYPES = ["application/msgpack", "application/x-msgpack"]
 
@@ -129,18 +130,18 @@ def test_json_stays_the_default(client, me):
     ids=["int-key", "array-key", "nil-key", "truncated", "header-only"],
 )
 def test_bad_messagepack_is_400_and_creates_nothing(client, raw):
-    before = Event.objects.count()
+    before = database_state()
 
     response = client.post("/api/events", raw, content_type="application/msgpack")
 
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["status"] == 400
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
 def test_a_messagepack_validation_error_names_the_field(client):
-    before = Event.objects.count()
+    before = database_state()
 
     response = client.post(
         "/api/events", msgpack.packb({**EVENT, "title": b"\x00binary"}), content_type="application/msgpack"
@@ -148,7 +149,7 @@ def test_a_messagepack_validation_error_names_the_field(client):
 
     assert response.status_code == 400, response.content
     assert "title" in response.json()["errors"]
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
 def test_an_error_asked_for_in_messagepack_is_still_a_problem(client):

@@ -13,6 +13,7 @@ from history.admin import AuditEntryAdmin
 from history.models import AuditEntry
 from history.services import audit_record
 from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -100,16 +101,17 @@ def test_sharing_changes_are_on_record(api, event_with_roles):
 
 def test_a_refused_change_leaves_no_audit_row(api, event_with_roles):
     event, users = event_with_roles
-    before = AuditEntry.objects.count()
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
     # The grant to "new" is written (and audited) before the last-owner rule refuses the whole call.
-    response = api.as_user(users["owner"]).post(
+    response = owner.post(
         f"/api/events/{event.pk}/share",
         {"users": [{"user_id": users["new"].pk, "role": "viewer"}, {"user_id": users["owner"].pk, "role": "viewer"}]},
     )
 
     assert response.status_code == 409
-    assert AuditEntry.objects.count() == before
+    assert database_state() == before
     assert not event.permissions.filter(user=users["new"]).exists()
 
 

@@ -10,9 +10,10 @@ from django.db import transaction
 
 from events import services as event_services
 from notifications import cursors
-from notifications.models import Change, FeedEntry, Notification, SyncStream
+from notifications.models import FeedEntry, SyncStream
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -300,16 +301,14 @@ def test_a_sync_page_costs_a_fixed_number_of_queries(api, user, django_assert_ma
 
 def test_a_write_that_rolls_back_leaves_nothing_in_any_feed(event_with_roles, django_capture_on_commit_callbacks):
     event, users = event_with_roles
-    before = (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count())
-    streams = list(SyncStream.objects.order_by("user_id").values_list("user_id", "seq"))
+    before = database_state()
 
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
         update(event, users["editor"], title="Never")
         raise RuntimeError("rolled back")
 
     assert callbacks == []
-    assert (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()) == before
-    assert list(SyncStream.objects.order_by("user_id").values_list("user_id", "seq")) == streams
+    assert database_state() == before
 
 
 def test_each_users_positions_are_consecutive(event_with_roles):

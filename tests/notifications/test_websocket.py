@@ -19,10 +19,10 @@ from events import services as event_services
 from notifications import cursors
 from notifications.consumers import CLOSE_CURSOR_GONE, CLOSE_UNAUTHENTICATED, NotificationConsumer
 from notifications.groups import user_group
-from notifications.models import Change, FeedEntry, Notification
+from notifications.models import Notification
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import Client
+from tests.helpers import Client, database_state
 
 # The communicator class comes through .sockets, which lets channels.testing import without Daphne.
 from .sockets import ORIGIN, WebsocketCommunicator, access_token, application, closed_with, receive, run, socket
@@ -236,10 +236,10 @@ async def test_a_rolled_back_write_sends_and_keeps_nothing(event_with_roles):
             raise RuntimeError("abort")
 
     async with socket(users["viewer"]) as (viewer, _):
-        before = await run(lambda: (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()))
+        before = await run(database_state)
         with pytest.raises(RuntimeError):
             await run(rolled_back)
-        after = await run(lambda: (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()))
+        after = await run(database_state)
         await run(update, event, users["owner"], title="Happened")
 
         message = await receive(viewer)

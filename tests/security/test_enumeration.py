@@ -23,7 +23,7 @@ from django.db.models.signals import pre_save
 
 from history.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 User = get_user_model()
 
@@ -42,10 +42,6 @@ class CountingHasher(MD5PasswordHasher):
         return super().encode(password, salt)
 
 
-def state() -> tuple:
-    return sorted(User.objects.values_list("pk", "username", "email", "password", "is_active"))
-
-
 # --- register ------------------------------------------------------------------------------------------
 
 
@@ -55,7 +51,7 @@ def state() -> tuple:
     ids=["username", "email"],
 )
 def test_a_taken_name_is_reported_on_its_own_field_and_nothing_more(api, alice, username, email, field):
-    before = state()
+    before = database_state()
 
     response = api.post(REGISTER, {"username": username, "email": email, "password": STRONG})
 
@@ -64,7 +60,7 @@ def test_a_taken_name_is_reported_on_its_own_field_and_nothing_more(api, alice, 
     text = response.content.decode().lower()
     other = {"username": "alice@example.com", "email": '"alice"'}[field]
     assert other not in text  # nothing about the holder's other name
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.postgres
@@ -111,13 +107,13 @@ def test_register_probes_use_up_the_ip_limit(api, alice, rates):
         api.post(REGISTER, {"username": "ALICE", "email": "a2@example.com", "password": STRONG}),
     ]
     assert [p.status_code for p in probes] == [400, 400, 400]
-    before = state()
+    before = database_state()
 
     blocked = api.post(REGISTER, {"username": "fresh", "email": "fresh@example.com", "password": STRONG})
 
     assert_problem(blocked, 429)
     assert blocked["Retry-After"]
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
