@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from events.models import Event
-from events.transactions import MAX_OPERATIONS
 from history.models import AuditEntry
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
 from tests.helpers import database_state
+from transactions.services import MAX_OPERATIONS
 
 pytestmark = pytest.mark.django_db
 
