@@ -152,11 +152,9 @@ def test_a_claim_abandoned_by_a_dead_worker_is_released_after_the_timeout(client
     assert IdempotencyRecord.objects.get(key="k-5").status_code == 201
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # the running lock is a PostgreSQL advisory lock; elsewhere the timeout applies
 def test_on_postgresql_a_claim_whose_request_died_is_released_at_once(client, me):
     """A claim without an answer whose key nobody holds: its worker died (and its work was rolled back)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the running lock is a PostgreSQL advisory lock; elsewhere the timeout applies")
     client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-died")
     IdempotencyRecord.objects.filter(key="k-died").update(status_code=None, body=b"")
 

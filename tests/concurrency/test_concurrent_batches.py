@@ -12,7 +12,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from events.models import Event
 from tests.factories import BASE_TIME, UserFactory
@@ -23,7 +22,6 @@ from .test_concurrent_writes import run_threads
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 BATCHES = 4

@@ -24,7 +24,6 @@ from tests.helpers import Client
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 WRITERS = 8

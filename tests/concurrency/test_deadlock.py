@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from common.exceptions import problem_exception_handler
 from events.models import Event
@@ -17,7 +17,6 @@ from .test_concurrent_writes import run_threads
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's deadlock detection"),
 ]
 
 

@@ -20,7 +20,6 @@ from tests.helpers import Client
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import site
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -228,13 +229,8 @@ def test_outside_a_request_the_context_is_empty(user):
     assert (entry.ip, entry.user_agent, entry.request_id) == (None, "", "")
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # a trigger the migration installs on PostgreSQL only
 def test_postgres_refuses_to_change_the_trail_even_in_raw_sql(user):
-    from django.db import connection, transaction
-    from django.db.utils import DatabaseError
-
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL trigger")
     entry = audit_record(actor=user, action="auth.login", target=user)
 
     for sql in (

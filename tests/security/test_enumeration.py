@@ -65,7 +65,6 @@ def test_a_taken_name_is_reported_on_its_own_field_and_nothing_more(api, alice, 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time")
 @pytest.mark.parametrize(
     "racer, field",
     [({"username": "Grace", "email": "other@example.com"}, "username"), ({"username": "other"}, "email")],
