@@ -17,6 +17,7 @@ def test_redis_reads_have_no_socket_timeout():
     never ends (and a server never finishes shutting down)."""
     layer = get_channel_layer()
 
+    assert layer.hosts
     for host in layer.hosts:
         assert "socket_timeout" in host, "redis-py 8 would apply its 5 s default"
         assert host["socket_timeout"] is None
