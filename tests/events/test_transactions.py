@@ -11,7 +11,7 @@ from history.models import AuditEntry
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
 from tests.helpers import database_state
-from transactions.services import MAX_OPERATIONS
+from transactions.operations import MAX_OPERATIONS
 
 pytestmark = pytest.mark.django_db
 
