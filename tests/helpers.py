@@ -43,31 +43,39 @@ NOT_STATE: dict[str, str] = {}
 
 
 @cache
-def _state_queries() -> tuple[tuple[str, str], ...]:
-    """(table, SELECT of all its rows in key order) for every table of every installed app's models,
-    many-to-many tables and history tables included: a new model is covered without a change here."""
+def _state_query() -> tuple[tuple[str, ...], str]:
+    """The tables of every installed app's models (many-to-many and history tables included, so a new
+    model is covered without a change here), and one SELECT of all their rows as (table, row as text)."""
     quote = connection.ops.quote_name
-    queries = []
+    tables, selects = [], []
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if meta.proxy or not meta.managed or meta.label in NOT_STATE:
             continue
-        queries.append((meta.db_table, f"SELECT * FROM {quote(meta.db_table)} ORDER BY {quote(meta.pk.column)}"))
-    return tuple(sorted(queries))
+        if connection.vendor == "postgresql":
+            row = "t::text"  # the row's own text form
+        else:  # SQLite: quote() spells each value as an SQL literal, exactly
+            row = " || ',' || ".join(f"quote(t.{quote(field.column)})" for field in meta.local_concrete_fields)
+        tables.append(meta.db_table)
+        selects.append(f"SELECT '{meta.db_table}', {row} FROM {quote(meta.db_table)} t")
+    return tuple(tables), " UNION ALL ".join(selects)
 
 
-def database_state() -> dict[str, list[tuple]]:
+def database_state() -> dict[str, list[str]]:
     """Every row of every table, by table name: equal before and after a request means it changed nothing.
 
-    One plain SELECT a table, rows as the driver returns them (no model instances), so that a test may
-    take it around every request it sends.
+    One query (a test may take it around every request it sends), the rows compared as the database
+    writes them out.
     """
+    tables, query = _state_query()
+    state: dict[str, list[str]] = {table: [] for table in tables}
     with connection.cursor() as cursor:
-        state = {}
-        for table, query in _state_queries():
-            cursor.execute(query)
-            state[table] = cursor.fetchall()
-        return state
+        cursor.execute(query)
+        for table, row in cursor.fetchall():
+            state[table].append(row)
+    for rows in state.values():
+        rows.sort()
+    return state
 
 
 # --- writes through the real services -------------------------------------------------------------------
