@@ -3,6 +3,7 @@ a new version of an event through the real service. Fixtures live in the conftes
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 
 from django.apps import apps
@@ -25,14 +26,21 @@ class Client(APIClient):
         return self
 
 
-def assert_problem(response, status: int) -> dict:
-    """`response` is an RFC 9457 problem with this status; returns its body."""
+def assert_problem(response, status: int, slug: str | None = None) -> dict:
+    """`response` is an RFC 9457 problem with this status (and type /problems/`slug`); returns its body."""
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert all(body.get(key) for key in PROBLEM_KEYS), body
     assert body["status"] == status
+    if slug is not None:
+        assert body["type"] == f"/problems/{slug}", body
     return body
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the API writes one: RFC 3339 in UTC, with Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- "nothing changed" ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from common.exceptions import OUT_OF_RANGE, problem_exception_handler
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import assert_problem, database_state
+from tests.helpers import assert_problem, database_state, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,6 @@ NEAR_YEAR_1 = "0001-01-01T00:00:00+05:00"
 NEAR_YEAR_9999 = "9999-12-31T10:00:00Z"
 RANGE_MESSAGE = "Must be between 1900-01-01 and 2200-12-31."
 HUGE = 2**63
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def assert_out_of_range(response, field: str) -> None:

@@ -9,13 +9,13 @@ both land, and a batch that loses lands none of its items.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from events.models import Event
 from tests.factories import BASE_TIME, UserFactory
-from tests.helpers import Client
+from tests.helpers import Client, iso
 
 from .test_concurrent_writes import run_threads
 
@@ -26,10 +26,6 @@ pytestmark = [
 
 BATCHES = 4
 ITEMS = 25
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def items(label: str, first_day: int, minutes_offset: int = 0) -> list[dict]:

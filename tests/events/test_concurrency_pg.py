@@ -7,7 +7,7 @@ something on PostgreSQL, where the calendar lock (events/locks.py, an advisory l
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
@@ -16,7 +16,7 @@ from common.exceptions import SchedulingConflict
 from events import services
 from events.models import Event
 from tests.factories import BASE_TIME, UserFactory
-from tests.helpers import Client
+from tests.helpers import Client, iso
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,10 +24,6 @@ pytestmark = [
 ]
 
 WAIT = 30  # seconds a thread may wait for the other before the test fails instead of hanging
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def run_in_threads(*targets) -> None:

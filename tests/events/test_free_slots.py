@@ -8,15 +8,12 @@ import pytest
 
 from events.models import Event
 from tests.factories import BASE_TIME, make_event
+from tests.helpers import iso
 
 pytestmark = pytest.mark.django_db
 
 HOUR = timedelta(hours=1)
 WEEK = timedelta(weeks=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def slots(response) -> list[tuple[datetime, datetime]]:

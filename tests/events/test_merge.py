@@ -8,17 +8,9 @@ import pytest
 
 from events.models import Event
 from tests.factories import BASE_TIME
-from tests.helpers import database_state
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert (body["status"], body["type"]) == (status, f"/problems/{slug}")
-    return body
 
 
 def instant(text: str) -> datetime:

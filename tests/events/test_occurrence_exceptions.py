@@ -11,7 +11,7 @@ from events.models import Event
 from notifications.models import Notification
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import database_state
+from tests.helpers import assert_problem, database_state, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -20,20 +20,8 @@ HOUR = timedelta(hours=1)
 THIRD = BASE_TIME + 2 * WEEK  # the third Monday of the series
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and {"type", "title", "detail"} <= body.keys()
-    return body
 
 
 def occurrence_url(event, original: datetime) -> str:

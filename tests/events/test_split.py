@@ -11,7 +11,7 @@ from notifications.models import Notification
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import database_state
+from tests.helpers import assert_problem, database_state, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -20,20 +20,10 @@ HOUR = timedelta(hours=1)
 FOURTH = BASE_TIME + 3 * WEEK
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def starts(client, event_id, **window) -> list[datetime]:
     response = client.get(f"/api/events/{event_id}/occurrences", {"limit": 100, **window})
     assert response.status_code == 200, response.content
     return [datetime.fromisoformat(item["start_time"]) for item in response.json()["results"]]
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    return response.json()
 
 
 def split_url(event, at: datetime, scope: str = "following") -> str:
