@@ -3,11 +3,12 @@ a new version of an event through the real service. Fixtures live in the conftes
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from functools import cache
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts.tokens import tokens_for
@@ -95,3 +96,40 @@ def edit(event, actor, reason=None, **changes):
         event=event, actor=actor, changes=changes, reason=reason, conflict_strategy="allow"
     )
     return updated
+
+
+# --- threads, each with its own database connection -------------------------------------------------------
+
+
+def run_in_threads(*targets, timeout: float = 120) -> None:
+    """Run each target in a thread of its own and wait for all of them; the first exception a thread raised
+    is raised here, so a failure inside a thread fails the test. Each thread closes its connection."""
+    errors: list[BaseException] = []
+
+    def body(target) -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: BLE001 — raised again in the test's thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=body, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    if errors:
+        raise errors[0]
+
+
+def run_threads(count: int, target) -> None:
+    """`target(index)` in `count` threads released together by a barrier (run_in_threads' rules)."""
+    barrier = threading.Barrier(count)
+
+    def released(index: int) -> None:
+        barrier.wait(timeout=30)
+        target(index)
+
+    run_in_threads(*(lambda index=index: released(index) for index in range(count)))

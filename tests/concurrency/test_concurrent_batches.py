@@ -15,9 +15,7 @@ import pytest
 
 from events.models import Event
 from tests.factories import BASE_TIME, UserFactory
-from tests.helpers import Client, iso
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import Client, iso, run_threads
 
 pytestmark = [
     pytest.mark.postgres,

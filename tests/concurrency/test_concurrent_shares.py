@@ -8,9 +8,7 @@ import pytest
 
 from sharing.models import EventPermission
 from tests.factories import UserFactory, make_event
-from tests.helpers import Client
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import Client, run_threads
 
 pytestmark = [
     pytest.mark.postgres,

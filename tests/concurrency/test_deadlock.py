@@ -11,8 +11,7 @@ from django.db import DatabaseError, transaction
 from common.exceptions import problem_exception_handler
 from events.models import Event
 from tests.factories import UserFactory, make_event
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import run_threads
 
 pytestmark = [
     pytest.mark.postgres,
