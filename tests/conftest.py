@@ -5,6 +5,7 @@ only here.
 """
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
@@ -17,13 +18,17 @@ from .helpers import Client
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgres` are skipped unless the database is PostgreSQL: they test what only it does."""
-    if connection.vendor == "postgresql":
-        return
-    skip = pytest.mark.skip(reason=f"needs PostgreSQL (the database is {connection.vendor})")
+    """Tests marked `postgres` are skipped unless the database is PostgreSQL, and tests marked `redis`
+    unless the cache and channel layer are on Redis (REDIS_URL): they test what only those do."""
+    missing = {}
+    if connection.vendor != "postgresql":
+        missing["postgres"] = pytest.mark.skip(reason=f"needs PostgreSQL (the database is {connection.vendor})")
+    if "channels_redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+        missing["redis"] = pytest.mark.skip(reason="needs Redis (REDIS_URL)")
     for item in items:
-        if item.get_closest_marker("postgres"):
-            item.add_marker(skip)
+        for marker, skip in missing.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
