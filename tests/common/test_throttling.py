@@ -4,37 +4,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from common.throttling import UserThrottle
-from events.models import Event
 from tests.factories import PASSWORD, UserFactory, make_event
+from tests.helpers import database_state
 
 User = get_user_model()
 
 LOGIN = "/api/auth/login"
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Lower some throttle rates for one test.
-
-    DRF binds SimpleRateThrottle.THROTTLE_RATES to the settings dict at import, so overriding the
-    setting alone changes nothing; the class attribute is patched too (and restored by monkeypatch).
-    """
-
-    def lower(**overrides: str) -> None:
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        new = {**current, **overrides}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
-
-    return lower
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
 
 
 def limits(response) -> tuple[int, int, int]:
@@ -134,14 +111,14 @@ def test_a_throttled_write_changes_nothing(api, alice, rates):
     rates(user="1/min")
     api.as_user(alice)
     assert api.get("/api/events").status_code == 200
-    before = Event.objects.count()
+    before = database_state()
 
     response = api.post(
         "/api/events", {"title": "Late", "start_time": "2031-03-03T09:00:00Z", "end_time": "2031-03-03T10:00:00Z"}
     )
 
     assert_429(response)
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
 def test_requests_with_no_token_are_throttled_too(api, db, rates):
@@ -180,14 +157,14 @@ def test_login_is_limited_per_username_across_ips(api, alice, rates):
     for index, name in enumerate(names):
         response = api.post(LOGIN, {"username": name, "password": "wrong-guess-1"}, REMOTE_ADDR=f"10.0.0.{index}")
         assert response.status_code == 401, response.content
-    tokens_before = OutstandingToken.objects.count()
+    before = database_state()
 
     # Even the right password, from yet another address, waits.
     blocked = api.post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.99")
 
     body = assert_429(blocked)
     assert "access" not in body
-    assert OutstandingToken.objects.count() == tokens_before
+    assert database_state() == before
     # Another account from the same address is not affected.
     UserFactory(username="bob")
     assert api.post(LOGIN, {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.99").status_code == 200
@@ -240,12 +217,12 @@ def test_register_is_under_the_auth_limits(api, db, rates):
     rates(auth_ip="1/min")
     first = api.post("/api/auth/register", {"username": "grace", "email": "g@example.com", "password": PASSWORD})
     assert first.status_code == 201, first.content
-    users_before = User.objects.count()
+    before = database_state()
 
     second = api.post("/api/auth/register", {"username": "hedy", "email": "h@example.com", "password": PASSWORD})
 
     assert_429(second)
-    assert User.objects.count() == users_before
+    assert database_state() == before
     assert not User.objects.filter(username="hedy").exists()
 
 
@@ -254,13 +231,13 @@ def test_refresh_is_under_the_auth_limits(api, alice, rates):
     session = api.post(LOGIN, {"username": "alice", "password": PASSWORD}).json()
     rotated = api.post("/api/auth/refresh", {"refresh": session["refresh"]})
     assert rotated.status_code == 200, rotated.content
-    tokens_before = OutstandingToken.objects.count()
+    before = database_state()
 
     blocked = api.post("/api/auth/refresh", {"refresh": rotated.json()["refresh"]})
 
     body = assert_429(blocked)
     assert "refresh" not in body
-    assert OutstandingToken.objects.count() == tokens_before
+    assert database_state() == before
 
 
 @pytest.fixture

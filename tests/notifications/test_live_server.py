@@ -12,7 +12,7 @@ from config.asgi import application
 from notifications.consumers import CLOSE_CURSOR_GONE, CLOSE_UNAUTHENTICATED
 
 from . import live
-from .conftest import access_token
+from .sockets import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
