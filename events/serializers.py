@@ -438,6 +438,7 @@ class WriteConflictProblemSerializer(ProblemSerializer):
 # --- Series: one occurrence, the scope of an update, calendar-wide reads ---------------------------
 
 SCOPES = ["all", "following"]
+OCCURRENCE_SCOPES = ["this", "following", "all"]
 MAX_CALENDAR_WINDOW = timedelta(days=366)
 
 
@@ -537,6 +538,17 @@ class UpdateScopeSerializer(serializers.Serializer):
         if attrs["scope"] == "all" and "occurrence" in attrs:
             raise serializers.ValidationError({"occurrence": ["occurrence is only used with scope=following."]})
         return attrs
+
+
+class OccurrenceScopeSerializer(serializers.Serializer):
+    """What a change sent to one occurrence applies to (query parameter or body field)."""
+
+    scope = serializers.ChoiceField(
+        choices=OCCURRENCE_SCOPES,
+        default="this",
+        help_text="this (default): the occurrence alone. following: it and the later ones, as a new series "
+        "(as PATCH /api/events/{id}?scope=following&occurrence=). all: the whole series (as PATCH /api/events/{id}).",
+    )
 
 
 class SplitResultSerializer(serializers.Serializer):

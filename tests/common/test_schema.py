@@ -258,6 +258,7 @@ SINGLE_EVENT_ANSWERS = [
     ("get", "/api/events/{id}/occurrences", "200"),
     ("get", "/api/events/{id}/occurrences", "304"),
     ("patch", "/api/events/{id}/occurrences/{original_start}", "200"),
+    ("delete", "/api/events/{id}/occurrences/{original_start}", "204"),
     ("post", "/api/events/{id}/restore", "200"),
 ]
 
