@@ -148,9 +148,12 @@ class _RunningLock:
 
 
 def _caller(request: HttpRequest):
-    """The user a valid bearer token names, else None (the view will answer 401 if it needs one)."""
+    """The user a valid bearer token names, else the browser session's user, else None (the view will answer
+    401 if it needs one). A session's keys are its user's: keyed by address, an anonymous request with the same
+    key would be answered the logged-in person's kept answer."""
     if not request.headers.get("Authorization"):
-        return None
+        user = getattr(request, "user", None)  # AuthenticationMiddleware's, from the session cookie
+        return user if user is not None and user.is_authenticated else None
     from accounts.authentication import JWTAuthentication
 
     try:
