@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from .exceptions import PROBLEM_CONTENT_TYPE
-from .fields import MAX_ID
+from .pagination import MAX_PAGE_SIZE, PAGE_SIZE_DESCRIPTION
 
 _DESCRIPTIONS = {
     400: "Invalid input: `errors` maps each field to its messages.",
@@ -115,8 +115,8 @@ PAGE_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (404 past the last page)."),
     OpenApiParameter(
         "page_size",
-        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-        description="Items per page: default 20; above 100 is read as 100; not a whole number from 1: 400.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=PAGE_SIZE_DESCRIPTION,
     ),
 ]
 
