@@ -15,3 +15,7 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         # The views read input with their own serializers (the viewset's serializer describes the answer), so
         # a generated HTML form would show the wrong fields: the raw-data form takes the JSON body instead.
         return None
+
+    def get_breadcrumbs(self, request):
+        # /api/ itself is no page (it answers 404): no crumb for it.
+        return [(name, url) for name, url in super().get_breadcrumbs(request) if url.rstrip("/") != "/api"]

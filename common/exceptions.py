@@ -224,8 +224,9 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
             detail = str(exc.detail)
 
     request = context.get("request")
-    if getattr(getattr(request, "accepted_renderer", None), "format", None) == "api":
-        # A person in a browser: the problem on the browsable API's page (with its log in link), same body.
+    if getattr(getattr(request, "accepted_renderer", None), "format", None) in ("api", "html"):
+        # A person in a browser: the problem on the browsable API's page (with its log in link) or the history
+        # pages' error page, from the same body.
         body = {"type": problem_type(slug), "title": title, "status": exc.status_code, "detail": detail, **extra}
         return Response(body, status=exc.status_code, headers=headers)
     response = problem_response(exc.status_code, slug, title, detail, **extra)

@@ -154,6 +154,12 @@ class AutoSchema(SpectacularAutoSchema):
                 responses[str(code)] = self._get_response_for_code(
                     ProblemSerializer, str(code), media_types=[PROBLEM_CONTENT_TYPE], direction=direction
                 )
+        if _html_only(self.view):
+            # The pages for people answer their errors as HTML pages (history/pages.py); what is refused before
+            # the page runs (a body too large, an Idempotency-Key still running) stays a problem.
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400 and PROBLEM_CONTENT_TYPE in response.get("content", {}):
+                    response["content"]["text/html"] = {"schema": {"type": "string"}}
         for code, response in responses.items():
             if code.isdigit() and int(code) in _DESCRIPTIONS and int(code) >= 400:
                 response["description"] = _DESCRIPTIONS[int(code)]
@@ -176,6 +182,11 @@ class AutoSchema(SpectacularAutoSchema):
             headers["Retry-After"] = RETRY_AFTER_HEADER
         if self.method == "POST" and code.isdigit() and int(code) < 500 and self.path.rstrip("/") not in TOKEN_PATHS:
             headers["Idempotent-Replayed"] = _REPLAYED
+
+
+def _html_only(view) -> bool:
+    renderers = getattr(view, "renderer_classes", None) or []
+    return bool(renderers) and all(renderer.media_type == "text/html" for renderer in renderers)
 
 
 def _body_components(response: dict) -> set[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from events import services as event_services
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import PASSWORD, UserFactory, make_event
@@ -52,6 +53,7 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
     me = UserFactory(username="ada")
     UserFactory(username="bob")
     event = make_event(me, title="Planning")
+    event, _ = event_services.event_update(event=event, actor=me, changes={"location": "Room 4"}, reason="booked")
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
         # A fresh profile (Playwright passes it as --user-data-dir).
         browser = playwright.chromium.launch_persistent_context(
@@ -82,9 +84,31 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
         assert "HTTP 200 OK" in send(page, "POST", {"users": [{"username": "bob", "role": "viewer"}]})
         page.goto(f"{live_server.url}/api/events/{event.pk}/rollback/1")
         assert "HTTP 200 OK" in send(page, "POST", {"change_reason": "back to the first"})
+
+        # The history pages, with the same session: compare two versions, then read the diff on a phone.
+        page.goto(f"{live_server.url}/events/{event.pk}/history")
+        page.check("input[name=from][value='2']")
+        page.check("input[name=to][value='4']")
+        page.click("text=Compare selected versions")
+        page.wait_for_url(f"**/events/{event.pk}/diff/2/4")
+        assert "(1 intermediate version not shown)" in page.inner_text("body")
+        page.set_viewport_size({"width": 390, "height": 844})
+        cells = page.eval_on_selector_all(
+            "table.diff td.old, table.diff td.new",
+            "cells => cells.filter(c => c.offsetWidth).map(c => c.getBoundingClientRect().left)",
+        )
+        page.screenshot(path=str(DOCS / "history-diff-phone.png"), full_page=True)
+        assert cells and len(set(round(x) for x in cells)) == 1, cells  # old above new: one column
+
+        # Restore version 3 from its page (the form carries the CSRF token).
+        page.goto(f"{live_server.url}/events/{event.pk}/version/3")
+        page.click("text=Restore this version")
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/events/{event.pk}/history"), page.inner_text("body")
         browser.close()
 
     assert Event.objects.filter(owner=me, title="Made in Chromium").exists()
     event.refresh_from_db()
-    assert (event.title, event.version) == ("Planning", 3)
+    # 1 made, 2 moved to Room 4, 3 edited, 4 rolled back to 1, 5 version 3 restored from its page
+    assert (event.title, event.location, event.version) == ("Planning, edited", "Room 4", 5)
     assert EventPermission.objects.filter(event=event, user__username="bob", role="viewer").exists()

@@ -113,3 +113,14 @@ def test_an_idempotency_key_of_a_session_is_not_replayed_to_anyone_else(user):
     stranger = APIClient().post("/api/events", NEW, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert stranger.status_code == 401
     assert Event.objects.filter(start_time=BASE_TIME.replace(year=2030, month=2, day=1, hour=10)).count() == 1
+
+
+def test_a_session_user_is_rate_limited_like_a_token_user(user, settings, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    client = logged_in(user)
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "2/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    answers = [client.get("/api/events", HTTP_ACCEPT=BROWSER) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[1]["RateLimit-Remaining"] == "0" and int(answers[2]["Retry-After"]) >= 1

@@ -387,6 +387,10 @@ def check_transaction(response, w, role):
     _check_updated(w, role, title="Changed")
 
 
+def check_compare_page(response, w, role):
+    assert response["Location"] == f"/events/{w.event.pk}/diff/1/2"
+
+
 def check_page(response, w, role):
     assert response["Content-Type"].startswith("text/html")
     assert "Planning" in response.content.decode()
@@ -518,6 +522,13 @@ TABLE: dict[tuple[str, str], list[Call]] = {
     ("get", "/api/audit"): [Call("/api/audit", (403, 403, 403, 403, 401, 200), check_audit)],
     ("get", "/events/{id}/history"): [Call("/events/{event}/history", READ, check_page)],
     ("get", "/events/{id}/diff/{v1}/{v2}"): [Call("/events/{event}/diff/1/2", READ, check_page)],
+    ("get", "/events/{id}/compare"): [
+        Call("/events/{event}/compare?from=2&to=1", (302, 302, 302, 404, 401, 404), check_compare_page)
+    ],
+    ("get", "/events/{id}/version/{version}"): [Call("/events/{event}/version/1", READ, check_page)],
+    ("post", "/events/{id}/version/{version}"): [
+        Call("/events/{event}/version/1", (303, 303, 403, 404, 401, 404), check_rollback, {"change_reason": "back"})
+    ],
     # notifications/urls.py: the caller's own; another user's notification is 404 like a missing one
     ("get", "/api/notifications"): [Call("/api/notifications", ANY_USER, check_notifications)],
     ("post", "/api/notifications/{id}/read"): [
@@ -584,11 +595,19 @@ def _send(client, method: str, call: Call, w: World, *, missing: bool = False):
     return getattr(client, method)(url, body, format="json")
 
 
+def _without_id(response, pk) -> str:
+    return response.content.decode().replace(f"/events/{pk}/", "/events/ID/").replace(f"%2Fevents%2F{pk}%2F", "ID")
+
+
 def _assert_refused(response, status: int) -> None:
-    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
-    problem = response.json()
-    assert problem["status"] == status
-    assert {"type", "title", "detail"} <= problem.keys()
+    if response.wsgi_request.path.startswith("/events/"):  # the pages for people: an HTML page saying what happened
+        assert response["Content-Type"].startswith("text/html"), response["Content-Type"]
+        assert "<h1>" in response.content.decode()
+    else:
+        assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+        problem = response.json()
+        assert problem["status"] == status
+        assert {"type", "title", "detail"} <= problem.keys()
     if status == 401:
         assert response["WWW-Authenticate"]
 
@@ -655,7 +674,10 @@ def test_a_hidden_object_answers_like_a_missing_one(api, world, method, path, in
     missing = _send(client, method, call, world, missing=True)
 
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json() == missing.json()
+    if hidden["Content-Type"].startswith("text/html"):  # a page: the same words, only the URL in its links differs
+        assert _without_id(hidden, world.event.pk) == _without_id(missing, world.ids(missing=True)["event"])
+    else:
+        assert hidden.json() == missing.json()
     assert database_state() == before
 
 
@@ -691,7 +713,7 @@ def test_a_session_write_without_the_csrf_token_is_a_403_and_changes_nothing(wor
     response = _send(client, method, TABLE[method, path][index], world)
 
     _assert_refused(response, 403)
-    assert "CSRF" in response.json()["detail"]
+    assert "CSRF" in response.content.decode()
     assert database_state() == before
 
 
