@@ -11,12 +11,14 @@ from rest_framework.exceptions import NotFound, ValidationError
 from simple_history.utils import bulk_create_with_history
 
 from common.exceptions import Conflict, Gone, PreconditionFailed, SchedulingConflict
+from history.audit import audit_record
 from history.models import RESTORE_WINDOW, Action
-from history.services import audit_record
 from notifications.feed import event_changed, events_created
 from recurrence import overrides as series_overrides
 from recurrence import rules
 from scheduling import conflicts as conflict_rules
+from scheduling import free_slots
+from scheduling.intervals import Busy, BusyIndex
 from sharing.models import EventPermission
 from sharing.roles import Role
 
@@ -57,7 +59,7 @@ def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> l
             f"The event overlaps {len(found)} occurrence(s) on your calendar; "
             "send conflict_strategy=warn or allow to save it anyway.",
             conflicts=found,
-            next_free_slots=conflict_rules.next_free_slots(
+            next_free_slots=free_slots.next_free_slots(
                 user=actor, occurrences=conflict_rules.event_candidates(event), exclude_ids=exclude_ids
             ),
         )
@@ -242,9 +244,9 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
     end = max(o.end for o in everything)
     around = [(o.start, o.end) for o in everything]
     calendar = conflict_rules.calendar_busy(user=actor, start=start, end=end, around=around)
-    within = conflict_rules.BusyIndex(
+    within = BusyIndex(
         [
-            conflict_rules.Busy(o.start, o.end, None, events[index].title, batch_index=index)
+            Busy(o.start, o.end, None, events[index].title, batch_index=index)
             for index, occurrences in enumerate(per_item)
             for o in occurrences
         ]
@@ -347,7 +349,7 @@ def event_occurrence_change(
                 f"The occurrence would overlap {len(found)} occurrence(s) on your calendar; "
                 "send conflict_strategy=warn or allow to save it anyway.",
                 conflicts=found,
-                next_free_slots=conflict_rules.next_free_slots(user=actor, occurrences=[moved], skip=skip),
+                next_free_slots=free_slots.next_free_slots(user=actor, occurrences=[moved], skip=skip),
             )
     updated, _ = event_update(
         event=locked,

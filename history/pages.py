@@ -24,10 +24,11 @@ from accounts.authentication import JWTAuthentication
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
 from events.request_options import ID_PARAMETER
+from events.rollback import event_rollback
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import diff, selectors, services
+from . import diff, selectors
 from .models import Action
 from .serializers import RollbackInputSerializer, VersionSerializer
 
@@ -284,7 +285,7 @@ class VersionPageView(HtmlPageView):
         data = RollbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         target = selectors.version_get(event=event, version=version)
-        services.event_rollback(
+        event_rollback(
             event=event,
             actor=request.user,
             version=target.version,
