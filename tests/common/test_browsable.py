@@ -124,3 +124,9 @@ def test_a_session_user_is_rate_limited_like_a_token_user(user, settings, monkey
     answers = [client.get("/api/events", HTTP_ACCEPT=BROWSER) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[1]["RateLimit-Remaining"] == "0" and int(answers[2]["Retry-After"]) >= 1
+
+
+def test_format_api_is_not_a_format_of_the_api(api, user):
+    response = api.as_user(user).get("/api/events?format=api")
+    assert (response.status_code, response["Content-Type"]) == (406, "application/problem+json")
+    assert "api" not in response.json()["detail"].split("use one of:")[1]
