@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test venv install install-dev migrate lint format schema check bench clean
+.PHONY: run test chromium venv install install-dev migrate lint format schema check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,8 +32,12 @@ run: migrate
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off
 
 ## The whole suite, on whatever DATABASE_URL / REDIS_URL say (nothing: SQLite and memory)
-test: install-dev
+test: install-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Debian's Chromium for the browser test (tests/browser); nothing to do when it is there
+chromium:
+	.ci/chromium
 
 lint: install-dev
 	$(BIN)/ruff check .

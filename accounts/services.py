@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -54,13 +56,20 @@ def user_register(*, username: str, email: str, password: str) -> tuple[User, di
     return user, tokens.tokens_for(user)
 
 
-def user_login(*, request, username: str | None, email: str | None, password: str) -> tuple[User, dict[str, str]]:
-    """Check credentials (`username` may also be an email) and open a session. Raises AuthenticationFailed (401)."""
+def _credentials_check(*, request, username: str | None, email: str | None, password: str) -> User:
+    """The user these credentials name (`username` may also be an email); a failure is audited and raises
+    AuthenticationFailed (401)."""
     user = authenticate(request=request, username=username, email=email, password=password)
     if user is None:
         # No transaction to join: the failure is recorded on its own (the name tried, never the password).
         audit_record(actor=None, action="auth.login_failed", data={"username": (username or email or "")[:254]})
         raise exceptions.AuthenticationFailed("No active account found with the given credentials.")
+    return user
+
+
+def user_login(*, request, username: str | None, email: str | None, password: str) -> tuple[User, dict[str, str]]:
+    """Check credentials (`username` may also be an email) and open a session. Raises AuthenticationFailed (401)."""
+    user = _credentials_check(request=request, username=username, email=email, password=password)
     with transaction.atomic():
         pair = tokens.tokens_for(user)
         audit_record(actor=user, action="auth.login", target=user)
@@ -81,3 +90,21 @@ def user_logout(*, user: User, access: AccessToken, refresh: str | None = None) 
     audit_record(actor=user, action="auth.logout", target=user)
     if access.get(tokens.SESSION_CLAIM):
         session_sockets_close(session_id=access[tokens.SESSION_CLAIM])
+
+
+def browser_login(*, request, username: str, password: str) -> User:
+    """Log a person in with a Django session (the browsable API and the history pages): the same credentials
+    check and audit as a token login. Raises AuthenticationFailed (401)."""
+    user = _credentials_check(request=request, username=username, email=None, password=password)
+    with transaction.atomic():
+        django_login(request, user)  # a new session key and CSRF token: no session fixation
+        audit_record(actor=user, action="auth.login", target=user, data={"via": "session"})
+    return user
+
+
+def browser_logout(*, request) -> None:
+    """End the browser's Django session (the tokens of API clients are untouched)."""
+    user = request.user
+    django_logout(request)
+    if user.is_authenticated:
+        audit_record(actor=user, action="auth.logout", target=user, data={"via": "session"})

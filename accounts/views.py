@@ -103,6 +103,9 @@ class LogoutView(ThrottleRefusalsMixin, APIView):
     def post(self, request):
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if request.auth is None:  # a browser's session (the browsable API): end it
+            services.browser_logout(request=request._request)
+            return Response(status=status.HTTP_204_NO_CONTENT)
         services.user_logout(user=request.user, access=request.auth, refresh=data.validated_data.get("refresh"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -230,6 +231,13 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
         headers["Retry-After"] = str(max(1, int(exc.wait)))
 
     slug, title, detail, extra = problem_of(exc)
+
+    request = context.get("request")
+    if getattr(getattr(request, "accepted_renderer", None), "format", None) in ("api", "html"):
+        # A person in a browser: the problem on the browsable API's page (with its log in link) or the history
+        # pages' error page, from the same body.
+        body = {"type": problem_type(slug), "title": title, "status": exc.status_code, "detail": detail, **extra}
+        return Response(body, status=exc.status_code, headers=headers)
     response = problem_response(exc.status_code, slug, title, detail, **extra)
     for key, value in headers.items():
         response[key] = value

@@ -39,6 +39,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -149,11 +150,17 @@ class _RunningLock:
 
 
 def _caller(request: HttpRequest):
-    """The user a valid bearer token names, else None (the view will answer 401 if it needs one)."""
+    """The user a valid bearer token names, else the browser session's user, else None (the view will answer
+    401 if it needs one). A session's keys are its user's: keyed by address, an anonymous request with the same
+    key would be answered the logged-in person's kept answer."""
     if not request.headers.get("Authorization"):
-        return None
-    # The API's own authentication classes (settings), so this middleware names no app's module.
+        user = getattr(request, "user", None)  # AuthenticationMiddleware's, from the session cookie
+        return user if user is not None and user.is_authenticated else None
+    # The API's own token authentication classes (settings), so this middleware names no app's module; a
+    # session was read above, from the request itself.
     for authentication in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        if issubclass(authentication, SessionAuthentication):
+            continue
         try:
             found = authentication().authenticate(request)
         except exceptions.APIException:

@@ -7,6 +7,8 @@ DRF answers 404 for it, which here would mean "no such resource, or not yours"; 
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 
+BROWSABLE = "api"
+
 
 class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
@@ -15,12 +17,13 @@ class ContentNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)
 
     def filter_renderers(self, renderers, format):
-        matching = [renderer for renderer in renderers if renderer.format == format]
+        # The browsable API answers a browser's Accept: text/html, not a ?format= (the schema lists no such format).
+        matching = [renderer for renderer in renderers if renderer.format == format and renderer.format != BROWSABLE]
         if not matching:
             raise _unknown_format(format, renderers)
         return matching
 
 
 def _unknown_format(format: str, renderers) -> NotAcceptable:
-    known = ", ".join(renderer.format for renderer in renderers)
+    known = ", ".join(renderer.format for renderer in renderers if renderer.format != BROWSABLE)
     return NotAcceptable(f"Unknown format {format!r}; use one of: {known}.")

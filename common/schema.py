@@ -9,8 +9,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from .exceptions import PROBLEM_CONTENT_TYPE
-from .fields import MAX_ID
 from .idempotency import HEADER, KEY_MAX, KEY_PATTERN, TOKEN_PATHS
+from .pagination import MAX_PAGE_SIZE, PAGE_SIZE_DESCRIPTION
 
 _DESCRIPTIONS = {
     400: "Invalid input: `errors` maps each field to its messages.",
@@ -49,7 +49,16 @@ _REPLAYED = {
     "description": "This is the stored answer of an earlier request with the same Idempotency-Key.",
 }
 # Answers about one event (its ETag names its version): the components of their bodies.
-_ETAG_BODIES = {"EventDetail", "EventWriteResult", "EventUpdateResult", "OccurrenceWriteResult", "OccurrenceList"}
+_ETAG_BODIES = {
+    "EventDetail",
+    "EventWriteResult",
+    "EventUpdateResult",
+    "OccurrenceWriteResult",
+    "OccurrenceUpdateResult",
+    "OccurrenceList",
+}
+# Answers without a body that still carry the event's new ETag (cancelling an occurrence changes the series).
+_ETAG_NO_BODY = {("DELETE", "/api/events/{id}/occurrences/{original_start}/", "204")}
 
 
 _BY_FIELD = {
@@ -107,8 +116,8 @@ PAGE_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (404 past the last page)."),
     OpenApiParameter(
         "page_size",
-        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-        description="Items per page: default 20; above 100 is read as 100; not a whole number from 1: 400.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=PAGE_SIZE_DESCRIPTION,
     ),
 ]
 
@@ -146,10 +155,21 @@ class AutoSchema(SpectacularAutoSchema):
                 responses[str(code)] = self._get_response_for_code(
                     ProblemSerializer, str(code), media_types=[PROBLEM_CONTENT_TYPE], direction=direction
                 )
+        if _html_only(self.view):
+            # The pages for people answer their errors as HTML pages (history/pages.py); what is refused before
+            # the page runs (a body too large, an Idempotency-Key still running) stays a problem.
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400 and PROBLEM_CONTENT_TYPE in response.get("content", {}):
+                    response["content"]["text/html"] = {"schema": {"type": "string"}}
         for code, response in responses.items():
             if code.isdigit() and int(code) in _DESCRIPTIONS and int(code) >= 400:
                 response["description"] = _DESCRIPTIONS[int(code)]
-            self._add_headers(code, response, etag=code == "304" or _ETAG_BODIES & _body_components(response))
+            etag = (
+                code == "304"
+                or (self.method, self.path, code) in _ETAG_NO_BODY  # (the path as the schema has it, before any hook)
+                or bool(_ETAG_BODIES & _body_components(response))
+            )
+            self._add_headers(code, response, etag=etag)
         return responses
 
     def _add_headers(self, code: str, response: dict, *, etag: bool) -> None:
@@ -161,6 +181,11 @@ class AutoSchema(SpectacularAutoSchema):
             headers["Retry-After"] = RETRY_AFTER_HEADER
         if self.method == "POST" and code.isdigit() and int(code) < 500 and self.path.rstrip("/") not in TOKEN_PATHS:
             headers["Idempotent-Replayed"] = _REPLAYED
+
+
+def _html_only(view) -> bool:
+    renderers = getattr(view, "renderer_classes", None) or []
+    return bool(renderers) and all(renderer.media_type == "text/html" for renderer in renderers)
 
 
 def _body_components(response: dict) -> set[str]:

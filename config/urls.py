@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.session_views import BrowserLoginView, BrowserLogoutView
 from common.schema_view import CachedSpectacularAPIView
 from common.views import ApiNotFoundView
 
@@ -12,6 +13,19 @@ handler500 = "common.views.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # A browser's way in (the browsable API and the history pages); the names the browsable API links to.
+    path(
+        "session/",
+        include(
+            (
+                [
+                    re_path(r"^login/?$", BrowserLoginView.as_view(), name="login"),
+                    re_path(r"^logout/?$", BrowserLogoutView.as_view(), name="logout"),
+                ],
+                "rest_framework",
+            )
+        ),
+    ),
     path("api/", include("accounts.urls")),
     path("", include("history.urls")),  # before events.urls: it routes /api/events/deleted
     path("api/", include("scheduling.urls")),  # before events.urls: it routes /api/events/conflicts

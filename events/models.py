@@ -125,6 +125,9 @@ class Event(models.Model):
             models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
         constraints = [
+            # `>=`, not `>`: the API refuses an event that ends when it starts (events/serializers.py, and the
+            # service for concurrent writes), but events stored before that rule may be zero-length, and a
+            # stricter constraint would make the migration fail on them or rewrite people's data.
             models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="event_end_after_start"),
             models.CheckConstraint(condition=Q(version__gte=1), name="event_version_positive"),
             models.CheckConstraint(

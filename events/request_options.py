@@ -6,6 +6,9 @@ Used by the event, occurrence, history and transaction views, so the options mea
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
@@ -14,8 +17,16 @@ from rest_framework.response import Response
 
 from common.conditional import etag, expected_version, matches_none
 
+from . import selectors, services
+from . import split as series_split
 from .merge import ON_CONFLICT
-from .serializers import CONFLICT_STRATEGIES, REASON_MAX, EventDetailSerializer
+from .serializers import (
+    CONFLICT_STRATEGIES,
+    REASON_MAX,
+    EventDetailSerializer,
+    EventInputSerializer,
+    EventWriteResultSerializer,
+)
 
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The event's id.")
 WRITE_PARAMETERS = [
@@ -44,6 +55,21 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 
 
+NOT_TAKEN = "Not a parameter of this endpoint (or not with this scope)."
+# Query parameters every endpoint takes: `format` picks the renderer (406 when unknown).
+ANY_ENDPOINT = frozenset({"format"})
+
+
+def refuse_not_taken(request, *, query: set[str], body: set[str]) -> None:
+    """400 naming every query parameter or body member the endpoint does not take: a client's change must
+    never be silently dropped (e.g. `scope=all` sent where only one occurrence would change)."""
+    given = set(request.query_params) - ANY_ENDPOINT - query
+    if isinstance(request.data, dict):
+        given |= set(request.data) - body
+    if given:
+        raise ValidationError({name: [NOT_TAKEN] for name in sorted(given)})
+
+
 def change_reason(request, validated: dict) -> str | None:
     reason = validated.get("change_reason") or request.headers.get("X-Change-Reason", "")
     if len(reason) > REASON_MAX:
@@ -70,11 +96,22 @@ def expected_version_of(request, validated: dict) -> int | None:
     return header if header is not None else validated.get("base_version")
 
 
+# The members of an event's representation (what GET /api/events/{id} answers). A write's answer adds members
+# about the write (`conflicts`, `merged`, the changed `occurrence`) that are not part of the event: they stay out
+# of its ETag, so a client that keeps the write's ETag gets a 304 from the next GET of the same version.
+REPRESENTATION = frozenset(EventDetailSerializer.Meta.fields)
+
+
+def representation_etag(version: int, data: dict) -> str:
+    """The ETag of the event whose answer (of a read or a write) is `data`: that of its representation."""
+    return etag(version, {key: value for key, value in data.items() if key in REPRESENTATION})
+
+
 def event_response(event, *, status_code: int = 200, conflicts: list | None = None, serializer=EventDetailSerializer):
     if conflicts is not None:
         event.conflicts = conflicts
     data = serializer(event).data
-    return Response(data, status=status_code, headers={"ETag": etag(event.version, data)})
+    return Response(data, status=status_code, headers={"ETag": representation_etag(event.version, data)})
 
 
 def not_modified_or(request, response):
@@ -82,3 +119,64 @@ def not_modified_or(request, response):
     if response.has_header("ETag") and matches_none(request.headers.get("If-None-Match"), response["ETag"]):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
     return response
+
+
+def update_answer(request, event, *, split_at: datetime | None) -> Response:
+    """Apply the request's body to the series `event` (found, role checked): to all of it (`split_at` None or
+    its first occurrence), or from the occurrence that starts at `split_at` on, as a new series (scope=following).
+
+    One answer for `PUT/PATCH /api/events/{id}` and for `PATCH /api/events/{id}/occurrences/{original_start}`
+    with `scope=all|following`, so both doors make the same change.
+    """
+    if split_at is not None and split_at != event.start_time:
+        return _split_answer(request, event, split_at)
+    data = EventInputSerializer(instance=event, data=request.data, partial=True)
+    data.is_valid(raise_exception=True)
+    valid = data.validated_data
+    # One transaction, so the answer (and its ETag) shows the version this write made, not a later one.
+    with transaction.atomic():
+        event, conflicts = services.event_update(
+            event=event,
+            actor=request.user,
+            changes=valid["changes"],
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
+            expected_version=expected_version_of(request, valid),
+            on_conflict=on_conflict(request, valid),
+        )
+        merged = event.merged
+        event = selectors.event_get(user=request.user, event_id=event.pk)
+    event.merged = merged
+    response = event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
+    if split_at is not None:  # scope=following at the first occurrence: the whole series changed
+        return Response({"updated": response.data, "created": None}, headers={"ETag": response["ETag"]})
+    return response
+
+
+def _split_answer(request, event, split_at: datetime) -> Response:
+    """scope=following: the body applies to the new series that starts at the occurrence `split_at`."""
+    plan = series_split.plan(event, split_at)
+    data = EventInputSerializer(instance=plan.tail, data=request.data, partial=True)
+    data.is_valid(raise_exception=True)
+    valid = data.validated_data
+    if on_conflict(request, valid) != "reject":
+        raise ValidationError({"on_conflict": ["scope=following does not merge or overwrite: a stale write is a 412."]})
+    with transaction.atomic():  # the answer shows the versions this write made
+        old, new, conflicts = services.event_split(
+            event=event,
+            actor=request.user,
+            at=split_at,
+            changes=valid["changes"],
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
+            expected_version=expected_version_of(request, valid),
+        )
+        old = selectors.event_get(user=request.user, event_id=old.pk)
+        new = selectors.event_get(user=request.user, event_id=new.pk)
+    new.conflicts = conflicts
+    updated = EventWriteResultSerializer(old).data
+    # The ETag is the target's (the series named in the URL, now ending before the split), as for scope=all.
+    return Response(
+        {"updated": updated, "created": EventWriteResultSerializer(new).data},
+        headers={"ETag": representation_etag(old.version, updated)},
+    )

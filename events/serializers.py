@@ -75,7 +75,10 @@ class EventInputSerializer(serializers.Serializer):
     description = StrictCharField(max_length=DESCRIPTION_MAX, allow_blank=True, required=False, trim_whitespace=False)
     location = StrictCharField(max_length=LOCATION_MAX, allow_blank=True, required=False)
     start_time = WallClockDateTimeField(help_text="RFC 3339; without an offset it is read in `timezone`.")
-    end_time = WallClockDateTimeField(help_text="RFC 3339, after `start_time`; without an offset read in `timezone`.")
+    end_time = WallClockDateTimeField(
+        help_text="RFC 3339, after `start_time` (all-day events: the last day, which may be the first); without an "
+        "offset read in `timezone`."
+    )
     timezone = StrictCharField(max_length=TIMEZONE_MAX, required=False, help_text="IANA name, default UTC.")
     is_all_day = serializers.BooleanField(required=False)
     is_recurring = serializers.BooleanField(
@@ -123,9 +126,8 @@ class EventInputSerializer(serializers.Serializer):
         tz = attrs.get("timezone", current["timezone"])
         start = timezones.localize(attrs.get("start_time", current.get("start_time")), tz)
         end = timezones.localize(attrs.get("end_time", current.get("end_time")), tz)
-        if end < start:
-            raise serializers.ValidationError({"end_time": ["end_time must not be before start_time."]})
         is_all_day = attrs.get("is_all_day", current["is_all_day"])
+        check_end_after_start(start, end, is_all_day=is_all_day)
         if is_all_day:
             start, end = _whole_days(start, end, tz)
 
@@ -168,6 +170,15 @@ class EventInputSerializer(serializers.Serializer):
                 if key in attrs
             },
         }
+
+
+END_BEFORE_START = "end_time must be after start_time."
+
+
+def check_end_after_start(start: datetime, end: datetime, *, is_all_day: bool) -> None:
+    """An event ends after it starts. All-day times are days: a last day equal to the first is that one day."""
+    if end < start or (end == start and not is_all_day):
+        raise serializers.ValidationError({"end_time": [END_BEFORE_START]})
 
 
 def _whole_days(start: datetime, end: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -415,6 +426,7 @@ class WriteConflictProblemSerializer(ProblemSerializer):
 # --- Series: one occurrence, the scope of an update, calendar-wide reads ---------------------------
 
 SCOPES = ["all", "following"]
+OCCURRENCE_SCOPES = ["this", "following", "all"]
 MAX_CALENDAR_WINDOW = timedelta(days=366)
 
 
@@ -472,8 +484,7 @@ class OccurrenceChangeSerializer(serializers.Serializer):
                     end = datetime.combine(first + timedelta(days=max(days, 1)), datetime.min.time(), zone)
                 elif end is None:
                     end = start + (now_end - now_start)
-                if end < start:
-                    raise serializers.ValidationError({"end_time": ["end_time must not be before start_time."]})
+                check_end_after_start(start, end, is_all_day=event.is_all_day)
                 if event.is_all_day:
                     start, end = _whole_days(start, end, event.timezone)
             changes["start"], changes["end"] = start.astimezone(UTC), end.astimezone(UTC)
@@ -515,6 +526,17 @@ class UpdateScopeSerializer(serializers.Serializer):
         if attrs["scope"] == "all" and "occurrence" in attrs:
             raise serializers.ValidationError({"occurrence": ["occurrence is only used with scope=following."]})
         return attrs
+
+
+class OccurrenceScopeSerializer(serializers.Serializer):
+    """What a change sent to one occurrence applies to (query parameter or body field)."""
+
+    scope = serializers.ChoiceField(
+        choices=OCCURRENCE_SCOPES,
+        default="this",
+        help_text="this (default): the occurrence alone. following: it and the later ones, as a new series "
+        "(as PATCH /api/events/{id}?scope=following&occurrence=). all: the whole series (as PATCH /api/events/{id}).",
+    )
 
 
 class SplitResultSerializer(serializers.Serializer):

@@ -147,10 +147,11 @@ def event_update(
         setattr(locked, key, value)
     found: list[dict] = []
     reschedules = any(key in SCHEDULE_FIELDS for key in changed)
-    if reschedules and locked.end_time < locked.start_time:
-        # Another writer moved the other end meanwhile; applying this change would invert the event.
+    if reschedules and locked.end_time <= locked.start_time:
+        # Another writer moved the other end meanwhile (or a rollback brings back a version from before the
+        # rule): applying this change would leave the event ending when or before it starts.
         raise ValidationError(
-            {"end_time": [f"end_time must not be before start_time (the event is now at version {locked.version})."]}
+            {"end_time": [f"end_time must be after start_time (the event is now at version {locked.version})."]}
         )
     if reschedules and "exceptions" not in changes and locked.exceptions:
         # Changed and cancelled occurrences move with the series (recurrence/overrides.py).

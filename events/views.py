@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,7 +32,6 @@ from sharing.roles import Role
 
 from . import cache as event_cache
 from . import selectors, services
-from . import split as series_split
 from .filters import EventFilter
 from .models import Event
 from .occurrences import event_occurrences
@@ -48,7 +46,7 @@ from .request_options import (
     event_response,
     expected_version_of,
     not_modified_or,
-    on_conflict,
+    update_answer,
 )
 from .serializers import (
     CONFLICT_STRATEGIES,
@@ -269,56 +267,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     def _update(self, request, pk):
         event = selectors.event_get(user=request.user, event_id=pk, detail=False)
         require_role(event, Role.EDITOR)
-        split_at = _split_point(request, event)
-        if split_at is not None and split_at != event.start_time:
-            return self._update_following(request, event, split_at)
-        data = EventInputSerializer(instance=event, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        valid = data.validated_data
-        # One transaction, so the answer (and its ETag) shows the version this write made, not a later one.
-        with transaction.atomic():
-            event, conflicts = services.event_update(
-                event=event,
-                actor=request.user,
-                changes=valid["changes"],
-                reason=change_reason(request, valid),
-                conflict_strategy=conflict_strategy(request, valid),
-                expected_version=expected_version_of(request, valid),
-                on_conflict=on_conflict(request, valid),
-            )
-            merged = event.merged
-            event = selectors.event_get(user=request.user, event_id=event.pk)
-        event.merged = merged
-        response = event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
-        if split_at is not None:  # scope=following at the first occurrence: the whole series changed
-            return Response({"updated": response.data, "created": None}, headers={"ETag": response["ETag"]})
-        return response
-
-    def _update_following(self, request, event, split_at):
-        """scope=following: the body applies to the new series that starts at the occurrence `split_at`."""
-        plan = series_split.plan(event, split_at)
-        data = EventInputSerializer(instance=plan.tail, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        valid = data.validated_data
-        with transaction.atomic():  # the answer shows the versions this write made
-            old, new, conflicts = services.event_split(
-                event=event,
-                actor=request.user,
-                at=split_at,
-                changes=valid["changes"],
-                reason=change_reason(request, valid),
-                conflict_strategy=conflict_strategy(request, valid),
-                expected_version=expected_version_of(request, valid),
-            )
-            old = selectors.event_get(user=request.user, event_id=old.pk)
-            new = selectors.event_get(user=request.user, event_id=new.pk)
-        new.conflicts = conflicts
-        updated = EventWriteResultSerializer(old).data
-        # The ETag is the target's (the series named in the URL, now ending before the split), as for scope=all.
-        return Response(
-            {"updated": updated, "created": EventWriteResultSerializer(new).data},
-            headers={"ETag": etag(old.version, updated)},
-        )
+        return update_answer(request, event, split_at=_split_point(request, event))
 
     @extend_schema(
         summary="Update an event (any subset of fields)",

@@ -7,23 +7,30 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.http import HttpResponseRedirect
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTAuthentication
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
 from events.request_options import ID_PARAMETER
+from events.rollback import event_rollback
+from sharing.permissions import require_role
+from sharing.roles import Role
 
 from . import diff, selectors
 from .models import Action
-from .serializers import VersionSerializer
+from .serializers import RollbackInputSerializer, VersionSerializer
 
 HTML_TOKEN_PARAMETER = OpenApiParameter(
     "token",
@@ -57,21 +64,43 @@ class QueryTokenScheme(OpenApiAuthenticationExtension):
 
 
 PAGE_HEADERS = {
-    # Nothing on these pages runs or loads from elsewhere, even if escaping ever failed; the token in the
-    # URL (if one was used) is neither cached nor sent on as a referrer.
+    # Nothing on these pages runs or loads from elsewhere, even if escaping ever failed; forms go to this site
+    # only; the token in the URL (if one was used) is neither cached nor sent on as a referrer.
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: a browser then sends `Origin: null` with the pages' forms, which the CSRF
+    # check refuses; the token in a URL still never leaves this site.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "private, no-store",
 }
+VERSION_PATH = OpenApiParameter(
+    "version", OpenApiTypes.INT, OpenApiParameter.PATH, description="A version number (1, 2, 3 ... per event)."
+)
 HTML_PAGE_SIZE = 50
 _PAGE = re.compile(r"[1-9][0-9]{0,29}")
 
 
+class PageRenderer(TemplateHTMLRenderer):
+    """The pages' HTML; an error is a page too (history/error.html): what happened and how to get back in."""
+
+    exception_template_names = ["history/error.html"]
+
+
 class HtmlPageView(ThrottleRefusalsMixin, APIView):
-    renderer_classes = [TemplateHTMLRenderer]
+    renderer_classes = [PageRenderer]
     authentication_classes = [JWTAuthentication, QueryTokenAuthentication, SessionAuthentication]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(response, "exception", False) and isinstance(response.data, dict):
+            # The error page's links: back to the history (when the event is known) and the login form, which
+            # brings the person back here (without any expired ?token=).
+            response.data = {**response.data, "login_url": f"{settings.LOGIN_URL}?{urlencode({'next': request.path})}"}
+            response.data["history_url"] = f"/events/{self.kwargs['id']}/history" if "id" in self.kwargs else None
+        for key, value in PAGE_HEADERS.items():
+            response.setdefault(key, value)
+        return response
 
     def get_renderers(self):
         # OPTIONS answers the view's metadata, as on every API view; there is no template for it.
@@ -79,10 +108,15 @@ class HtmlPageView(ThrottleRefusalsMixin, APIView):
             return [JSONRenderer()]
         return super().get_renderers()
 
-    def page(self, template: str, context: dict) -> Response:
+    def carried_token(self) -> str:
+        """`?token=...` when the page was opened with one: links between the pages carry it on (a browser
+        following a link has no other way to send it)."""
         by_query = isinstance(self.request.successful_authenticator, QueryTokenAuthentication)
-        # Links between the pages carry the token on when it came in the URL (a browser has no other way).
-        context["query"] = "?" + urlencode({"token": self.request.query_params["token"]}) if by_query else ""
+        return "?" + urlencode({"token": self.request.query_params["token"]}) if by_query else ""
+
+    def page(self, template: str, context: dict) -> Response:
+        context["query"] = self.carried_token()
+        context["token"] = self.request.query_params.get("token", "") if context["query"] else ""
         return Response(context, template_name=template, headers=PAGE_HEADERS)
 
 
@@ -176,10 +210,111 @@ class DiffPageView(HtmlPageView):
                 "right": _html_version(described[second.version]),
                 "rows": rows,
                 "same": not changes,
+                "between": _between(event, first.version, second.version),
                 "previous_diff": (first.version - 1, first.version) if first.version > 1 else None,
                 "next_diff": (second.version, second.version + 1) if second.version < event.version else None,
             },
         )
+
+
+@extend_schema(tags=["history"])
+class ComparePageView(HtmlPageView):
+    @extend_schema(
+        operation_id="events_compare_page",
+        summary="Compare two versions chosen on the history page (every role)",
+        parameters=[
+            ID_PARAMETER,
+            HTML_TOKEN_PARAMETER,
+            OpenApiParameter("from", OpenApiTypes.INT, required=True, description="One version."),
+            OpenApiParameter("to", OpenApiTypes.INT, required=True, description="The other version."),
+        ],
+        responses={302: OpenApiResponse(description="To the diff page of the two versions.")},
+        description="What the history page's compare button sends: redirects to `/events/{id}/diff/{from}/{to}`.",
+    )
+    def get(self, request, id):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        first, second = selectors.versions_pair(
+            event=event, first=request.query_params.get("from", ""), second=request.query_params.get("to", "")
+        )
+        low, high = sorted((first.version, second.version))
+        return HttpResponseRedirect(f"/events/{event.pk}/diff/{low}/{high}{self.carried_token()}")
+
+
+@extend_schema(tags=["history"])
+class VersionPageView(HtmlPageView):
+    parser_classes = [FormParser, *api_settings.DEFAULT_PARSER_CLASSES]
+
+    @extend_schema(
+        operation_id="events_version_page",
+        summary="One version of the event alone, as an HTML page (every role)",
+        parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, VERSION_PATH],
+        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page.")},
+        description="Every field as it was at that version; editors and owners get a button to restore it.",
+    )
+    def get(self, request, id, version):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        row = selectors.version_get(event=event, version=version)
+        info = selectors.describe_versions(event=event, rows=[row])[0]
+        snap = diff.snapshot(row)
+        return self.page(
+            "history/version.html",
+            {
+                "event": event,
+                "current": event.version,
+                "version": _html_version(info),
+                "fields": [{"field": f.replace("_", " "), "value": _display(f, snap, None, "")} for f in diff.FIELDS],
+                "can_restore": row.version != event.version and not event.deleted_at and _may_edit(request, event),
+            },
+        )
+
+    @extend_schema(
+        operation_id="events_version_page_restore",
+        summary="Restore this version from the page (owners and editors)",
+        parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, VERSION_PATH],
+        request={"application/x-www-form-urlencoded": RollbackInputSerializer},
+        responses={303: OpenApiResponse(description="Restored: to the history page."), **problem_responses(403, 409)},
+        description=(
+            "The page's restore button: the same rollback as `POST /api/events/{id}/rollback/{version}` (a new "
+            "version equal to this one; scheduling conflicts refuse it). With a session, the form's CSRF token "
+            "is required."
+        ),
+    )
+    def post(self, request, id, version):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        require_role(event, Role.EDITOR)
+        data = RollbackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = selectors.version_get(event=event, version=version)
+        event_rollback(
+            event=event,
+            actor=request.user,
+            version=target.version,
+            reason=data.validated_data.get("change_reason") or f"Restored version {target.version} from its page",
+        )
+        return HttpResponseRedirect(f"/events/{event.pk}/history{self.carried_token()}", status=303)
+
+
+INTERMEDIATE_SHOWN = 20
+
+
+def _between(event, low: int, high: int) -> dict:
+    """The versions between the two compared ones: how many, and the first few with their authors and reasons."""
+    rows = selectors.versions(event=event).filter(version__gt=low, version__lt=high)
+    return {
+        "count": max(high - low - 1, 0),
+        "shown": [
+            _html_version(info)
+            for info in selectors.describe_versions(event=event, rows=list(rows[:INTERMEDIATE_SHOWN]))
+        ],
+    }
+
+
+def _may_edit(request, event) -> bool:
+    try:
+        require_role(event, Role.EDITOR)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _display(field: str, snap: dict, change: dict | None, side: str) -> str:

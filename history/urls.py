@@ -15,4 +15,6 @@ urlpatterns = [
     # HTML pages for people (see docs in the README): outside /api, server-rendered, no external assets.
     route("events/<id>/history", pages.HistoryPageView.as_view(), "event-history-page"),
     route("events/<id>/diff/<v1>/<v2>", pages.DiffPageView.as_view(), "event-diff-page"),
+    route("events/<id>/compare", pages.ComparePageView.as_view(), "event-compare-page"),
+    route("events/<id>/version/<version>", pages.VersionPageView.as_view(), "event-version-page"),
 ]

@@ -273,6 +273,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Where a person without a session is sent to log in (the browsable API and the history pages).
+LOGIN_URL = "/session/login"
+LOGIN_REDIRECT_URL = "/api/events"
 # The Docker image collects assets into STATIC_ROOT; without it (make run) they are found in the apps.
 STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
@@ -323,12 +326,19 @@ CORS_ALLOW_HEADERS = [
 ]
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
+    # JWT first: a request without credentials is a 401 with `WWW-Authenticate: Bearer`. The session is the
+    # browser's way in (the browsable API, the history pages); DRF enforces CSRF on its writes.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "common.msgpack.MessagePackRenderer",
         "common.msgpack.XMessagePackRenderer",
+        # Last, so no Accept or */* still gets JSON: only a client asking for text/html (a browser) gets it.
+        "common.browsable.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.JSONParser",
@@ -389,6 +399,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "sharing.roles.Role"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "common.schema.idempotency_schema_hook"],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # The schema is for API clients: they authenticate with a Bearer token. The Django session is a
+    # browser's way into the browsable API and the history pages (README), not a scheme to build clients on.
+    "AUTHENTICATION_WHITELIST": [
+        "accounts.authentication.JWTAuthentication",
+        "history.pages.QueryTokenAuthentication",
+    ],
 }
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False

@@ -33,19 +33,17 @@ def test_the_default_page_is_20(client, events):
     assert "page=2" in body["next"]
 
 
-@pytest.mark.parametrize(
-    "page_size, expected", [("1", 1), ("50", 50), ("100", 100), ("101", 100), ("100000", 100), (str(2**63 - 1), 100)]
-)
-def test_page_size_is_capped_at_100(client, events, page_size, expected):
+@pytest.mark.parametrize("page_size, expected", [("1", 1), ("50", 50), ("100", 100)])
+def test_page_size_is_at_most_100(client, events, page_size, expected):
     response = client.get(f"/api/events?page_size={page_size}")
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == expected
 
 
-@pytest.mark.parametrize("page_size", ["0", "-5", "abc", "", "1.5", "010", " 5", str(2**63)])
+@pytest.mark.parametrize("page_size", ["0", "-5", "abc", "", "1.5", "010", " 5", "101", "100000", str(2**63)])
 @pytest.mark.parametrize("path", ["/api/events", "/api/notifications", "/api/events/deleted"])
-def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(client, events, path, page_size):
+def test_a_page_size_that_is_not_a_whole_number_from_1_to_100_is_a_400(client, events, path, page_size):
     response = client.get(path, {"page_size": page_size})
 
     assert_problem(response, 400)

@@ -275,3 +275,91 @@ def test_a_scope_following_at_the_first_occurrence_carries_the_etag_too(api, me,
     stale = client.patch(f"/api/events/{series.pk}", {"title": "x"}, HTTP_IF_MATCH=f'"{series.version}-0"')
     assert_problem(stale, 412)
     assert client.patch(f"/api/events/{series.pk}", {"title": "y"}, HTTP_IF_MATCH=response["ETag"]).status_code == 200
+
+
+# --- the ETag of a write's answer is the ETag of the event it leaves ---------------------------------
+
+
+def assert_the_next_get_answers_304(client, event_id, tag) -> None:
+    """`tag` is the event's current representation: the GET answers that tag, and 304 for it."""
+    assert client.get(f"/api/events/{event_id}")["ETag"] == tag
+    assert client.get(f"/api/events/{event_id}", HTTP_IF_NONE_MATCH=tag).status_code == 304
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_update_answer_carries_the_etag_of_the_next_get(api, me, event, method):
+    client = api.as_user(me)
+
+    response = getattr(client, method)(f"/api/events/{event.pk}", {"title": "Written"})
+
+    assert response.status_code == 200, response.content
+    assert "merged" in response.json()  # a member of the write's answer, not of the event
+    assert_the_next_get_answers_304(client, event.pk, response["ETag"])
+
+
+def test_a_create_with_warned_conflicts_carries_the_etag_of_the_next_get(api, me, event):
+    client = api.as_user(me)
+    body = {
+        "title": "Overlap",
+        "start_time": BASE_TIME.isoformat(),
+        "end_time": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
+
+    response = client.post("/api/events?conflict_strategy=warn", body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["conflicts"]
+    assert_the_next_get_answers_304(client, response.json()["id"], response["ETag"])
+
+
+def test_a_merged_write_carries_the_etag_of_the_next_get(api, me, event):
+    client = api.as_user(me)
+    assert client.patch(f"/api/events/{event.pk}", {"title": "Theirs"}).status_code == 200
+
+    response = client.patch(
+        f"/api/events/{event.pk}?on_conflict=merge", {"location": "Mine", "base_version": event.version}
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["merged"] is True
+    assert_the_next_get_answers_304(client, event.pk, response["ETag"])
+
+
+def test_a_rollback_answer_carries_the_etag_of_the_next_get(api, me, event):
+    client = api.as_user(me)
+    client.patch(f"/api/events/{event.pk}", {"title": "Changed"})
+
+    response = client.post(f"/api/events/{event.pk}/rollback/1")
+
+    assert response.status_code == 200, response.content
+    assert_the_next_get_answers_304(client, event.pk, response["ETag"])
+
+
+def test_a_scope_following_answer_carries_the_etag_of_the_next_get_of_the_series(api, me, series):
+    client = api.as_user(me)
+
+    response = client.patch(split_url(series, BASE_TIME + timedelta(weeks=3)), {"title": "Later"})
+
+    assert response.status_code == 200, response.content
+    assert_the_next_get_answers_304(client, series.pk, response["ETag"])
+
+
+def test_an_occurrence_change_answer_carries_the_etag_of_the_next_get_of_the_series(api, me, series):
+    client = api.as_user(me)
+
+    response = client.patch(f"/api/events/{series.pk}/occurrences/2030-01-14T09:00:00Z", {"title": "Once"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["occurrence"]["title"] == "Once"
+    assert_the_next_get_answers_304(client, series.pk, response["ETag"])
+
+
+def test_an_occurrence_cancel_answers_the_series_new_etag(api, me, series):
+    client = api.as_user(me)
+    before = etag_of(client, series)
+
+    response = client.delete(f"/api/events/{series.pk}/occurrences/2030-01-14T09:00:00Z", HTTP_IF_MATCH=before)
+
+    assert response.status_code == 204, response.content
+    assert response["ETag"] != before and response["ETag"].startswith(f'"{series.version + 1}-')
+    assert_the_next_get_answers_304(client, series.pk, response["ETag"])

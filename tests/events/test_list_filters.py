@@ -73,14 +73,16 @@ def test_the_list_is_paginated_with_count_next_previous(api, me):
     assert [item["title"] for item in second["results"]] == [f"E{n:02}" for n in range(20, 25)]
 
 
-def test_page_size_is_honoured_and_capped_at_100(api, me):
+def test_page_size_is_honoured_up_to_100_and_refused_above(api, me):
     for n in range(105):
         make_event(me, title=f"E{n:03}", start=BASE_TIME + timedelta(hours=n))
     client = api.as_user(me)
 
     assert len(client.get("/api/events", {"page_size": 7}).json()["results"]) == 7
-    capped = client.get("/api/events", {"page_size": 1000}).json()
-    assert (capped["count"], len(capped["results"])) == (105, 100)
+    largest = client.get("/api/events", {"page_size": 100}).json()
+    assert (largest["count"], len(largest["results"])) == (105, 100)
+    refused = client.get("/api/events", {"page_size": 1000})
+    assert refused.status_code == 400 and "page_size" in refused.json()["errors"]  # as the schema says: 1..100
 
 
 @pytest.mark.parametrize("page", ["3", "99"])

@@ -314,7 +314,7 @@ def test_a_rule_denser_than_5_minutes_is_a_400(client, rule):
 
 
 def test_every_5_minutes_is_the_densest_rule_accepted(client):
-    event = create(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=MINUTELY;INTERVAL=5;COUNT=3", hours=0)
+    event = create(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=MINUTELY;INTERVAL=5;COUNT=3", hours=1 / 60)
 
     assert [moment.minute for moment in starts(occurrences(client, event["id"]))] == [0, 5, 10]
 

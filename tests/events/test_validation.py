@@ -78,12 +78,6 @@ def test_the_longest_allowed_values_are_accepted(api, user, field, value):
     assert getattr(Event.objects.get(pk=response.json()["id"]), field) == value
 
 
-def test_a_zero_length_event_is_allowed(api, user):
-    response = api.as_user(user).post("/api/events", {**VALID, "end_time": START})
-
-    assert response.status_code == 201, response.content
-
-
 @pytest.mark.parametrize(
     "raw, content_type",
     [

@@ -68,7 +68,8 @@ class FuzzedApp:
     """The WSGI application, counting the requests it serves and giving each one a new session.
 
     Cases are generated (some at collection time) before the user exists, so they carry a placeholder;
-    every request that carries it gets a new access token, so no request depends on another's session.
+    every request that carries it gets a new access token or (every other one) a new browser session with
+    its CSRF token, so no request depends on another's session and both ways in are fuzzed.
     """
 
     def __init__(self, app):
@@ -76,8 +77,17 @@ class FuzzedApp:
 
     def __call__(self, environ, start_response):
         stats.requests += 1
+        environ = dict(environ)  # the checks read the request as sent from it: change a copy
+        # No cookie jar: a request is authenticated only as its case says (a session cookie that an earlier
+        # answer set would let a check's request "without credentials" in).
+        environ.pop("HTTP_COOKIE", None)
         if environ.get("HTTP_AUTHORIZATION") == SESSION_PLACEHOLDER and WORLD is not None:
-            environ["HTTP_AUTHORIZATION"] = f"Bearer {WORLD.access_token()}"
+            if stats.requests % 2:  # every other request comes in as a browser: a session cookie and the CSRF token
+                del environ["HTTP_AUTHORIZATION"]
+                environ.update(WORLD.browser_session())
+                stats.session_requests += 1
+            else:
+                environ["HTTP_AUTHORIZATION"] = f"Bearer {WORLD.access_token()}"
         return self.app(environ, start_response)
 
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
+from django.test import Client
+from django.utils.crypto import get_random_string
+
 from accounts.tokens import tokens_for
 from events import services as event_services
 from events.models import Event
@@ -39,6 +43,17 @@ class World:
 
     def access_token(self) -> str:
         return tokens_for(self.user)["access"]
+
+    def browser_session(self) -> dict[str, str]:
+        """The WSGI environ of a browser logged in with a new session, sending its CSRF token as the forms do."""
+        client = Client()
+        client.force_login(self.user)
+        csrf = get_random_string(32)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        return {
+            "HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}",
+            "HTTP_X_CSRFTOKEN": csrf,
+        }
 
 
 def _edit(event: Event, actor, **changes) -> Event:

@@ -19,6 +19,10 @@ The rules the table encodes:
 - Endpoints about the caller (me, notifications, sync, deleted, freebusy, conflicts, create, batch)
   answer every authenticated user about their own data only.
 
+Each role comes in two ways: with an access token (API clients) and with a Django session (a person in
+the browsable API, whose writes carry the CSRF token); both get the same answers. A session's write
+without the CSRF token is a 403 and changes nothing.
+
 Every refused request (4xx) is a problem+json and leaves the database exactly as it was: events with
 their versions, permissions, history rows, the change feed, notifications, audit rows, users, tokens.
 Every allowed one has its effect, and reads write nothing. The notifications WebSocket has its row at
@@ -35,8 +39,11 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.crypto import get_random_string
 from drf_spectacular.settings import spectacular_settings
+from rest_framework.test import APIClient
 
 from accounts.models import RevokedAccessToken
 from accounts.tokens import tokens_for
@@ -186,8 +193,11 @@ def check_refresh(response, w, role, client):
 
 
 def check_logout(response, w, role, client):
-    assert RevokedAccessToken.objects.filter(user=w.users[role]).count() == 1
-    assert client.get("/api/auth/me").status_code == 401  # the token just logged out
+    if "HTTP_AUTHORIZATION" not in client._credentials:  # a browser's session: ended, no token to revoke
+        assert "_auth_user_id" not in client.session
+    else:
+        assert RevokedAccessToken.objects.filter(user=w.users[role]).count() == 1
+    assert client.get("/api/auth/me").status_code == 401  # the token (or session) just logged out
 
 
 def check_me(response, w, role):
@@ -355,6 +365,10 @@ def check_transaction(response, w, role):
     _check_updated(w, role, title="Changed")
 
 
+def check_compare_page(response, w, role):
+    assert response["Location"] == f"/events/{w.event.pk}/diff/1/2"
+
+
 def check_page(response, w, role):
     assert response["Content-Type"].startswith("text/html")
     assert "Planning" in response.content.decode()
@@ -486,6 +500,13 @@ TABLE: dict[tuple[str, str], list[Call]] = {
     ("get", "/api/audit"): [Call("/api/audit", (403, 403, 403, 403, 401, 200), check_audit)],
     ("get", "/events/{id}/history"): [Call("/events/{event}/history", READ, check_page)],
     ("get", "/events/{id}/diff/{v1}/{v2}"): [Call("/events/{event}/diff/1/2", READ, check_page)],
+    ("get", "/events/{id}/compare"): [
+        Call("/events/{event}/compare?from=2&to=1", (302, 302, 302, 404, 401, 404), check_compare_page)
+    ],
+    ("get", "/events/{id}/version/{version}"): [Call("/events/{event}/version/1", READ, check_page)],
+    ("post", "/events/{id}/version/{version}"): [
+        Call("/events/{event}/version/1", (303, 303, 403, 404, 401, 404), check_rollback, {"change_reason": "back"})
+    ],
     # notifications/urls.py: the caller's own; another user's notification is 404 like a missing one
     ("get", "/api/notifications"): [Call("/api/notifications", ANY_USER, check_notifications)],
     ("post", "/api/notifications/{id}/read"): [
@@ -507,6 +528,11 @@ TABLE: dict[tuple[str, str], list[Call]] = {
 MISSING = Call("", (0,) * 6, check_me)  # a schema operation without a row: the cell fails, saying what to add
 
 
+# How a user comes in: an access token (API clients) or a Django session (a person in the browsable API,
+# whose writes carry the CSRF token). Anonymous has neither.
+VIA = ("token", "session")
+
+
 def _cells():
     for method, path in schema_operations():
         calls = TABLE.get((method, path), [MISSING])
@@ -514,7 +540,24 @@ def _cells():
             for role in ROLES:
                 variant = f"[{call.name}]" if call.name else ""
                 expected = "NO-ROW" if call is MISSING else call.expected(role)
-                yield pytest.param(method, path, index, role, id=f"{method.upper()} {path}{variant}-{role}-{expected}")
+                for via in VIA if role != "anonymous" else VIA[:1]:
+                    yield pytest.param(
+                        method, path, index, role, via, id=f"{method.upper()} {path}{variant}-{role}-{via}-{expected}"
+                    )
+
+
+def session_client(user) -> APIClient:
+    """A browser logged in with a session: it sends the CSRF token on writes, as the browsable API's forms do."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = get_random_string(32)
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    client.credentials(HTTP_X_CSRFTOKEN=token)
+    return client
+
+
+def client_for(api, user, via: str):
+    return session_client(user) if via == "session" and user is not None else api.as_user(user)
 
 
 def _schema_pattern(path: str) -> re.Pattern:
@@ -530,18 +573,26 @@ def _send(client, method: str, call: Call, w: World, *, missing: bool = False):
     return getattr(client, method)(url, body, format="json")
 
 
+def _without_id(response, pk) -> str:
+    return response.content.decode().replace(f"/events/{pk}/", "/events/ID/").replace(f"%2Fevents%2F{pk}%2F", "ID")
+
+
 def _assert_refused(response, status: int) -> None:
-    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
-    problem = response.json()
-    assert problem["status"] == status
-    assert {"type", "title", "detail"} <= problem.keys()
+    if response.wsgi_request.path.startswith("/events/"):  # the pages for people: an HTML page saying what happened
+        assert response["Content-Type"].startswith("text/html"), response["Content-Type"]
+        assert "<h1>" in response.content.decode()
+    else:
+        assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+        problem = response.json()
+        assert problem["status"] == status
+        assert {"type", "title", "detail"} <= problem.keys()
     if status == 401:
         assert response["WWW-Authenticate"]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, path, index, role", list(_cells()))
-def test_access(api, world, method, path, index, role):
+@pytest.mark.parametrize("method, path, index, role, via", list(_cells()))
+def test_access(api, world, method, path, index, role, via):
     if (method, path) not in TABLE:
         pytest.fail(
             f"{method.upper()} {path} is in the OpenAPI schema but not in the access table: add a row to TABLE "
@@ -550,7 +601,7 @@ def test_access(api, world, method, path, index, role):
     call = TABLE[method, path][index]
     status = call.expected(role)
     assert _schema_pattern(path).match(call.url.split("?")[0].format(**world.ids())), (call.url, path)
-    client = api.as_user(world.users[role])
+    client = client_for(api, world.users[role], via)
     before = database_state()
 
     response = _send(client, method, call, world)
@@ -601,7 +652,10 @@ def test_a_hidden_object_answers_like_a_missing_one(api, world, method, path, in
     missing = _send(client, method, call, world, missing=True)
 
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json() == missing.json()
+    if hidden["Content-Type"].startswith("text/html"):  # a page: the same words, only the URL in its links differs
+        assert _without_id(hidden, world.event.pk) == _without_id(missing, world.ids(missing=True)["event"])
+    else:
+        assert hidden.json() == missing.json()
     assert database_state() == before
 
 
@@ -615,6 +669,29 @@ def test_a_bad_token_is_a_401_like_no_token(api, world, token):
 
     assert response.status_code == 401
     _assert_refused(response, 401)
+    assert database_state() == before
+
+
+SESSION_WRITES = [
+    pytest.param(method, path, index, id=f"{method.upper()} {path}{'[' + call.name + ']' if call.name else ''}")
+    for (method, path), calls in TABLE.items()
+    for index, call in enumerate(calls)
+    if method != "get" and call.expected("anonymous") == 401 and call.expected("owner") < 400
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, index", SESSION_WRITES)
+def test_a_session_write_without_the_csrf_token_is_a_403_and_changes_nothing(world, method, path, index):
+    """A page on another site cannot make a logged-in browser write: the session's writes need the CSRF token."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.users["owner"])
+    before = database_state()
+
+    response = _send(client, method, TABLE[method, path][index], world)
+
+    _assert_refused(response, 403)
+    assert "CSRF" in response.content.decode()
     assert database_state() == before
 
 
