@@ -72,6 +72,7 @@ _ACTION_KINDS = {
     "split": ChangeKind.SPLIT,
     "deleted": ChangeKind.DELETED,
     "restored": ChangeKind.RESTORED,
+    "imported": ChangeKind.UPDATED,
 }
 
 
