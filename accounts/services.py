@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from history.services import audit_record
-from notifications.services import session_sockets_close
+from notifications.live import session_sockets_close
 
 from . import tokens
 

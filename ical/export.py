@@ -19,8 +19,9 @@ from functools import lru_cache
 from icalendar import Calendar, Timezone, vRecur
 from icalendar import Event as VEvent
 
-from events import exceptions as series_exceptions
-from events import recurrence, timezones
+from recurrence import overrides as series_exceptions
+from recurrence import rules as recurrence
+from recurrence import timezones
 
 from . import extra as extra_properties
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
-from events import timezones as event_timezones
+from recurrence import timezones as event_timezones
 
 from . import extra as extra_properties
 from . import timezones

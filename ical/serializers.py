@@ -5,8 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from common.fields import StrictCharField
-from events import timezones
-from events.serializers import CONFLICT_STRATEGIES, REASON_MAX
+from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, validated_timezone
 
 from .models import NAME_MAX, Feed
 
@@ -25,7 +24,7 @@ class ImportQuerySerializer(serializers.Serializer):
     change_reason = StrictCharField(required=False, allow_blank=True, max_length=REASON_MAX)
 
     def validate_timezone(self, value: str) -> str:
-        return timezones.validated(value)
+        return validated_timezone(value)
 
 
 class ImportErrorSerializer(serializers.Serializer):

@@ -27,12 +27,12 @@ from django.db import transaction
 from rest_framework.exceptions import APIException, ValidationError
 
 from common.exceptions import DomainError
-from events import exceptions as series_exceptions
 from events import services as event_services
 from events.models import Event
 from events.serializers import EventInputSerializer
 from history.models import Action
 from history.services import audit_record
+from recurrence import overrides as series_exceptions
 from sharing.models import EventPermission
 from sharing.roles import Role
 

@@ -17,7 +17,7 @@ import itertools
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from events import timezones as event_timezones
+from recurrence import timezones as event_timezones
 
 SPAN = timedelta(days=730)
 

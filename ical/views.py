@@ -20,7 +20,7 @@ from common.schema import problem_responses
 from common.throttling import FeedThrottle
 from common.views import ThrottleRefusalsMixin
 from events import selectors as event_selectors
-from events.api import ID_PARAMETER, IF_NONE_MATCH
+from events.request_options import ID_PARAMETER, IF_NONE_MATCH
 from events.serializers import EventDetailSerializer
 from history import selectors as history_selectors
 from history.serializers import AS_OF_PARAMETER, parse_as_of
