@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
-from history.services import audit_record
+from history.audit import audit_record
 from notifications.live import session_sockets_close
 
 from . import tokens
