@@ -168,6 +168,27 @@ def bench_reads(events: int, series: int, repeat: int) -> list[tuple]:
         ("GET feed URL, built", f"{events} events ({series} series), cache emptied first", *_timed(feed_cold, repeat))
     )
 
+    from events import services as event_services
+    from events.models import Event
+
+    changing = Event.objects.get(pk=series_id)
+    counter = iter(range(1_000_000))
+
+    def feed_one_changed():
+        nonlocal changing
+        changing, _ = event_services.event_update(
+            event=changing, actor=owner, changes={"title": f"Changed {next(counter)}"}, conflict_strategy="allow"
+        )
+        assert anonymous.get(path).status_code == 200
+
+    rows.append(
+        (
+            "GET feed URL after one event changed",
+            f"{events} events: one re-rendered (its update is inside the time)",
+            *_timed(feed_one_changed, repeat),
+        )
+    )
+
     def feed_warm():
         assert anonymous.get(path).status_code == 200
 

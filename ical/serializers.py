@@ -13,7 +13,7 @@ from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, EventInputSerial
 from . import changes as folding
 from .models import NAME_MAX, Feed
 from .parse import ICalObject, ObjectRefused, ParsedCalendar
-from .selectors import event_for_uid
+from .selectors import events_for_uids
 from .services import ImportRejected, PlannedObject, error_messages
 
 
@@ -104,9 +104,12 @@ def import_plan(*, actor, parsed: ParsedCalendar) -> list[PlannedObject]:
     """Every object of `parsed` with its target event and validated changes; ImportRejected (400, `errors:
     [{index, uid, errors}]`) listing every object that cannot be imported. Reads only."""
     planned, errors = [], []
+    targets = events_for_uids(user=actor, uids=[obj.uid for obj in parsed.objects if obj.uid])
     for obj in parsed.objects:
         try:
-            event = event_for_uid(user=actor, uid=obj.uid) if obj.uid else None
+            event = targets.get(obj.uid) if obj.uid else None
+            if isinstance(event, ObjectRefused):
+                raise event
             planned.append(PlannedObject(obj.index, obj.uid, event, ical_changes(obj=obj, event=event)))
         except ObjectRefused as exc:
             errors.append({"index": obj.index, "uid": obj.uid, "errors": exc.errors})
