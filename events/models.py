@@ -4,10 +4,11 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from simple_history.manager import HistoricalQuerySet
 
 from history.models import EventHistoricalRecords, EventVersionFields
+from sharing.roles import Role
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -42,17 +43,34 @@ class EventQuerySet(SeriesWindow, models.QuerySet):
     def alive(self) -> EventQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user) -> EventQuerySet:
-        """Live events `user` holds any role on, annotated with `my_role`.
+    def held_by(self, user, *, role: str | None = None) -> EventQuerySet:
+        """Events (deleted ones too) `user` holds a role on (`role` only, when given), annotated with `my_role`.
 
-        The role is read from the permission row the filter joins (one per event and user), not from a
-        subquery per row: the same answer without a second lookup (and sort) of that row for each event.
+        The one place the caller's role is read: from the permission row the filter joins (one per event
+        and user), not from a subquery per row. Narrow the role through this method or by filtering on
+        `my_role`: a later `.filter(permissions__...)` would join the permission table a second time.
         """
-        return self.alive().filter(permissions__user=user).annotate(my_role=F("permissions__role"))
+        held = {"permissions__user": user}
+        if role is not None:
+            held["permissions__role"] = role
+        return self.filter(**held).annotate(my_role=F("permissions__role"))
+
+    def visible_to(self, user) -> EventQuerySet:
+        """Live events `user` holds any role on, annotated with `my_role`: what every read of events starts from."""
+        return self.alive().held_by(user)
+
+    def history_readable_by(self, user) -> EventQuerySet:
+        """The events whose history `user` may read: a role on the event now, and for a deleted one the owner role."""
+        return self.held_by(user).filter(Q(deleted_at__isnull=True) | Q(my_role=Role.OWNER))
 
 
 class EventHistoricalQuerySet(SeriesWindow, HistoricalQuerySet):
-    pass
+    def visible_to(self, user) -> EventHistoricalQuerySet:
+        """Historical rows of the events `user` may read the history of (Event.objects.history_readable_by),
+        annotated with `my_role`, the caller's role now. The time-travel twin of EventQuerySet.visible_to."""
+        readable = Event.objects.history_readable_by(user).order_by()
+        role = Subquery(readable.filter(pk=OuterRef("id")).values("my_role")[:1])
+        return self.filter(id__in=readable.values("pk")).annotate(my_role=role)
 
 
 # What a version of an event says, apart from its bookkeeping (id, version, timestamps) and its owner

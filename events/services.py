@@ -3,6 +3,7 @@ who/why/what, and takes the calendar lock so conflict checks see each other."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -49,21 +50,33 @@ def _derive(event: Event) -> None:
     event.series_start = series_start_of(event)
 
 
-def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> list[dict]:
-    """Conflicts of `event`'s occurrences with the caller's calendar, per conflict_strategy."""
+def _per_strategy(
+    strategy: str, find: Callable[[], list[dict]], refusal: Callable[[list[dict]], SchedulingConflict]
+) -> list[dict]:
+    """The one reading of conflict_strategy: `allow` looks for nothing; otherwise the conflicts `find`
+    returns are raised as `refusal(found)` under `reject` and returned (to be reported) under `warn`."""
     if strategy == "allow":
         return []
-    found = conflict_rules.event_conflicts(user=actor, event=event, exclude_ids=exclude_ids)
+    found = find()
     if found and strategy == "reject":
-        raise SchedulingConflict(
+        raise refusal(found)
+    return found
+
+
+def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> list[dict]:
+    """Conflicts of `event`'s occurrences with the caller's calendar, per conflict_strategy."""
+    return _per_strategy(
+        strategy,
+        lambda: conflict_rules.event_conflicts(user=actor, event=event, exclude_ids=exclude_ids),
+        lambda found: SchedulingConflict(
             f"The event overlaps {len(found)} occurrence(s) on your calendar; "
             "send conflict_strategy=warn or allow to save it anyway.",
             conflicts=found,
             next_free_slots=free_slots.next_free_slots(
                 user=actor, occurrences=conflict_rules.event_candidates(event), exclude_ids=exclude_ids
             ),
-        )
-    return found
+        ),
+    )
 
 
 def _lock_live(event: Event) -> Event:
@@ -205,14 +218,14 @@ def event_create_batch(
         _derive(event)
         events.append(event)
 
-    found: list[dict] = []
-    if conflict_strategy != "allow":
-        found = _batch_conflicts(actor=actor, events=events)
-        if found and conflict_strategy == "reject":
-            raise SchedulingConflict(
-                f"{len(found)} item(s) of the batch overlap your calendar or each other; nothing was created.",
-                conflicts=found,
-            )
+    found = _per_strategy(
+        conflict_strategy,
+        lambda: _batch_conflicts(actor=actor, events=events),
+        lambda found: SchedulingConflict(
+            f"{len(found)} item(s) of the batch overlap your calendar or each other; nothing was created.",
+            conflicts=found,
+        ),
+    )
 
     now = timezone.now()
     for event in events:
@@ -353,17 +366,19 @@ def event_occurrence_change(
     if stored == locked.exceptions:
         return locked, []
     found: list[dict] = []
-    if exception is not None and exception.moved and not locked.is_all_day and conflict_strategy != "allow":
+    if exception is not None and exception.moved and not locked.is_all_day:
         moved = EventOccurrence(exception.start, exception.end, occurrence.start)
         skip = (locked.pk, occurrence.start)
-        found = conflict_rules.occurrence_conflicts(user=actor, occurrence=moved, skip=skip)
-        if found and conflict_strategy == "reject":
-            raise SchedulingConflict(
+        found = _per_strategy(
+            conflict_strategy,
+            lambda: conflict_rules.occurrence_conflicts(user=actor, occurrence=moved, skip=skip),
+            lambda found: SchedulingConflict(
                 f"The occurrence would overlap {len(found)} occurrence(s) on your calendar; "
                 "send conflict_strategy=warn or allow to save it anyway.",
                 conflicts=found,
                 next_free_slots=free_slots.next_free_slots(user=actor, occurrences=[moved], skip=skip),
-            )
+            ),
+        )
     updated, _ = event_update(
         event=locked,
         actor=actor,

@@ -251,12 +251,8 @@ def _pattern_parts(pattern: dict | None) -> tuple[str | None, set[str], set[str]
     return pattern.get("rrule"), set(pattern.get("exdates") or ()), set(pattern.get("rdates") or ())
 
 
-def _stored_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _readable_instants(values: set[str], tz: str, is_all_day: bool) -> list[str]:
-    return [readable_time(_stored_instant(v), tz, is_all_day=is_all_day) or v for v in sorted(values)]
+    return [readable_time(timezones.stored_instant(v), tz, is_all_day=is_all_day) or v for v in sorted(values)]
 
 
 # --- field diffs (the diff endpoint and page) ----------------------------------------------------

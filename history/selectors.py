@@ -37,13 +37,8 @@ def event_for_history(*, user, event_id) -> Event:
 
     Raises NotFound (404) otherwise, the same answer whether it exists or not.
     """
-    event = (
-        Event.objects.filter(pk=parse_id(event_id), permissions__user=user)
-        .annotate(my_role=EventPermission.objects.role_of(user))
-        .select_related("owner")
-        .first()
-    )
-    if event is None or (event.deleted_at is not None and event.my_role != Role.OWNER):
+    event = Event.objects.history_readable_by(user).filter(pk=parse_id(event_id)).select_related("owner").first()
+    if event is None:
         raise NotFound("No such event.")
     return event
 
@@ -250,19 +245,13 @@ def events_as_of(*, user, as_of: datetime) -> QuerySet:
         Q(history_date__gt=OuterRef("history_date"))
         | Q(history_date=OuterRef("history_date"), history_id__gt=OuterRef("history_id"))
     )
-    role = EventPermission.objects.role_of(user, event_ref="id")
     return (
-        Event.history.filter(  # the manager's queryset knows `overlapping`, for the window filters
-            id__in=EventPermission.objects.filter(user=user)
-            .filter(Q(event__deleted_at__isnull=True) | Q(role=Role.OWNER))
-            .order_by()
-            .values("event_id"),
-            history_date__lte=as_of,
-        )
+        Event.history.visible_to(user)  # the manager's queryset knows `overlapping`, for the window filters
+        .filter(history_date__lte=as_of)
         .filter(~Exists(later))
         .exclude(history_type="-")  # the latest row is a purge: the event was gone
         .filter(deleted_at__isnull=True)
-        .annotate(my_role=role, updated_at=F("history_date"))
+        .annotate(updated_at=F("history_date"))
         .select_related("owner")
         .order_by("start_time", "id")
     )
@@ -338,12 +327,8 @@ def event_as_of(*, user, event_id, as_of: datetime, detail: bool = True) -> Even
 def events_deleted(*, user) -> QuerySet[Event]:
     """Events `user` owns that were deleted within RESTORE_WINDOW (so can still be restored), newest first."""
     return (
-        Event.objects.filter(
-            deleted_at__gte=timezone.now() - RESTORE_WINDOW,
-            permissions__user=user,
-            permissions__role=Role.OWNER,
-        )
-        .annotate(my_role=Value(Role.OWNER))
+        Event.objects.held_by(user, role=Role.OWNER)
+        .filter(deleted_at__gte=timezone.now() - RESTORE_WINDOW)
         .select_related("owner")
         .order_by("-deleted_at", "-id")
     )

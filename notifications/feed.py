@@ -34,6 +34,7 @@ from psycopg.types.json import Jsonb
 
 from events.models import Event
 from events.representation import event_data
+from history.models import Action
 from sharing.models import EventPermission
 
 from . import live
@@ -45,16 +46,11 @@ logger = logging.getLogger(__name__)
 # Kinds whose message carries the event's state (the others: it is gone for the recipient).
 _WITH_STATE = {kind for kind in ChangeKind if kind not in (ChangeKind.DELETED, ChangeKind.ACCESS_REVOKED)}
 
-# The history actions event services record, as change kinds.
+# The history actions event services record, as change kinds: the member of the same name (an action
+# without one fails here, at import, rather than at the first change of that kind).
+# An update made by an import is an update to every client (`event_updated`); its history says `imported`.
 _ACTION_KINDS = {
-    "created": ChangeKind.CREATED,
-    "updated": ChangeKind.UPDATED,
-    "rolled_back": ChangeKind.ROLLED_BACK,
-    "occurrence_changed": ChangeKind.OCCURRENCE_CHANGED,
-    "split": ChangeKind.SPLIT,
-    "deleted": ChangeKind.DELETED,
-    "restored": ChangeKind.RESTORED,
-    "imported": ChangeKind.UPDATED,
+    action.value: ChangeKind.UPDATED if action == Action.IMPORTED else ChangeKind[action.name] for action in Action
 }
 
 

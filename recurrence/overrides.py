@@ -54,14 +54,9 @@ class SeriesException:
         return data
 
 
-def key(instant: datetime) -> str:
-    """The stored form of an instant: UTC RFC 3339 with a Z."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# The stored form of an original start (UTC RFC 3339 with a Z), the key of its override.
+key = timezones.stored_form
+_instant = timezones.stored_instant
 
 
 def parse(raw: dict | None) -> dict[datetime, SeriesException]:

@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule as du
 
+from . import timezones
+
 
 class RecurrenceError(ValueError):
     """Raised with a message a client can read, e.g. 'RRULE: unknown part FOO' ."""
@@ -112,8 +114,8 @@ class Pattern:
     def to_json(self) -> dict:
         return {
             "rrule": self.rrule,
-            "exdates": [_rfc3339(d) for d in self.exdates],
-            "rdates": [_rfc3339(d) for d in self.rdates],
+            "exdates": [timezones.stored_form(d) for d in self.exdates],
+            "rdates": [timezones.stored_form(d) for d in self.rdates],
         }
 
     @classmethod
@@ -121,8 +123,8 @@ class Pattern:
         """Inverse of to_json; trusts stored data (no validation)."""
         return cls(
             rrule=data["rrule"],
-            exdates=tuple(sorted(_stored_instant(s) for s in data.get("exdates") or ())),
-            rdates=tuple(sorted(_stored_instant(s) for s in data.get("rdates") or ())),
+            exdates=tuple(sorted(timezones.stored_instant(s) for s in data.get("exdates") or ())),
+            rdates=tuple(sorted(timezones.stored_instant(s) for s in data.get("rdates") or ())),
         )
 
 
@@ -1114,12 +1116,3 @@ def _ical_datetime(value: datetime) -> str:
     if value.tzinfo is not None:
         value, suffix = value.astimezone(UTC), "Z"
     return f"{_ical_date(value)}T{value.hour:02d}{value.minute:02d}{value.second:02d}{suffix}"
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _stored_instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,9 +1,9 @@
-"""IANA time zones: validation and reading local wall-clock times."""
+"""IANA time zones: validation, reading local wall-clock times, and the stored (UTC RFC 3339) form of an instant."""
 
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 
@@ -31,3 +31,14 @@ def localize(value: datetime, tz_name: str) -> datetime:
     if value.tzinfo is not None:
         return value
     return value.replace(tzinfo=get(tz_name), fold=0)
+
+
+def stored_form(instant: datetime) -> str:
+    """The stored form of an instant (recurrence dates, occurrence overrides): UTC RFC 3339 with a Z."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def stored_instant(text: str) -> datetime:
+    """An instant read back from its stored form, in UTC (a value without an offset is taken as UTC)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -107,8 +107,7 @@ def calendar_candidates(
     One query; `recurring` (the recurring candidates of a wider span, already loaded) narrows it to the
     one-off events.
     """
-    # visible_to() without its my_role annotation, which nothing here reads.
-    candidates = Event.objects.alive().filter(permissions__user=user, is_all_day=False).overlapping(start, end)
+    candidates = Event.objects.visible_to(user).filter(is_all_day=False).overlapping(start, end)
     candidates = candidates.exclude(pk__in=list(exclude_ids)).only(*OCCURRENCE_FIELDS)
     if recurring is not None:
         found = [*recurring, *candidates.filter(_ranges(around))]

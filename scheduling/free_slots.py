@@ -52,8 +52,8 @@ def next_free_slots(
     if rest:  # the checks of the rest share the recurring candidates of the widest span
         widest = (first_start, max(e for _, e in intervals) + reaches[-1])
         recurring = list(
-            Event.objects.alive()
-            .filter(permissions__user=user, is_all_day=False, is_recurring=True)
+            Event.objects.visible_to(user)
+            .filter(is_all_day=False, is_recurring=True)
             .overlapping(*widest)
             .exclude(pk__in=exclude_ids)
             .only(*OCCURRENCE_FIELDS)

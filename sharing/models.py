@@ -5,14 +5,6 @@ from simple_history.models import HistoricalRecords
 from .roles import Role
 
 
-class EventPermissionQuerySet(models.QuerySet):
-    def role_of(self, user, *, event_ref: str = "pk") -> models.Subquery:
-        """`user`'s role on the event named by the outer query's `event_ref` (None if they have none)."""
-        # At most one row (event and user are unique together): no ordering, so no sort per outer row.
-        found = self.filter(event_id=models.OuterRef(event_ref), user=user).order_by()
-        return models.Subquery(found.values("role")[:1])
-
-
 class EventPermission(models.Model):
     """`user` holds `role` on `event`. The creator's owner permission is made with the event."""
 
@@ -27,8 +19,6 @@ class EventPermission(models.Model):
 
     # Grants, role changes and removals, for the event's changelog.
     history = HistoricalRecords(excluded_fields=["updated_at"])
-
-    objects = EventPermissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["granted_at", "id"]
