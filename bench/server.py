@@ -23,15 +23,24 @@ UNTHROTTLED = {
 }
 
 
-def start_server(env: dict, port: int, workers: int, *, pool_size: int = 8) -> subprocess.Popen:
-    """uvicorn with `workers` processes on 127.0.0.1:`port`, returned once it answers."""
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
+def start_server(
+    env: dict,
+    port: int,
+    workers: int,
+    *,
+    pool_size: int = 8,
+    app: str = "config.asgi:application",
+    ready_path: str = "/api/schema?format=json",
+    cwd: Path = ROOT,
+) -> subprocess.Popen:
+    """uvicorn with `workers` processes on 127.0.0.1:`port` serving `app`, returned once `ready_path` answers."""
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
     command += ["--workers", str(workers), "--lifespan", "off", "--log-level", "warning", "--no-access-log"]
     server_env = {**env, **UNTHROTTLED, "DB_POOL_MAX_SIZE": str(pool_size)}
-    process = subprocess.Popen(command, cwd=ROOT, env=server_env, start_new_session=True)
+    process = subprocess.Popen(command, cwd=cwd, env=server_env, start_new_session=True)
     for _ in range(100):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schema?format=json", timeout=2) as answer:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2) as answer:
                 if answer.status == 200:
                     return process
         except (urllib.error.URLError, OSError):

@@ -1,29 +1,85 @@
 """Rate limits by scope, exposing their state as RateLimit-* headers.
 
-Each throttle that applies to a request records (limit, remaining, reset); the most restrictive
-one is sent back by `RateLimitHeadersMiddleware`. State lives in the default cache (Redis in
-production), so the limits hold across worker processes.
+Each limit is a fixed-window counter: requests are counted per caller and scope in windows of the
+rate's period (a minute for `1200/min`), aligned on multiples of it; the (limit + 1)-th request of a
+window is refused with 429 and `Retry-After` until the window ends. One atomic increment per limit
+and request, whatever the rate — on Redis one round trip (`INCR`, and `EXPIRE` when the window's key
+is new, in one script); DRF's own throttle read and rewrote the whole list of the window's request
+times instead (up to 1,200 of them per request at the default user rate). A client may send up to
+twice the limit across a window boundary, never more in two windows.
+
+Each throttle that applies to a request records (limit, remaining, reset) — reset: the seconds until
+the window ends and the count starts again — and `RateLimitHeadersMiddleware` sends the most
+restrictive one. Counters live in the default cache (Redis in production), so the limits hold across
+worker processes; like the rest of the cache they fail open when it cannot be reached.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 
+from django.core.cache import caches
+from django_redis.cache import RedisCache, omit_exception
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework import throttling
+
+# KEYS[1]: the window's counter; ARGV[1]: its lifetime in seconds. Answers the count after this request.
+_INCREMENT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def window_count(key: str, seconds: int) -> int | None:
+    """Counts one request under `key`, kept `seconds`; the count so far, or None when the cache is down."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return _redis_count(backend, key, seconds)
+    backend.add(key, 0, timeout=seconds)
+    try:
+        return backend.incr(key)
+    except ValueError:  # it expired between the two calls: a new window
+        backend.add(key, 0, timeout=seconds)
+        return backend.incr(key)
+
+
+@omit_exception  # django-redis's own fail-open: logged (once per outage, common/redis_breaker.py), None answered
+def _redis_count(backend: RedisCache, key: str, seconds: int) -> int:
+    client = backend.client.get_client(write=True)
+    try:
+        return int(client.eval(_INCREMENT, 1, backend.client.make_key(key), seconds))
+    except (RedisError, OSError) as error:
+        raise ConnectionInterrupted(connection=client) from error
 
 
 class RateLimitStateMixin:
+    """A fixed-window counter in place of DRF's list of request times (same rates, same cache keys per caller)."""
+
     def allow_request(self, request, view) -> bool:
-        allowed = super().allow_request(request, view)
-        if self.key is not None and self.rate is not None:
-            remaining = max(0, self.num_requests - len(self.history))
-            reset = int(self.duration - (self.now - self.history[-1])) if self.history else int(self.duration)
-            state = (self.num_requests, remaining, max(reset, 0))
-            django_request = getattr(request, "_request", request)
-            current = getattr(django_request, "ratelimit", None)
-            if current is None or state[1] < current[1] or (state[1] == current[1] and state[2] > current[2]):
-                django_request.ratelimit = state
-        return allowed
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.reset = max(1, math.ceil((window + 1) * self.duration - self.now))
+        count = window_count(f"{self.key}:{window}", self.duration + 1)
+        if count is None:  # the cache is down: fail open, as if this were the window's first request
+            count = 1
+        state = (self.num_requests, max(0, self.num_requests - count), self.reset)
+        django_request = getattr(request, "_request", request)
+        current = getattr(django_request, "ratelimit", None)
+        if current is None or state[1] < current[1] or (state[1] == current[1] and state[2] > current[2]):
+            django_request.ratelimit = state
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        """Seconds until the window ends (only asked after a refusal)."""
+        return self.reset
 
 
 class AnonThrottle(RateLimitStateMixin, throttling.AnonRateThrottle):

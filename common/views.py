@@ -32,15 +32,24 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return problem_response(403, "forbidden", "Not allowed.", "You may not do this.")
 
 
-# Counts refused requests (401/403 before the view runs) against the rate limits too: DRF checks
-# throttles after authentication and permissions, so a flood of requests with bad tokens would never
-# be throttled and those answers would carry no RateLimit headers.
+# Counts refused requests (406, 401, 403 before the view runs) against the rate limits too: DRF checks
+# throttles after content negotiation, authentication and permissions, so a flood of requests with bad
+# tokens or an Accept nothing matches would never be throttled and those answers would carry no
+# RateLimit headers. A 406 comes before authentication: the caller is authenticated here to be counted
+# as who they are (a bad token counts as anonymous; the answer stays the 406).
 # (A comment, not a docstring: drf-spectacular would publish a docstring as every operation's description.)
 class ThrottleRefusalsMixin:
     def initial(self, request, *args, **kwargs):
         try:
             super().initial(request, *args, **kwargs)
-        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied):
+        except (
+            exceptions.NotAcceptable,
+            exceptions.NotAuthenticated,
+            exceptions.AuthenticationFailed,
+            exceptions.PermissionDenied,
+        ):
+            with contextlib.suppress(exceptions.AuthenticationFailed):
+                request.user  # noqa: B018
             self.check_throttles(request)
             raise
 
@@ -55,6 +64,11 @@ class ApiNotFoundView(APIView):
     """
 
     permission_classes = [AllowAny]
+
+    def perform_content_negotiation(self, request, force=False):
+        # There is nothing here to negotiate: the 404 is problem+json whatever the Accept header or
+        # ?format= say, never a 406 (which came before the throttles, so without RateLimit headers).
+        return super().perform_content_negotiation(request, force=True)
 
     def perform_authentication(self, request):
         # Authenticates (the user throttle counts callers by user); on a bad token DRF falls back to anonymous.
@@ -72,11 +86,7 @@ class RefusedBodyView(ApiNotFoundView):
     """What BodySizeLimitMiddleware answers (413, or 400 for a bad Content-Length), passed as `refusal`:
     given after the throttles like an unknown path's 404, so the refusal counts against the rate
     limits (a 429 once they are spent) and the middleware can add the RateLimit headers. Nothing
-    here reads the body."""
-
-    def perform_content_negotiation(self, request, force=False):
-        # The refusal is problem+json whatever the Accept header says: never a 406 instead.
-        return super().perform_content_negotiation(request, force=True)
+    here reads the body; like the 404, the refusal is problem+json whatever the Accept header says."""
 
     @property
     def default_response_headers(self):

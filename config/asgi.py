@@ -2,11 +2,16 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 # Django must be set up before the routing imports models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from common.asgi_handler import OneTripASGIHandler  # noqa: E402
+
+# Each request in one trip to a worker thread (Django's own handler makes six): common/asgi_handler.py.
+django_asgi_app = OneTripASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

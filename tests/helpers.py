@@ -1,13 +1,135 @@
-"""Assertions shared by the API tests."""
+"""What the tests share besides fixtures: the API client, the problem and "nothing changed" checks, and
+a new version of an event through the real service. Fixtures live in the conftest modules, helpers here."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from functools import cache
+
+from django.apps import apps
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from accounts.tokens import tokens_for
+from events import services as event_services
 
 PROBLEM_KEYS = ("type", "title", "status", "detail")
 
 
-def assert_problem(response, status: int) -> dict:
-    """`response` is an RFC 9457 problem with this status; returns its body."""
+class Client(APIClient):
+    def as_user(self, user):
+        """Authenticate with a real access token, as a client would; `None` sends no credentials."""
+        if user is None:
+            self.credentials()
+            return self
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for(user)['access']}")
+        return self
+
+
+def assert_problem(response, status: int, slug: str | None = None) -> dict:
+    """`response` is an RFC 9457 problem with this status (and type /problems/`slug`); returns its body."""
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert all(body.get(key) for key in PROBLEM_KEYS), body
     assert body["status"] == status
+    if slug is not None:
+        assert body["type"] == f"/problems/{slug}", body
     return body
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the API writes one: RFC 3339 in UTC, with Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- "nothing changed" ----------------------------------------------------------------------------------
+
+
+@cache
+def _state_query() -> tuple[tuple[str, ...], str]:
+    """The tables of every installed app's models (many-to-many and history tables included, so a new
+    model is covered without a change here), and one SELECT of all their rows as (table, row as text).
+
+    None is left out. Not the sessions: a refused request must not sign anyone in either, and no test
+    writes one around the request it measures. Not a cache table: the cache is Redis or process memory.
+    """
+    quote = connection.ops.quote_name
+    tables, selects = [], []
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.proxy or not meta.managed:  # a proxy's rows are its model's; unmanaged tables are not ours
+            continue
+        if connection.vendor == "postgresql":
+            row = "t::text"  # the row's own text form
+        else:  # SQLite: quote() spells each value as an SQL literal, exactly
+            row = " || ',' || ".join(f"quote(t.{quote(field.column)})" for field in meta.local_concrete_fields)
+        tables.append(meta.db_table)
+        selects.append(f"SELECT '{meta.db_table}', {row} FROM {quote(meta.db_table)} t")
+    return tuple(tables), " UNION ALL ".join(selects)
+
+
+def database_state() -> dict[str, list[str]]:
+    """Every row of every table, by table name: equal before and after a request means it changed nothing.
+
+    One query (a test may take it around every request it sends), the rows compared as the database
+    writes them out.
+    """
+    tables, query = _state_query()
+    state: dict[str, list[str]] = {table: [] for table in tables}
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        for table, row in cursor.fetchall():
+            state[table].append(row)
+    for rows in state.values():
+        rows.sort()
+    return state
+
+
+# --- writes through the real services -------------------------------------------------------------------
+
+
+def edit(event, actor, reason=None, **changes):
+    """A new version of `event` through the real service (conflicts allowed); returns the fresh event."""
+    updated, _ = event_services.event_update(
+        event=event, actor=actor, changes=changes, reason=reason, conflict_strategy="allow"
+    )
+    return updated
+
+
+# --- threads, each with its own database connection -------------------------------------------------------
+
+
+def run_in_threads(*targets, timeout: float = 120) -> None:
+    """Run each target in a thread of its own and wait for all of them; the first exception a thread raised
+    is raised here, so a failure inside a thread fails the test. Each thread closes its connection."""
+    errors: list[BaseException] = []
+
+    def body(target) -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: BLE001 — raised again in the test's thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=body, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    if errors:
+        raise errors[0]
+
+
+def run_threads(count: int, target) -> None:
+    """`target(index)` in `count` threads released together by a barrier (run_in_threads' rules)."""
+    barrier = threading.Barrier(count)
+
+    def released(index: int) -> None:
+        barrier.wait(timeout=30)
+        target(index)
+
+    run_in_threads(*(lambda index=index: released(index) for index in range(count)))

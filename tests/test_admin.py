@@ -1,7 +1,6 @@
 """The Django admin covers users, events (with their history) and permissions, read by a staff user."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from sharing.models import EventPermission
@@ -10,15 +9,8 @@ from .factories import UserFactory, make_event
 
 
 @pytest.fixture
-def admin_client(db):
-    admin = get_user_model().objects.create_superuser(username="root", email="root@example.com", password="x-pass-123")
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
-def event(db):
+def marked_up(db):
+    """An event whose title is HTML: the admin must show it as text."""
     return make_event(UserFactory(), title="Quarterly <b>review</b>")
 
 
@@ -31,7 +23,7 @@ def event(db):
         "/admin/events/event/?q=Quarterly",
     ],
 )
-def test_admin_lists_render(admin_client, event, url):
+def test_admin_lists_render(admin_client, marked_up, url):
     response = admin_client.get(url)
 
     assert response.status_code == 200
@@ -39,10 +31,10 @@ def test_admin_lists_render(admin_client, event, url):
         assert "Quarterly &lt;b&gt;review&lt;/b&gt;" in response.content.decode()
 
 
-def test_admin_event_pages_show_history_and_permissions(admin_client, event):
-    change = admin_client.get(f"/admin/events/event/{event.pk}/change/")
-    history = admin_client.get(f"/admin/events/event/{event.pk}/history/")
-    permission = EventPermission.objects.get(event=event)
+def test_admin_event_pages_show_history_and_permissions(admin_client, marked_up):
+    change = admin_client.get(f"/admin/events/event/{marked_up.pk}/change/")
+    history = admin_client.get(f"/admin/events/event/{marked_up.pk}/history/")
+    permission = EventPermission.objects.get(event=marked_up)
     permission_page = admin_client.get(f"/admin/sharing/eventpermission/{permission.pk}/change/")
 
     assert change.status_code == 200
@@ -51,7 +43,7 @@ def test_admin_event_pages_show_history_and_permissions(admin_client, event):
     assert permission_page.status_code == 200
 
 
-def test_admin_needs_staff(db, event):
+def test_admin_needs_staff(db, marked_up):
     client = Client()
     client.force_login(UserFactory())
 
@@ -61,12 +53,12 @@ def test_admin_needs_staff(db, event):
     assert "/admin/login/" in response["Location"]
 
 
-def test_events_and_permissions_are_read_only_in_the_admin(admin_client, event):
+def test_events_and_permissions_are_read_only_in_the_admin(admin_client, marked_up):
     """Writes go through the services (versions, owner rule, audit, notifications); the admin only shows."""
-    permission = EventPermission.objects.get(event=event)
+    permission = EventPermission.objects.get(event=marked_up)
 
-    post = admin_client.post(f"/admin/events/event/{event.pk}/change/", {"title": "Changed in the admin"})
-    delete = admin_client.post(f"/admin/events/event/{event.pk}/delete/", {"post": "yes"})
+    post = admin_client.post(f"/admin/events/event/{marked_up.pk}/change/", {"title": "Changed in the admin"})
+    delete = admin_client.post(f"/admin/events/event/{marked_up.pk}/delete/", {"post": "yes"})
     add = admin_client.get("/admin/events/event/add/")
     revoke = admin_client.post(f"/admin/sharing/eventpermission/{permission.pk}/delete/", {"post": "yes"})
 
@@ -74,6 +66,6 @@ def test_events_and_permissions_are_read_only_in_the_admin(admin_client, event):
     assert delete.status_code == 403
     assert add.status_code == 403
     assert revoke.status_code == 403
-    event.refresh_from_db()
-    assert (event.title, event.version, event.deleted_at) == ("Quarterly <b>review</b>", 1, None)
+    marked_up.refresh_from_db()
+    assert (marked_up.title, marked_up.version, marked_up.deleted_at) == ("Quarterly <b>review</b>", 1, None)
     assert EventPermission.objects.filter(pk=permission.pk).exists()

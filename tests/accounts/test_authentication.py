@@ -12,8 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tokens import tokens_for
-from events.models import Event
-from tests.factories import UserFactory, make_event
+from tests.factories import UserFactory
+from tests.helpers import database_state
 
 # Endpoints anyone may call: they hand out tokens or describe the API.
 PUBLIC = {"auth/register", "auth/login", "auth/refresh", "schema", "schema/swagger-ui", "schema/redoc"}
@@ -54,21 +54,6 @@ def signing_key() -> str:
     return settings.SIMPLE_JWT["SIGNING_KEY"]
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def event(alice):
-    return make_event(alice, title="Secret plans")
-
-
-def event_state(event) -> tuple:
-    event.refresh_from_db()
-    return event.title, event.version, event.deleted_at, event.permissions.count()
-
-
 def send(api, method: str, path: str):
     body = {"title": "Hijacked", "users": [], "role": "viewer"} if method in {"post", "put", "patch"} else None
     return getattr(api, method)(path, body) if body is not None else getattr(api, method)(path)
@@ -76,12 +61,12 @@ def send(api, method: str, path: str):
 
 @pytest.mark.parametrize("method, path", PROTECTED)
 def test_protected_endpoints_need_a_token(api, alice, event, method, path):
-    before = (event_state(event), Event.objects.count())
+    before = database_state()
 
     response = send(api, method, path.format(id=event.pk, user_id=alice.pk))
 
     assert_401(response)
-    assert (event_state(event), Event.objects.count()) == before
+    assert database_state() == before
 
 
 def api_paths(resolver=None, prefix: str = "") -> list[str]:
@@ -193,17 +178,17 @@ def test_the_token_of_a_deleted_user_is_401(api, db):
     assert_401(api.get("/api/events"))
 
 
-def test_the_token_of_a_deactivated_user_is_401(api, alice, event):
-    access = tokens_for(alice)["access"]
-    alice.is_active = False
-    alice.save()
+def test_the_token_of_a_deactivated_user_is_401(api, me, event):
+    access = tokens_for(me)["access"]
+    me.is_active = False
+    me.save()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
 
     assert_401(api.get("/api/auth/me"))
     assert_401(api.get(f"/api/events/{event.pk}"))
-    before = event_state(event)
+    before = database_state()
     assert_401(api.delete(f"/api/events/{event.pk}"))
-    assert event_state(event) == before
+    assert database_state() == before
 
 
 def test_me_returns_the_caller(api, alice):
@@ -216,9 +201,36 @@ def test_me_returns_the_caller(api, alice):
     assert response.json() == {"id": alice.pk, "username": "alice", "email": alice.email}
 
 
-def test_a_valid_token_works_on_a_protected_endpoint(api, alice, event):
+def test_a_valid_token_works_on_a_protected_endpoint(api, me, event):
     """The counterpart of every refusal above: the same request with a good token gets through."""
-    response = api.as_user(alice).get(f"/api/events/{event.pk}")
+    response = api.as_user(me).get(f"/api/events/{event.pk}")
 
     assert response.status_code == 200
     assert response.json()["id"] == event.pk
+
+
+def test_the_authenticated_user_is_the_users_row_as_the_orm_reads_it(api, db):
+    """Authentication reads the user with its own SQL (one query, no ORM compiling): the same user, field for
+    field and type for type, as the ORM makes."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.authentication import JWTAuthentication
+
+    user = UserFactory(is_staff=True, first_name="Ada", last_login=datetime(2031, 3, 4, 5, 6, 7, 8, tzinfo=UTC))
+    authentication = JWTAuthentication()
+
+    found = authentication.get_user(authentication.get_validated_token(tokens_for(user)["access"].encode()))
+
+    expected = get_user_model().objects.get(pk=user.pk)
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert type(getattr(found, field.attname)) is type(getattr(expected, field.attname)), field.name
+    assert (found._state.adding, found._state.db) == (False, expected._state.db)
+
+
+@pytest.mark.parametrize("user_id", ["abc", None, [1], 10**30])
+def test_a_signed_token_naming_no_possible_user_is_a_401_not_a_500(api, db, user_id):
+    payload = {**AccessToken.for_user(UserFactory()).payload, "user_id": user_id}
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt.encode(payload, signing_key(), algorithm='HS256')}")
+
+    assert_401(api.get("/api/auth/me"))

@@ -10,11 +10,6 @@ from tests.helpers import assert_problem
 URL = "/api/auth/login"
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
 def assert_session_for(api, response, user) -> None:
     """A 200 login answer for `user` whose access token works."""
     assert response.status_code == 200, response.content

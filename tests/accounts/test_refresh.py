@@ -6,15 +6,10 @@ import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from tests.factories import PASSWORD, UserFactory
-from tests.helpers import assert_problem
+from tests.factories import PASSWORD
+from tests.helpers import assert_problem, database_state
 
 URL = "/api/auth/refresh"
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
 
 
 @pytest.fixture
@@ -58,33 +53,33 @@ def test_refresh_gives_a_new_pair_and_kills_the_old_refresh_token(api, alice, se
 
 def test_a_replayed_refresh_token_issues_nothing(api, session):
     assert api.post(URL, {"refresh": session["refresh"]}).status_code == 200
-    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+    before = database_state()
 
     response = api.post(URL, {"refresh": session["refresh"]})
 
     body = assert_problem(response, 401)
     assert "access" not in body and "refresh" not in body
-    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+    assert database_state() == before
 
 
 def test_an_access_token_is_not_a_refresh_token(api, session):
-    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+    before = database_state()
 
     response = api.post(URL, {"refresh": session["access"]})
 
     assert_problem(response, 401)
-    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+    assert database_state() == before
     assert api.post(URL, {"refresh": session["refresh"]}).status_code == 200  # the session is unharmed
 
 
 @pytest.mark.parametrize("refresh", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 4000])
 def test_a_garbage_refresh_token_is_401(api, session, refresh):
-    before = (OutstandingToken.objects.count(), BlacklistedToken.objects.count())
+    before = database_state()
 
     response = api.post(URL, {"refresh": refresh})
 
     assert_problem(response, 401)
-    assert (OutstandingToken.objects.count(), BlacklistedToken.objects.count()) == before
+    assert database_state() == before
 
 
 def test_an_expired_refresh_token_is_401(api, alice):

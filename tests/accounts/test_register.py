@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
+from tests.helpers import database_state
 
 User = get_user_model()
 
@@ -21,21 +22,6 @@ def assert_validation_problem(response, *fields: str) -> dict:
         messages = body["errors"][field]
         assert isinstance(messages, list) and messages and all(isinstance(m, str) and m for m in messages)
     return body
-
-
-@pytest.fixture
-def taken(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
-@pytest.fixture
-def snapshot(db):
-    """Counts a refused registration must leave as they were."""
-
-    def counts():
-        return User.objects.count(), OutstandingToken.objects.count()
-
-    return counts
 
 
 def test_register_creates_the_user_and_a_working_session(api, db):
@@ -73,16 +59,16 @@ def test_register_creates_the_user_and_a_working_session(api, db):
         ("aLiCe", "Alice@Example.Com", ["username", "email"]),
     ],
 )
-def test_username_and_email_are_unique_regardless_of_case(api, taken, snapshot, username, email, fields):
-    before = snapshot()
+def test_username_and_email_are_unique_regardless_of_case(api, alice, username, email, fields):
+    before = database_state()
 
     response = api.post(URL, {"username": username, "email": email, "password": PASSWORD})
 
     body = assert_validation_problem(response, *fields)
     assert set(body["errors"]) == set(fields)
-    assert snapshot() == before
-    taken.refresh_from_db()
-    assert (taken.username, taken.email) == ("alice", "alice@example.com")
+    assert database_state() == before
+    alice.refresh_from_db()
+    assert (alice.username, alice.email) == ("alice", "alice@example.com")
 
 
 @pytest.mark.parametrize(
@@ -94,37 +80,37 @@ def test_username_and_email_are_unique_regardless_of_case(api, taken, snapshot, 
         ("margaret.hamilton", "too similar"),
     ],
 )
-def test_django_password_validators_apply(api, snapshot, password, message):
-    before = snapshot()
+def test_django_password_validators_apply(api, db, password, message):
+    before = database_state()
 
     response = api.post(URL, {"username": "margaret.hamilton", "email": "mh@example.com", "password": password})
 
     body = assert_validation_problem(response, "password")
     assert any(message in m for m in body["errors"]["password"]), body
-    assert snapshot() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("missing", ["username", "email", "password"])
-def test_each_field_is_required(api, snapshot, missing):
+def test_each_field_is_required(api, db, missing):
     data = {"username": "grace", "email": "grace@example.com", "password": PASSWORD}
     del data[missing]
-    before = snapshot()
+    before = database_state()
 
     response = api.post(URL, data)
 
     body = assert_validation_problem(response, missing)
     assert set(body["errors"]) == {missing}
-    assert snapshot() == before
+    assert database_state() == before
 
 
-def test_an_empty_body_names_every_missing_field(api, snapshot):
-    before = snapshot()
+def test_an_empty_body_names_every_missing_field(api, db):
+    before = database_state()
 
     response = api.post(URL, {})
 
     body = assert_validation_problem(response, "username", "email", "password")
     assert set(body["errors"]) == {"username", "email", "password"}
-    assert snapshot() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -145,33 +131,33 @@ def test_an_empty_body_names_every_missing_field(api, snapshot):
         ("password", ""),
     ],
 )
-def test_bad_values_are_400_on_their_field(api, snapshot, field, value):
+def test_bad_values_are_400_on_their_field(api, db, field, value):
     data = {"username": "grace", "email": "grace@example.com", "password": PASSWORD, field: value}
-    before = snapshot()
+    before = database_state()
 
     response = api.post(URL, data)
 
     assert_validation_problem(response, field)
-    assert snapshot() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("raw", ["[]", '["grace"]', '"grace"', "42", "null", "true"])
-def test_a_body_that_is_not_an_object_is_400(api, snapshot, raw):
-    before = snapshot()
+def test_a_body_that_is_not_an_object_is_400(api, db, raw):
+    before = database_state()
 
     response = api.post(URL, raw, content_type="application/json")
 
     assert_validation_problem(response)
-    assert snapshot() == before
+    assert database_state() == before
 
 
-def test_a_second_registration_with_the_same_names_is_refused(api, snapshot):
+def test_a_second_registration_with_the_same_names_is_refused(api, db):
     data = {"username": "grace", "email": "grace@example.com", "password": PASSWORD}
     assert api.post(URL, data).status_code == 201
-    before = snapshot()
+    before = database_state()
 
     response = api.post(URL, data)
 
     body = assert_validation_problem(response, "username", "email")
     assert set(body["errors"]) == {"username", "email"}
-    assert snapshot() == before
+    assert database_state() == before

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
-import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -12,13 +11,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import RevokedAccessToken
 from accounts.tokens import access_token_revoked, tokens_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.helpers import assert_problem
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
 
 
 def bearer(api, access: str):

@@ -5,17 +5,7 @@ import re
 import pytest
 
 from events.models import Event
-from tests.factories import PASSWORD, UserFactory, make_event
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
-@pytest.fixture
-def event(alice):
-    return make_event(alice, title="Planning")
+from tests.factories import PASSWORD
 
 
 def assert_not_redirected(response) -> None:
@@ -36,8 +26,8 @@ def assert_not_redirected(response) -> None:
         "/api/schema/redoc",
     ],
 )
-def test_reads_answer_with_and_without_a_trailing_slash(api, alice, event, path):
-    api.as_user(alice)
+def test_reads_answer_with_and_without_a_trailing_slash(api, me, event, path):
+    api.as_user(me)
     path = path.format(id=event.pk)
     bare, _, query = path.partition("?")
     suffix = f"?{query}" if query else ""
@@ -86,8 +76,8 @@ def test_create_with_and_without_a_trailing_slash(api, alice, slash):
 
 
 @pytest.mark.parametrize("slash", ["", "/"])
-def test_writes_to_one_event_with_and_without_a_trailing_slash(api, alice, event, slash):
-    api.as_user(alice)
+def test_writes_to_one_event_with_and_without_a_trailing_slash(api, me, event, slash):
+    api.as_user(me)
 
     patched = api.patch(f"/api/events/{event.pk}{slash}", {"title": f"Renamed{slash}"})
     assert_not_redirected(patched)

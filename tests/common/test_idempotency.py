@@ -19,6 +19,7 @@ from common.models import IdempotencyRecord
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +34,6 @@ def event_body(title: str = "Standup", hours: int = 0) -> dict:
         "end_time": (start + timedelta(minutes=30)).isoformat(),
         "conflict_strategy": "allow",  # retries that do run again must not trip over the first one's event
     }
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def owned(user) -> int:
@@ -83,6 +74,7 @@ def test_a_replay_carries_the_rate_limit_headers(client):
 
 def test_the_same_key_with_another_body_is_a_422_and_does_nothing(client, me):
     client.post("/api/events", event_body("One"), HTTP_IDEMPOTENCY_KEY="k-2")
+    before = database_state()
 
     response = client.post("/api/events", event_body("Two"), HTTP_IDEMPOTENCY_KEY="k-2")
 
@@ -90,6 +82,7 @@ def test_the_same_key_with_another_body_is_a_422_and_does_nothing(client, me):
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/idempotency-key-reused"
     assert list(Event.objects.filter(owner=me).values_list("title", flat=True)) == ["One"]
+    assert database_state() == before
 
 
 def test_the_same_key_on_another_path_is_a_422(client, me):
@@ -159,11 +152,9 @@ def test_a_claim_abandoned_by_a_dead_worker_is_released_after_the_timeout(client
     assert IdempotencyRecord.objects.get(key="k-5").status_code == 201
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # the running lock is a PostgreSQL advisory lock; elsewhere the timeout applies
 def test_on_postgresql_a_claim_whose_request_died_is_released_at_once(client, me):
     """A claim without an answer whose key nobody holds: its worker died (and its work was rolled back)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the running lock is a PostgreSQL advisory lock; elsewhere the timeout applies")
     client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY="k-died")
     IdempotencyRecord.objects.filter(key="k-died").update(status_code=None, body=b"")
 
@@ -232,11 +223,14 @@ def test_a_logged_out_token_cannot_replay(api, me):
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
 def test_a_malformed_key_is_a_400_and_does_nothing(client, me, key):
+    before = database_state()
+
     response = client.post("/api/events", event_body(), HTTP_IDEMPOTENCY_KEY=key)
 
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
     assert owned(me) == 0
+    assert database_state() == before
 
 
 def test_login_ignores_the_key_and_stores_no_tokens(api, me, password):

@@ -6,7 +6,8 @@ import msgpack
 import pytest
 
 from events.models import Event
-from tests.factories import UserFactory, make_event
+from tests.factories import make_event
+from tests.helpers import database_state
 
 MEDIA_TYPES = ["application/msgpack", "application/x-msgpack"]
 
@@ -20,16 +21,6 @@ EVENT = {
 }
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def authed(api, alice):
-    return api.as_user(alice)
-
-
 def instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     assert parsed.tzinfo is not None, value  # RFC 3339 with an offset
@@ -37,10 +28,10 @@ def instant(value: str) -> datetime:
 
 
 @pytest.mark.parametrize("media_type", MEDIA_TYPES)
-def test_create_from_a_messagepack_body(authed, alice, media_type):
+def test_create_from_a_messagepack_body(client, me, media_type):
     before = Event.objects.count()
 
-    response = authed.post("/api/events", msgpack.packb(EVENT), content_type=media_type)
+    response = client.post("/api/events", msgpack.packb(EVENT), content_type=media_type)
 
     assert response.status_code == 201, response.content
     assert Event.objects.count() == before + 1
@@ -53,12 +44,12 @@ def test_create_from_a_messagepack_body(authed, alice, media_type):
     )
     assert event.start_time == datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
     assert event.end_time == datetime(2031, 3, 3, 8, 15, tzinfo=UTC)
-    assert event.owner == alice
+    assert event.owner == me
 
 
 @pytest.mark.parametrize("media_type", MEDIA_TYPES)
-def test_a_messagepack_request_and_answer(authed, media_type):
-    response = authed.post("/api/events", msgpack.packb(EVENT), content_type=media_type, HTTP_ACCEPT=media_type)
+def test_a_messagepack_request_and_answer(client, media_type):
+    response = client.post("/api/events", msgpack.packb(EVENT), content_type=media_type, HTTP_ACCEPT=media_type)
 
     assert response.status_code == 201, response.content
     assert response["Content-Type"] == media_type
@@ -67,12 +58,12 @@ def test_a_messagepack_request_and_answer(authed, media_type):
     assert instant(body["start_time"]) == instant(EVENT["start_time"])
 
 
-def test_a_messagepack_timestamp_is_read_as_that_instant(authed):
+def test_a_messagepack_timestamp_is_read_as_that_instant(client):
     start = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
     end = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)
     raw = msgpack.packb({"title": "Timestamps", "start_time": start, "end_time": end}, datetime=True)
 
-    response = authed.post("/api/events", raw, content_type="application/msgpack")
+    response = client.post("/api/events", raw, content_type="application/msgpack")
 
     assert response.status_code == 201, response.content
     event = Event.objects.get(pk=response.json()["id"])
@@ -80,11 +71,11 @@ def test_a_messagepack_timestamp_is_read_as_that_instant(authed):
 
 
 @pytest.mark.parametrize("media_type", MEDIA_TYPES)
-def test_an_event_reads_the_same_in_messagepack_and_json(authed, alice, media_type):
-    event = make_event(alice, title="Café ☕", description="x" * 300, location="Zürich")
+def test_an_event_reads_the_same_in_messagepack_and_json(client, me, media_type):
+    event = make_event(me, title="Café ☕", description="x" * 300, location="Zürich")
 
-    as_json = authed.get(f"/api/events/{event.pk}")
-    as_msgpack = authed.get(f"/api/events/{event.pk}", HTTP_ACCEPT=media_type)
+    as_json = client.get(f"/api/events/{event.pk}")
+    as_msgpack = client.get(f"/api/events/{event.pk}", HTTP_ACCEPT=media_type)
 
     assert as_json.status_code == as_msgpack.status_code == 200
     assert as_json["Content-Type"] == "application/json"
@@ -98,12 +89,12 @@ def test_an_event_reads_the_same_in_messagepack_and_json(authed, alice, media_ty
 
 
 @pytest.mark.parametrize("media_type", MEDIA_TYPES)
-def test_a_list_reads_the_same_in_messagepack_and_json(authed, alice, media_type):
+def test_a_list_reads_the_same_in_messagepack_and_json(client, me, media_type):
     for n in range(3):
-        make_event(alice, title=f"Event {n}")
+        make_event(me, title=f"Event {n}")
 
-    as_json = authed.get("/api/events?page_size=2")
-    as_msgpack = authed.get("/api/events?page_size=2", HTTP_ACCEPT=media_type)
+    as_json = client.get("/api/events?page_size=2")
+    as_msgpack = client.get("/api/events?page_size=2", HTTP_ACCEPT=media_type)
 
     assert as_msgpack.status_code == 200
     decoded = msgpack.unpackb(as_msgpack.content)
@@ -111,18 +102,18 @@ def test_a_list_reads_the_same_in_messagepack_and_json(authed, alice, media_type
     assert decoded["count"] == 3 and len(decoded["results"]) == 2
 
 
-def test_me_in_messagepack(authed, alice):
-    response = authed.get("/api/auth/me", HTTP_ACCEPT="application/msgpack")
+def test_me_in_messagepack(api, alice):
+    response = api.as_user(alice).get("/api/auth/me", HTTP_ACCEPT="application/msgpack")
 
     assert response.status_code == 200
     assert msgpack.unpackb(response.content) == {"id": alice.pk, "username": "alice", "email": alice.email}
 
 
-def test_json_stays_the_default(authed, alice):
-    event = make_event(alice)
+def test_json_stays_the_default(client, me):
+    event = make_event(me)
 
     for accept in (None, "*/*", "application/*", "application/json, application/msgpack;q=0.5"):
-        response = authed.get(f"/api/events/{event.pk}", **({"HTTP_ACCEPT": accept} if accept else {}))
+        response = client.get(f"/api/events/{event.pk}", **({"HTTP_ACCEPT": accept} if accept else {}))
         assert response.status_code == 200
         assert response["Content-Type"] == "application/json", accept
 
@@ -138,31 +129,31 @@ def test_json_stays_the_default(authed, alice):
     ],
     ids=["int-key", "array-key", "nil-key", "truncated", "header-only"],
 )
-def test_bad_messagepack_is_400_and_creates_nothing(authed, raw):
-    before = Event.objects.count()
+def test_bad_messagepack_is_400_and_creates_nothing(client, raw):
+    before = database_state()
 
-    response = authed.post("/api/events", raw, content_type="application/msgpack")
+    response = client.post("/api/events", raw, content_type="application/msgpack")
 
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["status"] == 400
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
-def test_a_messagepack_validation_error_names_the_field(authed):
-    before = Event.objects.count()
+def test_a_messagepack_validation_error_names_the_field(client):
+    before = database_state()
 
-    response = authed.post(
+    response = client.post(
         "/api/events", msgpack.packb({**EVENT, "title": b"\x00binary"}), content_type="application/msgpack"
     )
 
     assert response.status_code == 400, response.content
     assert "title" in response.json()["errors"]
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
-def test_an_error_asked_for_in_messagepack_is_still_a_problem(authed):
-    response = authed.get("/api/events/999999", HTTP_ACCEPT="application/msgpack")
+def test_an_error_asked_for_in_messagepack_is_still_a_problem(client):
+    response = client.get("/api/events/999999", HTTP_ACCEPT="application/msgpack")
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
@@ -170,12 +161,12 @@ def test_an_error_asked_for_in_messagepack_is_still_a_problem(authed):
 
 
 @pytest.mark.parametrize("path", ["/api/auth/me", "/api/events", "/api/notifications"])
-def test_format_picks_the_answer_and_an_unknown_one_is_a_406_not_a_404(authed, path):
+def test_format_picks_the_answer_and_an_unknown_one_is_a_406_not_a_404(client, path):
     # Found by the schema fuzzer: DRF answers 404 for an unknown ?format=, which here means "no such object".
-    assert authed.get(path, {"format": "msgpack"})["Content-Type"] == "application/msgpack"
+    assert client.get(path, {"format": "msgpack"})["Content-Type"] == "application/msgpack"
 
     for unknown in ("xml", ""):  # an empty ?format= names no format either
-        response = authed.get(path, {"format": unknown})
+        response = client.get(path, {"format": unknown})
 
         assert response.status_code == 406, (unknown, response.content)
         assert response["Content-Type"] == "application/problem+json"

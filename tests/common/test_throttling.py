@@ -2,37 +2,16 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from events.models import Event
+from common.throttling import UserThrottle
 from tests.factories import PASSWORD, UserFactory, make_event
+from tests.helpers import database_state
 
 User = get_user_model()
 
 LOGIN = "/api/auth/login"
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Lower some throttle rates for one test.
-
-    DRF binds SimpleRateThrottle.THROTTLE_RATES to the settings dict at import, so overriding the
-    setting alone changes nothing; the class attribute is patched too (and restored by monkeypatch).
-    """
-
-    def lower(**overrides: str) -> None:
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        new = {**current, **overrides}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
-
-    return lower
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
 
 
 def limits(response) -> tuple[int, int, int]:
@@ -132,14 +111,14 @@ def test_a_throttled_write_changes_nothing(api, alice, rates):
     rates(user="1/min")
     api.as_user(alice)
     assert api.get("/api/events").status_code == 200
-    before = Event.objects.count()
+    before = database_state()
 
     response = api.post(
         "/api/events", {"title": "Late", "start_time": "2031-03-03T09:00:00Z", "end_time": "2031-03-03T10:00:00Z"}
     )
 
     assert_429(response)
-    assert Event.objects.count() == before
+    assert database_state() == before
 
 
 def test_requests_with_no_token_are_throttled_too(api, db, rates):
@@ -178,14 +157,14 @@ def test_login_is_limited_per_username_across_ips(api, alice, rates):
     for index, name in enumerate(names):
         response = api.post(LOGIN, {"username": name, "password": "wrong-guess-1"}, REMOTE_ADDR=f"10.0.0.{index}")
         assert response.status_code == 401, response.content
-    tokens_before = OutstandingToken.objects.count()
+    before = database_state()
 
     # Even the right password, from yet another address, waits.
     blocked = api.post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.99")
 
     body = assert_429(blocked)
     assert "access" not in body
-    assert OutstandingToken.objects.count() == tokens_before
+    assert database_state() == before
     # Another account from the same address is not affected.
     UserFactory(username="bob")
     assert api.post(LOGIN, {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.99").status_code == 200
@@ -238,12 +217,12 @@ def test_register_is_under_the_auth_limits(api, db, rates):
     rates(auth_ip="1/min")
     first = api.post("/api/auth/register", {"username": "grace", "email": "g@example.com", "password": PASSWORD})
     assert first.status_code == 201, first.content
-    users_before = User.objects.count()
+    before = database_state()
 
     second = api.post("/api/auth/register", {"username": "hedy", "email": "h@example.com", "password": PASSWORD})
 
     assert_429(second)
-    assert User.objects.count() == users_before
+    assert database_state() == before
     assert not User.objects.filter(username="hedy").exists()
 
 
@@ -252,10 +231,87 @@ def test_refresh_is_under_the_auth_limits(api, alice, rates):
     session = api.post(LOGIN, {"username": "alice", "password": PASSWORD}).json()
     rotated = api.post("/api/auth/refresh", {"refresh": session["refresh"]})
     assert rotated.status_code == 200, rotated.content
-    tokens_before = OutstandingToken.objects.count()
+    before = database_state()
 
     blocked = api.post("/api/auth/refresh", {"refresh": rotated.json()["refresh"]})
 
     body = assert_429(blocked)
     assert "refresh" not in body
-    assert OutstandingToken.objects.count() == tokens_before
+    assert database_state() == before
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttles' clock, set by the test: `clock.now = t`."""
+
+    class Clock:
+        now = 0.0
+
+    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: Clock.now))
+    return Clock
+
+
+def test_a_window_refuses_past_its_limit_until_it_ends_then_counts_again(api, alice, rates, clock):
+    rates(user="3/min")
+    api.as_user(alice)
+    clock.now = 6_000_000_010.5  # 49.5 s before the minute's window ends
+
+    answers = [api.get("/api/auth/me") for _ in range(3)]
+    clock.now += 30
+    refused = api.get("/api/auth/me")
+
+    assert [limits(r) for r in answers] == [(3, 2, 50), (3, 1, 50), (3, 0, 50)]
+    assert_429(refused)
+    assert (refused["Retry-After"], refused["RateLimit-Reset"]) == ("20", "20")  # the window's end, not later
+    clock.now += 19.5  # the next window: the count starts again
+    assert limits(api.get("/api/auth/me")) == (3, 2, 60)
+
+
+def test_the_state_kept_per_caller_is_one_counter_whatever_the_number_of_requests(api, alice, clock):
+    """Bounded cost: each request adds one to a counter; nothing grows with the requests of the window
+    (DRF's throttle kept, read and rewrote the list of all their times: 1,200 per request at 1200/min)."""
+    clock.now = 6_000_000_000.0
+    api.as_user(alice)
+    for _ in range(150):
+        assert api.get("/api/auth/me").status_code == 200
+
+    key = UserThrottle().cache_format % {"scope": "user", "ident": alice.pk}
+    assert cache.get(key) is None  # no list of request times
+    assert cache.get(f"{key}:{int(clock.now // 60)}") == 150
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+@pytest.mark.parametrize("unacceptable", [{"HTTP_ACCEPT": "text/csv"}, {"QUERY_STRING": "format=csv"}])
+def test_an_unknown_path_is_a_404_problem_with_ratelimit_headers_whatever_the_accept(
+    api, alice, rates, authenticated, unacceptable
+):
+    rates(user="2/min", anon="2/min")
+    if authenticated:
+        api.as_user(alice)
+
+    answers = [api.get("/api/no-such-thing", **unacceptable) for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [404, 404]
+    assert all(a["Content-Type"] == "application/problem+json" for a in answers)
+    assert [limits(a)[:2] for a in answers[:2]] == [(2, 1), (2, 0)]
+    assert_429(answers[2])  # counted like any request
+
+
+@pytest.mark.parametrize(
+    "token, path",
+    [("alice", "/api/events"), ("alice", "/api/auth/me"), (None, "/api/events"), ("garbage", "/api/auth/me")],
+)
+def test_a_406_carries_the_ratelimit_headers_and_counts(api, alice, rates, token, path):
+    rates(user="2/min", anon="2/min")
+    if token == "alice":
+        api.as_user(alice)
+    elif token:
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    answers = [api.get(path, HTTP_ACCEPT="text/csv") for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [406, 406]
+    assert [limits(a)[:2] for a in answers[:2]] == [(2, 1), (2, 0)]
+    assert_429(answers[2])
+    if token == "alice":  # counted as alice, not as her address: her next JSON request is refused too
+        assert api.get(path).status_code == 429

@@ -9,29 +9,21 @@ both land, and a batch that loses lands none of its items.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from events.models import Event
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import Client, iso, run_threads
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 BATCHES = 4
 ITEMS = 25
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def items(label: str, first_day: int, minutes_offset: int = 0) -> list[dict]:

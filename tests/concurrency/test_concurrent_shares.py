@@ -5,18 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from sharing.models import EventPermission
-from tests.conftest import Client
 from tests.factories import UserFactory, make_event
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import Client, run_threads
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 

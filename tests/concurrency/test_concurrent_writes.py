@@ -13,47 +13,21 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from common.models import IdempotencyRecord
 from events.models import Event
 from sharing import services as sharing_services
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client, run_threads
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 WRITERS = 8
 WRITES_EACH = 5
 FIELDS = ("title", "description", "location")
-
-
-def run_threads(count: int, target) -> None:
-    """Start `count` threads released together by a barrier, and wait for all of them."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            target(index)
-        except BaseException as exc:  # noqa: BLE001 — re-raised in the main thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    if errors:
-        raise errors[0]
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ import json
 import threading
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from common.exceptions import problem_exception_handler
 from events.models import Event
 from tests.factories import UserFactory, make_event
-
-from .test_concurrent_writes import run_threads
+from tests.helpers import run_threads
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's deadlock detection"),
 ]
 
 

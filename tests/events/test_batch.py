@@ -8,19 +8,10 @@ import pytest
 
 from events.models import Event
 from sharing.models import EventPermission
-from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import assert_problem
+from tests.factories import BASE_TIME, make_event
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (
-        Event.objects.count(),
-        Event.history.count(),
-        EventPermission.objects.count(),
-        EventPermission.history.count(),
-    )
 
 
 def item(n: int, minutes: int = 30, **fields) -> dict:
@@ -32,11 +23,6 @@ def item(n: int, minutes: int = 30, **fields) -> dict:
         "end_time": (start + timedelta(minutes=minutes)).isoformat(),
         **fields,
     }
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
 
 
 @pytest.mark.parametrize("envelope", ["object", "bare-list"])
@@ -97,18 +83,22 @@ def test_500_items_are_accepted(api, me):
 
 
 def test_501_items_are_a_400_and_create_nothing(api, me):
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events/batch", [item(n) for n in range(501)])
+    response = client.post("/api/events/batch", [item(n) for n in range(501)])
 
     assert_problem(response, 400)
-    assert counts() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("payload", [[], {"events": []}], ids=["bare-list", "object"])
 def test_an_empty_batch_is_a_400(api, me, payload):
-    assert_problem(api.as_user(me).post("/api/events/batch", payload, format="json"), 400)
-    assert counts() == (0, 0, 0, 0)
+    client = api.as_user(me)
+    before = database_state()
+
+    assert_problem(client.post("/api/events/batch", payload, format="json"), 400)
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -123,14 +113,15 @@ def test_a_malformed_batch_is_a_400(api, me, payload):
 
 def test_one_bad_item_the_last_one_fails_the_batch_and_creates_nothing(api, me):
     make_event(me, title="Existing", start=BASE_TIME - timedelta(days=1))
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events/batch", [item(0), item(1), {**item(2), "title": ""}])
+    response = client.post("/api/events/batch", [item(0), item(1), {**item(2), "title": ""}])
 
     problem = assert_problem(response, 400)
     assert [entry["index"] for entry in problem["errors"]] == [2]
     assert "title" in problem["errors"][0]["errors"]
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_every_bad_item_is_reported_with_its_index(api, me):
@@ -152,9 +143,10 @@ def test_every_bad_item_is_reported_with_its_index(api, me):
 
 
 def test_items_overlapping_each_other_are_a_409_and_create_nothing(api, me):
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events/batch", [item(0), item(1), item(1, minutes=45, title="Clash")])
+    response = client.post("/api/events/batch", [item(0), item(1), item(1, minutes=45, title="Clash")])
 
     problem = assert_problem(response, 409)
     assert problem["conflicts"]
@@ -162,18 +154,19 @@ def test_items_overlapping_each_other_are_a_409_and_create_nothing(api, me):
         assert {"event_id", "title", "start_time", "end_time"} <= conflict.keys()
         assert conflict["event_id"] is None  # another item of the batch: not an event yet
     assert {c["title"] for c in problem["conflicts"]} == {"Item 1", "Clash"}
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_an_item_overlapping_the_calendar_is_a_409_naming_the_event(api, me):
     existing = make_event(me, title="Existing", start=BASE_TIME + timedelta(hours=1, minutes=15))
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events/batch", [item(0), item(1)])
+    response = client.post("/api/events/batch", [item(0), item(1)])
 
     problem = assert_problem(response, 409)
     assert [(c["event_id"], c["title"]) for c in problem["conflicts"]] == [(existing.pk, "Existing")]
-    assert counts() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("where", ["query", "body"])
@@ -193,7 +186,12 @@ def test_a_conflicting_batch_with_warn_is_created_and_lists_the_conflicts(api, m
     assert len(body["results"]) == 3
     titles = {c["title"] for c in body["conflicts"]}
     assert "Existing" in titles
-    assert titles & {"Item 3", "Clash"}
+    # Each of the two overlapping items names the other by its place in the batch.
+    assert sorted((c["index"], c["title"], c.get("batch_index")) for c in body["conflicts"]) == [
+        (0, "Existing", None),
+        (1, "Clash", 2),
+        (2, "Item 3", 1),
+    ]
     assert existing.pk in {c["event_id"] for c in body["conflicts"]}
     assert Event.objects.count() == 4
 

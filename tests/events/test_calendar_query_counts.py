@@ -12,7 +12,7 @@ Measured counts (queries the view runs; the authenticated user is one of them):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -23,6 +23,7 @@ from events.models import Event
 from scheduling import conflicts, free_slots
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import iso
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +32,6 @@ EXPAND_QUERIES = 3
 CALENDAR_QUERIES = 3
 CHECK_QUERIES = 1
 WEEK = timedelta(weeks=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
 
 
 def calendar(me, size: int) -> None:

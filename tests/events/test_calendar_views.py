@@ -8,15 +8,12 @@ import pytest
 
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import iso
 
 pytestmark = pytest.mark.django_db
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def window(start: datetime = BASE_TIME - DAY, end: datetime = BASE_TIME + 30 * DAY) -> dict:
@@ -49,16 +46,6 @@ def busy(response) -> list[tuple[datetime, datetime]]:
 def weekly(owner, title: str, start: datetime, count: int = 4, **fields):
     rule = {"rrule": f"FREQ=WEEKLY;COUNT={count}", "exdates": [], "rdates": []}
     return make_event(owner, title=title, start=start, recurrence=rule, **fields)
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 # --- conflicts ---------------------------------------------------------------------------------------

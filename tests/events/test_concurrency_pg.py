@@ -7,46 +7,23 @@ something on PostgreSQL, where the calendar lock (events/locks.py, an advisory l
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from common.exceptions import SchedulingConflict
 from events import services
 from events.models import Event
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory
+from tests.helpers import Client, iso, run_in_threads
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"),
     pytest.mark.django_db(transaction=True),
 ]
 
 WAIT = 30  # seconds a thread may wait for the other before the test fails instead of hanging
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def run_in_threads(*targets) -> None:
-    def wrap(target):
-        def run():
-            try:
-                target()
-            finally:
-                connections.close_all()  # this thread's connection
-
-        return run
-
-    threads = [threading.Thread(target=wrap(target)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT)
-        assert not thread.is_alive(), "a thread is stuck"
 
 
 @pytest.mark.parametrize("round_", range(5))

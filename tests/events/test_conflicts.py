@@ -8,17 +8,12 @@ import pytest
 
 from events.models import Event
 from sharing import services as sharing_services
-from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 UTC = UTC
-
-
-def counts() -> tuple[int, int, int]:
-    return Event.objects.count(), Event.history.count(), EventPermission.objects.count()
 
 
 def slot(start: datetime, minutes: int = 60, **fields) -> dict:
@@ -38,11 +33,6 @@ def conflict_summary(conflicts: list[dict]) -> list[tuple]:
         (c["event_id"], c["title"], datetime.fromisoformat(c["start_time"]), datetime.fromisoformat(c["end_time"]))
         for c in conflicts
     ]
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
 
 
 @pytest.fixture
@@ -69,13 +59,14 @@ BUSY = lambda event: (event.pk, "Busy", BASE_TIME, BASE_TIME + timedelta(hours=1
     ids=["end", "start", "inside", "around", "same"],
 )
 def test_an_overlapping_create_is_a_409_listing_the_conflict_and_creates_nothing(api, me, busy, start, minutes):
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events", slot(start, minutes))
+    response = client.post("/api/events", slot(start, minutes))
 
     problem = assert_problem(response, 409)
     assert conflict_summary(problem["conflicts"]) == [BUSY(busy)]
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_reject_is_the_default_and_can_be_named(api, me, busy):
@@ -136,14 +127,15 @@ def test_an_event_shared_with_me_counts_even_as_viewer(api, me):
     other = UserFactory()
     theirs = make_event(other, title="Theirs", start=BASE_TIME)
     sharing_services.event_share(event=theirs, actor=other, targets=[{"user_id": me.pk, "role": "viewer"}])
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post("/api/events", slot(BASE_TIME + timedelta(minutes=10)))
+    response = client.post("/api/events", slot(BASE_TIME + timedelta(minutes=10)))
 
     problem = assert_problem(response, 409)
     assert [c["event_id"] for c in problem["conflicts"]] == [theirs.pk]
     assert problem["conflicts"][0]["title"] == "Theirs"
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_a_strangers_event_does_not_conflict_and_is_not_revealed(api, me):
@@ -174,12 +166,13 @@ def test_an_invalid_conflict_strategy_is_a_400(api, me, where, strategy):
         path += f"?conflict_strategy={strategy}"
     else:
         body["conflict_strategy"] = strategy
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    problem = assert_problem(api.as_user(me).post(path, body), 400)
+    problem = assert_problem(client.post(path, body), 400)
 
     assert "conflict_strategy" in problem["errors"]
-    assert counts() == before
+    assert database_state() == before
 
 
 # --- update ------------------------------------------------------------------------------------
@@ -189,9 +182,10 @@ def test_an_invalid_conflict_strategy_is_a_400(api, me, where, strategy):
 def test_moving_an_event_onto_another_is_a_409_and_leaves_it_unchanged(api, me, busy, method):
     later = make_event(me, title="Later", start=BASE_TIME + timedelta(hours=3))
     stored = Event.objects.filter(pk=later.pk).values().get()
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = getattr(api.as_user(me), method)(
+    response = getattr(client, method)(
         f"/api/events/{later.pk}",
         {
             "start_time": (BASE_TIME + timedelta(minutes=30)).isoformat(),
@@ -202,7 +196,7 @@ def test_moving_an_event_onto_another_is_a_409_and_leaves_it_unchanged(api, me, 
     problem = assert_problem(response, 409)
     assert conflict_summary(problem["conflicts"]) == [BUSY(busy)]
     assert Event.objects.filter(pk=later.pk).values().get() == stored
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_moving_an_event_with_warn_saves_and_lists_the_conflict(api, me, busy):
@@ -247,24 +241,23 @@ def test_an_editor_moving_a_shared_event_is_checked_against_the_editors_calendar
 
 def test_a_weekly_series_conflicts_with_a_single_event_three_weeks_later(api, me):
     single = make_event(me, title="Dentist", start=BASE_TIME + timedelta(weeks=3, minutes=30))
-    before = counts()
+    client = api.as_user(me)
+    before = database_state()
 
-    response = api.as_user(me).post(
-        "/api/events", slot(BASE_TIME, title="Weekly", recurrence_pattern="FREQ=WEEKLY;BYDAY=MO")
-    )
+    response = client.post("/api/events", slot(BASE_TIME, title="Weekly", recurrence_pattern="FREQ=WEEKLY;BYDAY=MO"))
 
     problem = assert_problem(response, 409)
     assert conflict_summary(problem["conflicts"]) == [
         (single.pk, "Dentist", BASE_TIME + timedelta(weeks=3, minutes=30), BASE_TIME + timedelta(weeks=3, minutes=90))
     ]
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_a_single_event_conflicts_with_a_later_occurrence_of_a_series(api, me):
     client = api.as_user(me)
     series = client.post("/api/events", slot(BASE_TIME, title="Weekly", recurrence_pattern="FREQ=WEEKLY;COUNT=10"))
     assert series.status_code == 201, series.content
-    before = counts()
+    before = database_state()
 
     response = client.post("/api/events", slot(BASE_TIME + timedelta(weeks=3, minutes=30)))
 
@@ -272,7 +265,7 @@ def test_a_single_event_conflicts_with_a_later_occurrence_of_a_series(api, me):
     assert conflict_summary(problem["conflicts"]) == [
         (series.json()["id"], "Weekly", BASE_TIME + timedelta(weeks=3), BASE_TIME + timedelta(weeks=3, hours=1))
     ]
-    assert counts() == before
+    assert database_state() == before
 
 
 def test_a_series_does_not_conflict_between_its_occurrences(api, me):

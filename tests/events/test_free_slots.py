@@ -7,16 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events.models import Event
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME, make_event
+from tests.helpers import iso
 
 pytestmark = pytest.mark.django_db
 
 HOUR = timedelta(hours=1)
 WEEK = timedelta(weeks=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def slots(response) -> list[tuple[datetime, datetime]]:
@@ -29,16 +26,6 @@ def slots(response) -> list[tuple[datetime, datetime]]:
 
 def body(start: datetime, length: timedelta = HOUR, **fields) -> dict:
     return {"title": "New", "start_time": iso(start), "end_time": iso(start + length), **fields}
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def test_a_rejected_event_is_offered_the_next_three_free_slots(client, me):

@@ -31,11 +31,6 @@ def titles(response) -> list[str]:
 
 
 @pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
 def calendar(me):
     """My own three events on Monday, two shared with me on Tuesday, a stranger's on Monday."""
     other = UserFactory(username="other")

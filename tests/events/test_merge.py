@@ -7,46 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from events.models import Event
-from sharing.models import EventPermission
-from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.factories import BASE_TIME
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 
-def state(event) -> tuple:
-    """Everything a refused write must leave as it was."""
-    return (
-        Event.objects.filter(pk=event.pk).values().get(),
-        Event.history.filter(id=event.pk).count(),
-        sorted(EventPermission.objects.filter(event=event).values_list("user_id", "role")),
-    )
-
-
-def assert_problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert (body["status"], body["type"]) == (status, f"/problems/{slug}")
-    return body
-
-
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def event(me):
-    return make_event(me, title="Planning", location="Room 1", description="Agenda")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def someone_else_patches(client, event, body) -> int:
@@ -106,7 +74,7 @@ def test_a_full_put_only_counts_the_fields_it_changed_from_its_base(client, even
 
 def test_overlapping_changes_are_a_409_with_base_current_and_yours_and_change_nothing(client, event):
     someone_else_patches(client, event, {"title": "Theirs", "location": "Room 3"})
-    before = state(event)
+    before = database_state()
 
     response = client.patch(
         f"/api/events/{event.pk}?on_conflict=merge", {"title": "Mine", "description": "Mine too", "base_version": 1}
@@ -115,7 +83,7 @@ def test_overlapping_changes_are_a_409_with_base_current_and_yours_and_change_no
     problem = assert_problem(response, 409, "merge-conflict")
     assert problem["conflicts"] == {"title": {"base": "Planning", "current": "Theirs", "yours": "Mine"}}
     assert problem["current_version"] == 2
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_the_same_change_on_both_sides_is_no_conflict(client, event):
@@ -167,7 +135,7 @@ def test_a_schedule_change_merges_with_a_text_change(client, event):
 def test_the_schedule_merges_as_one_unit(client, event):
     """Their new end with my new start could make an event neither wrote (or one ending before it starts)."""
     someone_else_patches(client, event, {"end_time": (BASE_TIME + timedelta(hours=3)).isoformat()})
-    before = state(event)
+    before = database_state()
 
     response = client.patch(
         f"/api/events/{event.pk}?on_conflict=merge",
@@ -184,7 +152,7 @@ def test_the_schedule_merges_as_one_unit(client, event):
     ]
     end = problem["conflicts"]["end_time"]
     assert instant(end["current"]) == BASE_TIME + timedelta(hours=3)
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_recurrence_conflict_is_named_as_the_api_names_it(client, event):
@@ -215,34 +183,34 @@ def test_overwrite_lets_the_last_writer_win_and_says_so_in_history(client, event
 
 def test_reject_is_the_default(client, event):
     someone_else_patches(client, event, {"title": "Theirs"})
-    before = state(event)
+    before = database_state()
 
     response = client.patch(f"/api/events/{event.pk}", {"location": "Room 2", "base_version": 1})
 
     assert assert_problem(response, 412, "precondition-failed")["current_version"] == 2
-    assert state(event) == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("tag", ['"99-x"', "garbage", '"0"'])
 def test_merge_with_a_base_that_never_existed_is_a_412(client, event, tag):
     someone_else_patches(client, event, {"title": "Theirs"})
-    before = state(event)
+    before = database_state()
 
     response = client.patch(f"/api/events/{event.pk}?on_conflict=merge", {"location": "x"}, HTTP_IF_MATCH=tag)
 
     assert assert_problem(response, 412, "precondition-failed")["current_version"] == 2
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_an_unknown_on_conflict_is_a_400(client, event):
-    before = state(event)
+    before = database_state()
 
     query = client.patch(f"/api/events/{event.pk}?on_conflict=maybe", {"title": "x"})
     body = client.patch(f"/api/events/{event.pk}", {"title": "x", "on_conflict": "maybe"})
 
     assert "on_conflict" in assert_problem(query, 400, "validation-error")["errors"]
     assert "on_conflict" in assert_problem(body, 400, "validation-error")["errors"]
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_current_base_is_an_ordinary_write(client, event):
@@ -259,11 +227,10 @@ def test_a_current_base_is_an_ordinary_write(client, event):
 
 def test_a_viewer_cannot_merge_either(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["viewer"])
+    before = database_state()
 
-    response = api.as_user(users["viewer"]).patch(
-        f"/api/events/{event.pk}?on_conflict=overwrite", {"title": "x", "base_version": 1}
-    )
+    response = client.patch(f"/api/events/{event.pk}?on_conflict=overwrite", {"title": "x", "base_version": 1})
 
     assert response.status_code == 403
-    assert state(event) == before
+    assert database_state() == before

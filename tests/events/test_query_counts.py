@@ -25,11 +25,6 @@ DETAIL_QUERIES = 3
 PERMISSIONS_QUERIES = 3
 
 
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
 def shared_calendar(me, *, events: int, collaborators: int) -> list:
     """`events` events owned by three others, each shared with me and with `collaborators` more users."""
     owners = [UserFactory() for _ in range(3)]

@@ -14,7 +14,7 @@ import pytest
 
 from events.models import Event
 from tests.events.test_recurrence_unit import RFC_EXAMPLES
-from tests.factories import UserFactory
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +22,6 @@ NY = "America/New_York"
 BERLIN = "Europe/Berlin"
 SYDNEY = "Australia/Sydney"
 TOKYO = "Asia/Tokyo"
-
-
-@pytest.fixture
-def client(api, db):
-    return api.as_user(UserFactory(username="me"))
 
 
 def local(text: str, tz: str) -> datetime:
@@ -352,12 +347,12 @@ def test_a_rule_with_no_occurrence_is_a_400(client, pattern):
 
 def test_an_invalid_rule_on_update_is_a_400_and_changes_nothing(client):
     event = create(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=WEEKLY")
-    before = Event.objects.filter(pk=event["id"]).values().get()
+    before = database_state()
 
     response = client.patch(f"/api/events/{event['id']}", {"recurrence_pattern": "FREQ=MINUTELY"}, format="json")
 
     assert response.status_code == 400
-    assert Event.objects.filter(pk=event["id"]).values().get() == before
+    assert database_state() == before
     assert Event.history.filter(id=event["id"]).count() == 1
 
 

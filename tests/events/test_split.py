@@ -11,6 +11,7 @@ from notifications.models import Notification
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import assert_problem, database_state, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -19,42 +20,14 @@ HOUR = timedelta(hours=1)
 FOURTH = BASE_TIME + 3 * WEEK
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def starts(client, event_id, **window) -> list[datetime]:
     response = client.get(f"/api/events/{event_id}/occurrences", {"limit": 100, **window})
     assert response.status_code == 200, response.content
     return [datetime.fromisoformat(item["start_time"]) for item in response.json()["results"]]
 
 
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    return response.json()
-
-
-def everything() -> tuple:
-    return (
-        sorted(Event.objects.values_list("id", "version", "recurrence", "exceptions", "title")),
-        Event.history.count(),
-        EventPermission.objects.count(),
-    )
-
-
 def split_url(event, at: datetime, scope: str = "following") -> str:
     return f"/api/events/{event.pk}?scope={scope}&occurrence={iso(at).replace('+', '%2B')}"
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def weekly(owner, rule: str = "FREQ=WEEKLY;COUNT=10", **fields):
@@ -199,16 +172,17 @@ def test_a_viewer_may_not_split(api, me):
     viewer = UserFactory()
     series = weekly(me)
     sharing_services.event_share(event=series, actor=me, targets=[{"user_id": viewer.pk, "role": "viewer"}])
-    before = everything()
+    client = api.as_user(viewer)
+    before = database_state()
 
-    assert_problem(api.as_user(viewer).patch(split_url(series, FOURTH), {"title": "x"}), 403)
-    assert everything() == before
+    assert_problem(client.patch(split_url(series, FOURTH), {"title": "x"}), 403)
+    assert database_state() == before
 
 
 def test_a_conflict_of_the_new_series_rolls_back_the_whole_split(client, me):
     series = weekly(me)
     make_event(me, title="Dentist", start=BASE_TIME + 5 * WEEK + timedelta(days=1, hours=1))
-    before = everything()
+    before = database_state()
 
     moved = FOURTH + timedelta(days=1, hours=1)
     response = client.patch(split_url(series, FOURTH), {"start_time": iso(moved), "end_time": iso(moved + HOUR)})
@@ -216,7 +190,7 @@ def test_a_conflict_of_the_new_series_rolls_back_the_whole_split(client, me):
     problem = assert_problem(response, 409)
     assert [c["title"] for c in problem["conflicts"]] == ["Dentist"]
     assert problem["next_free_slots"]
-    assert everything() == before
+    assert database_state() == before
 
 
 def test_the_new_series_does_not_conflict_with_the_part_it_replaces(client, me):
@@ -262,12 +236,12 @@ def test_scope_and_occurrence_may_come_in_the_body(client, me):
 def test_a_stale_if_match_is_a_412_and_splits_nothing(client, me):
     series = weekly(me)
     client.patch(f"/api/events/{series.pk}", {"location": "Moved"})
-    before = everything()
+    before = database_state()
 
     response = client.patch(split_url(series, FOURTH), {"title": "x"}, HTTP_IF_MATCH='"1-0"')
 
     assert assert_problem(response, 412)["current_version"] == 2
-    assert everything() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -281,52 +255,52 @@ def test_a_stale_if_match_is_a_412_and_splits_nothing(client, me):
 )
 def test_a_bad_scope_is_a_400_and_changes_nothing(client, me, query, field):
     series = weekly(me)
-    before = everything()
+    before = database_state()
 
     problem = assert_problem(client.patch(f"/api/events/{series.pk}?{query}", {"title": "x"}), 400)
 
     assert field in problem["errors"]
-    assert everything() == before
+    assert database_state() == before
 
 
 def test_following_on_a_single_event_is_a_400(client, me):
     single = make_event(me)
-    before = everything()
+    before = database_state()
 
     problem = assert_problem(client.patch(split_url(single, BASE_TIME + WEEK), {"title": "x"}), 400)
 
     assert "scope" in problem["errors"]
-    assert everything() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("at", [FOURTH + HOUR, BASE_TIME + 12 * WEEK], ids=["between", "after-the-end"])
 def test_following_at_a_time_with_no_occurrence_is_a_404(client, me, at):
     series = weekly(me)
-    before = everything()
+    before = database_state()
 
     assert_problem(client.patch(split_url(series, at), {"title": "x"}), 404)
-    assert everything() == before
+    assert database_state() == before
 
 
 def test_following_at_an_rdate_only_occurrence_is_a_400(client, me):
     extra = BASE_TIME + timedelta(days=3)
     series = make_event(me, recurrence={"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": [], "rdates": [iso(extra)]})
-    before = everything()
+    before = database_state()
 
     problem = assert_problem(client.patch(split_url(series, extra), {"title": "x"}), 400)
 
     assert "occurrence" in problem["errors"]
-    assert everything() == before
+    assert database_state() == before
 
 
 def test_an_invalid_change_to_the_new_series_is_a_400_and_changes_nothing(client, me):
     series = weekly(me)
-    before = everything()
+    before = database_state()
 
     problem = assert_problem(client.patch(split_url(series, FOURTH), {"recurrence_pattern": "FREQ=MINUTELY"}), 400)
 
     assert "recurrence_pattern" in problem["errors"]
-    assert everything() == before
+    assert database_state() == before
 
 
 def test_a_new_rule_for_the_following_occurrences(client, me):

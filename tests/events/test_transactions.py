@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 
 from events.models import Event
+from history.models import AuditEntry
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state
 from transactions.operations import MAX_OPERATIONS
 
 pytestmark = pytest.mark.django_db
@@ -26,16 +28,6 @@ def fields(title: str = "Kickoff", days: int = 10, **extra) -> dict:
     }
 
 
-def world() -> tuple:
-    """Everything a failed transaction must leave as it was."""
-    return (
-        sorted(Event.objects.values_list("id", "title", "version", "deleted_at")),
-        Event.history.count(),
-        sorted(EventPermission.objects.values_list("event_id", "user_id", "role")),
-        EventPermission.history.count(),
-    )
-
-
 def assert_failed(response, status: int, index: int, slug: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/problem+json")
@@ -43,16 +35,6 @@ def assert_failed(response, status: int, index: int, slug: str) -> dict:
     assert (problem["status"], problem["type"], problem["failed_index"]) == (status, f"/problems/{slug}", index)
     assert "Nothing was changed" in problem["detail"]
     return problem
-
-
-@pytest.fixture
-def me(db):
-    return UserFactory(username="me")
-
-
-@pytest.fixture
-def client(api, me):
-    return api.as_user(me)
 
 
 def test_create_then_share_the_new_event_in_one_call(client, me):
@@ -90,7 +72,7 @@ def test_create_then_share_the_new_event_in_one_call(client, me):
 
 def test_a_failing_operation_rolls_back_everything_before_it(client, me):
     stranger_event = make_event(UserFactory(), title="Not yours")
-    before = world()
+    before = database_state()
 
     response = client.post(
         URL,
@@ -104,14 +86,15 @@ def test_a_failing_operation_rolls_back_everything_before_it(client, me):
 
     problem = assert_failed(response, 404, 1, "not-found")
     assert problem["failed_op"] == "update"
-    assert world() == before
+    assert database_state() == before
 
 
 def test_a_role_refusal_inside_fails_the_transaction_with_403(api, event_with_roles):
     event, users = event_with_roles
-    before = world()
+    editor = api.as_user(users["editor"])
+    before = database_state()
 
-    response = api.as_user(users["editor"]).post(
+    response = editor.post(
         URL,
         {
             "operations": [
@@ -122,11 +105,11 @@ def test_a_role_refusal_inside_fails_the_transaction_with_403(api, event_with_ro
     )
 
     assert_failed(response, 403, 1, "forbidden")
-    assert world() == before
+    assert database_state() == before
 
 
 def test_invalid_data_reports_its_field_errors_and_index(client, me):
-    before = world()
+    before = database_state()
 
     response = client.post(
         URL,
@@ -135,7 +118,7 @@ def test_invalid_data_reports_its_field_errors_and_index(client, me):
 
     problem = assert_failed(response, 400, 1, "validation-error")
     assert {"start_time", "end_time"} <= problem["errors"].keys()
-    assert world() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -151,18 +134,18 @@ def test_invalid_data_reports_its_field_errors_and_index(client, me):
     ],
 )
 def test_malformed_operations_and_references_are_400s(client, operation, field):
-    before = world()
+    before = database_state()
 
     response = client.post(URL, {"operations": [{"op": "create", "data": fields()}, operation]})
 
     assert field in assert_failed(response, 400, 1, "validation-error")["errors"]
-    assert world() == before
+    assert database_state() == before
 
 
 def test_a_stale_base_version_is_a_412_with_the_current_version(client, me):
     event = make_event(me)
     client.patch(f"/api/events/{event.pk}", {"title": "v2"})
-    before = world()
+    before = database_state()
 
     response = client.post(
         URL,
@@ -175,7 +158,7 @@ def test_a_stale_base_version_is_a_412_with_the_current_version(client, me):
     )
 
     assert assert_failed(response, 412, 1, "precondition-failed")["current_version"] == 2
-    assert world() == before
+    assert database_state() == before
 
 
 def test_an_update_may_merge_and_a_merge_conflict_fails_the_transaction(client, me):
@@ -194,7 +177,7 @@ def test_an_update_may_merge_and_a_merge_conflict_fails_the_transaction(client, 
             ]
         },
     )
-    before = world()
+    before = database_state()
     conflicting = client.post(
         URL,
         {
@@ -212,11 +195,11 @@ def test_an_update_may_merge_and_a_merge_conflict_fails_the_transaction(client, 
     assert merged.json()["results"][0]["result"]["merged"] is True
     problem = assert_failed(conflicting, 409, 0, "merge-conflict")
     assert problem["conflicts"]["title"] == {"base": "Base", "current": "Theirs", "yours": "Mine"}
-    assert world() == before
+    assert database_state() == before
 
 
 def test_two_creates_that_overlap_each_other_fail_as_a_scheduling_conflict(client):
-    before = world()
+    before = database_state()
 
     response = client.post(
         URL, {"operations": [{"op": "create", "data": fields("A")}, {"op": "create", "data": fields("B")}]}
@@ -224,7 +207,7 @@ def test_two_creates_that_overlap_each_other_fail_as_a_scheduling_conflict(clien
 
     problem = assert_failed(response, 409, 1, "scheduling-conflict")
     assert problem["conflicts"][0]["title"] == "A"
-    assert world() == before
+    assert database_state() == before
 
 
 def test_delete_unshare_and_rollback(client, me):
@@ -261,7 +244,7 @@ def test_delete_unshare_and_rollback(client, me):
 
 def test_an_operation_after_a_delete_in_the_same_transaction_sees_it_deleted(client, me):
     event = make_event(me)
-    before = world()
+    before = database_state()
 
     response = client.post(
         URL,
@@ -274,7 +257,7 @@ def test_an_operation_after_a_delete_in_the_same_transaction_sees_it_deleted(cli
     )
 
     assert_failed(response, 404, 1, "not-found")
-    assert world() == before
+    assert database_state() == before
 
 
 def test_text_that_looks_like_a_reference_is_left_alone(client):
@@ -306,14 +289,14 @@ def test_the_change_reason_header_applies_to_operations_without_one(client, me):
 
 @pytest.mark.parametrize("operations", [[], [{"op": "create", "data": fields()}] * (MAX_OPERATIONS + 1), "x"])
 def test_the_envelope_is_checked_first(client, operations):
-    before = world()
+    before = database_state()
 
     response = client.post(URL, {"operations": operations})
 
     assert response.status_code == 400
     assert "operations" in response.json()["errors"]
     assert "failed_index" not in response.json()
-    assert world() == before
+    assert database_state() == before
 
 
 def test_side_effects_are_queued_only_for_a_committed_transaction(client, me, django_capture_on_commit_callbacks):
@@ -374,9 +357,10 @@ def test_the_call_is_audited_once_besides_its_operations(client, me):
 
 
 def test_a_failed_transaction_leaves_no_audit_row(client, me):
-    from history.models import AuditEntry
+    before = database_state()
 
     response = client.post(URL, {"operations": [{"op": "create", "data": fields()}, {"op": "delete", "event_id": 0}]})
 
     assert response.status_code == 404
     assert not AuditEntry.objects.filter(action__in=["transaction.executed", "event.created"]).exists()
+    assert database_state() == before

@@ -7,24 +7,14 @@ from datetime import timedelta
 import pytest
 
 from events.models import Event
-from sharing.models import EventPermission
 from tests.factories import BASE_TIME, make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 START = BASE_TIME.isoformat()
 END = (BASE_TIME + timedelta(hours=1)).isoformat()
 VALID = {"title": "Valid", "start_time": START, "end_time": END}
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (
-        Event.objects.count(),
-        Event.history.count(),
-        EventPermission.objects.count(),
-        EventPermission.history.count(),
-    )
 
 
 def without(key: str) -> dict:
@@ -64,14 +54,15 @@ INVALID_CREATES = [
 
 @pytest.mark.parametrize("body, field", INVALID_CREATES)
 def test_invalid_create_is_a_400_problem_naming_the_field_and_writes_nothing(api, user, body, field):
-    before = counts()
+    client = api.as_user(user)
+    before = database_state()
 
-    response = api.as_user(user).post("/api/events", body)
+    response = client.post("/api/events", body)
 
     problem = assert_problem(response, 400)
     assert field in problem["errors"], problem
     assert isinstance(problem["errors"][field], list) and problem["errors"][field]
-    assert counts() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -103,12 +94,13 @@ def test_a_zero_length_event_is_allowed(api, user):
     ids=["truncated-json", "a-list", "a-string"],
 )
 def test_a_body_that_is_not_an_event_object_is_a_400_problem(api, user, raw, content_type):
-    before = counts()
+    client = api.as_user(user)
+    before = database_state()
 
-    response = api.as_user(user).generic("POST", "/api/events", raw, content_type=content_type)
+    response = client.generic("POST", "/api/events", raw, content_type=content_type)
 
     assert_problem(response, 400)
-    assert counts() == before
+    assert database_state() == before
 
 
 INVALID_UPDATES = [
@@ -132,14 +124,15 @@ INVALID_UPDATES = [
 def test_invalid_update_is_a_400_problem_and_leaves_the_event_unchanged(api, user, method, body, field):
     event = make_event(user, title="Original")
     stored = Event.objects.filter(pk=event.pk).values().get()
-    before = counts()
+    client = api.as_user(user)
+    before = database_state()
 
-    response = getattr(api.as_user(user), method)(f"/api/events/{event.pk}", body)
+    response = getattr(client, method)(f"/api/events/{event.pk}", body)
 
     problem = assert_problem(response, 400)
     assert field in problem["errors"], problem
     assert Event.objects.filter(pk=event.pk).values().get() == stored
-    assert counts() == before
+    assert database_state() == before
 
 
 UNKNOWN_IDS = ["999999", "0", "-1", "abc", "1.5", "1e3", "99999999999999999999999999"]
@@ -149,10 +142,11 @@ UNKNOWN_IDS = ["999999", "0", "-1", "abc", "1.5", "1e3", "9999999999999999999999
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_unknown_or_malformed_event_id_is_a_404_problem(api, user, method, event_id):
     make_event(user)
-    before = counts()
+    client = api.as_user(user)
+    before = database_state()
     body = {"title": "x"} if method in ("put", "patch") else None
 
-    response = getattr(api.as_user(user), method)(f"/api/events/{event_id}", body)
+    response = getattr(client, method)(f"/api/events/{event_id}", body)
 
     assert_problem(response, 404)
-    assert counts() == before
+    assert database_state() == before

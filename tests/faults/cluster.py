@@ -24,6 +24,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
+
+from bench.server import start_server
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "faults-test-secret-key-not-for-any-deployment-0123456789abcdef"
 
@@ -154,6 +158,33 @@ def server_environment(database_url: str, redis_url: str | None, **extra: str) -
         environment.update({"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": "faults", "CHANNELS_PREFIX": "faults"})
     environment.update(extra)
     return environment
+
+
+# --- a server, and SQL on the cluster
+
+
+@contextlib.contextmanager
+def running_server(database_url: str, *, workers: int = 2, **environment: str):
+    """uvicorn with `workers` processes on a free port: (Popen, base URL); the process group is killed after."""
+    port = free_port()
+    env = server_environment(database_url, os.environ.get("REDIS_URL"), **environment)
+    process = start_server(env, port, workers, pool_size=int(environment.get("DB_POOL_MAX_SIZE", 4)))
+    try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def sql(url: str, query: str, params=()) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as connection:
+        return connection.execute(query, params).fetchall()
 
 
 # --- HTTP

@@ -1,18 +1,15 @@
 """Fixtures for the fault tests: a private PostgreSQL cluster (made, migrated once per session and
-removed even when a test fails), uvicorn workers serving from it (their whole process group is
-stopped after each module), and a time limit for tests that could hang on a dead Redis."""
+removed even when a test fails), and a time limit for tests that could hang on a dead Redis. The
+servers the tests start and the SQL they send are helpers of tests/faults/cluster.py."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 
 import psycopg
 import pytest
 
-from bench.server import start_server
 from tests.faults import cluster as pg
 
 DATABASE = "calendar_faults_private"
@@ -55,27 +52,3 @@ def private_cluster():
         yield instance, url
     finally:
         instance.destroy()
-
-
-@contextlib.contextmanager
-def running_server(database_url: str, *, workers: int = 2, **environment: str):
-    """uvicorn with `workers` processes on a free port: (Popen, base URL); the process group is killed after."""
-    port = pg.free_port()
-    env = pg.server_environment(database_url, os.environ.get("REDIS_URL"), **environment)
-    process = start_server(env, port, workers, pool_size=int(environment.get("DB_POOL_MAX_SIZE", 4)))
-    try:
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def sql(url: str, query: str, params=()) -> list[tuple]:
-    with psycopg.connect(url, autocommit=True) as connection:
-        return connection.execute(query, params).fetchall()

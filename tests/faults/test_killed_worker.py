@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from tests.faults import cluster as pg
-from tests.faults.conftest import running_server, sql
+from tests.faults.cluster import running_server, sql
 
 TABLES = (
     "events_event",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.faults import cluster as pg
-from tests.faults.conftest import running_server, sql
+from tests.faults.cluster import running_server, sql
 
 POOL_TIMEOUT = 1  # DB_POOL_TIMEOUT of the workers: the longest a request waits for a connection
 ANSWER_BOUND = POOL_TIMEOUT + 3.0  # seconds: no answer may take longer, up or down

@@ -21,7 +21,7 @@ import redis
 from notifications.consumers import CLOSE_INTERNAL_ERROR
 from tests.faults import cluster as pg
 from tests.faults.dead_redis import live_send_errors, redis_at
-from tests.notifications.conftest import (
+from tests.notifications.sockets import (
     ORIGIN,
     WebsocketCommunicator,
     access_token,

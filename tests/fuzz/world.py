@@ -8,7 +8,7 @@ notifications much more often than random strings would.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from accounts.tokens import tokens_for
 from events import services as event_services
@@ -19,13 +19,10 @@ from notifications.models import Notification
 from sharing import services as sharing_services
 from sharing.roles import Role
 from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
+from tests.helpers import iso
 
 WEEK = timedelta(weeks=1)
 HOUR = timedelta(hours=1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

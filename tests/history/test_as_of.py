@@ -10,8 +10,7 @@ from django.utils import timezone
 from events import services as event_services
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
-
-from .conftest import edit
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 

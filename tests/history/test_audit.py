@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import site
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from history.admin import AuditEntryAdmin
 from history.audit import audit_record
 from history.models import AuditEntry
 from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -100,16 +102,17 @@ def test_sharing_changes_are_on_record(api, event_with_roles):
 
 def test_a_refused_change_leaves_no_audit_row(api, event_with_roles):
     event, users = event_with_roles
-    before = AuditEntry.objects.count()
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
     # The grant to "new" is written (and audited) before the last-owner rule refuses the whole call.
-    response = api.as_user(users["owner"]).post(
+    response = owner.post(
         f"/api/events/{event.pk}/share",
         {"users": [{"user_id": users["new"].pk, "role": "viewer"}, {"user_id": users["owner"].pk, "role": "viewer"}]},
     )
 
     assert response.status_code == 409
-    assert AuditEntry.objects.count() == before
+    assert database_state() == before
     assert not event.permissions.filter(user=users["new"]).exists()
 
 
@@ -138,12 +141,12 @@ def test_the_admin_is_read_only():
     assert not admin.has_delete_permission(request)
 
 
-def test_the_admin_lists_entries_for_staff(client):
+def test_the_admin_lists_entries_for_staff(api):
     staff = UserFactory(is_staff=True, is_superuser=True)
     audit_record(actor=staff, action="auth.login", target=staff)
-    client.force_login(staff)
+    api.force_login(staff)
 
-    listing = client.get("/admin/history/auditentry/")
+    listing = api.get("/admin/history/auditentry/")
 
     assert listing.status_code == 200
     assert b"auth.login" in listing.content
@@ -226,13 +229,8 @@ def test_outside_a_request_the_context_is_empty(user):
     assert (entry.ip, entry.user_agent, entry.request_id) == (None, "", "")
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # a trigger the migration installs on PostgreSQL only
 def test_postgres_refuses_to_change_the_trail_even_in_raw_sql(user):
-    from django.db import connection, transaction
-    from django.db.utils import DatabaseError
-
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL trigger")
     entry = audit_record(actor=user, action="auth.login", target=user)
 
     for sql in (

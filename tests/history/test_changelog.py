@@ -8,8 +8,7 @@ import pytest
 
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, make_event
-
-from .conftest import edit
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ import pytest
 from accounts.tokens import tokens_for
 from history.diff import word_diff
 from tests.factories import BASE_TIME, UserFactory, make_event
-
-from .conftest import edit
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 
@@ -214,11 +213,11 @@ def test_pages_accept_a_token_in_the_url_and_carry_it_in_their_links(api, user):
     assert f'href="/events/{event.pk}/diff/1/2?token={token}"' in response.content.decode()
 
 
-def test_pages_accept_a_django_session(client, user):
+def test_pages_accept_a_django_session(api, user):
     event = make_event(user)
-    client.force_login(user)
+    api.force_login(user)
 
-    assert client.get(f"/events/{event.pk}/history").status_code == 200
+    assert api.get(f"/events/{event.pk}/history").status_code == 200
 
 
 @pytest.mark.parametrize("credentials", [None, "Bearer nope", "?token=nope"])

@@ -11,16 +11,9 @@ from events import services as event_services
 from events.models import Event
 from history.models import AuditEntry
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def state(event) -> tuple:
-    return (
-        Event.objects.filter(pk=event.pk).values().get(),
-        Event.history.filter(id=event.pk).count(),
-        AuditEntry.objects.filter(action="event.restored").count(),
-    )
 
 
 @pytest.fixture
@@ -56,59 +49,63 @@ def test_the_owner_restores_a_deleted_event_as_a_new_version(api, deleted):
 @pytest.mark.parametrize("role", ["editor", "viewer", "stranger"])
 def test_only_owners_see_and_restore_deleted_events(api, deleted, role):
     event, users = deleted
-    before = state(event)
+    client = api.as_user(users[role])
+    before = database_state()
 
-    response = api.as_user(users[role]).post(f"/api/events/{event.pk}/restore")
+    response = client.post(f"/api/events/{event.pk}/restore")
 
     assert response.status_code == 404
-    assert state(event) == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("role, status", [("owner", 409), ("editor", 403), ("viewer", 403), ("stranger", 404)])
 def test_restoring_a_live_event(api, event_with_roles, role, status):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users[role])
+    before = database_state()
 
-    response = api.as_user(users[role]).post(f"/api/events/{event.pk}/restore")
+    response = client.post(f"/api/events/{event.pk}/restore")
 
     assert response.status_code == status
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_after_30_days_it_is_gone(api, deleted):
     event, users = deleted
     Event.objects.filter(pk=event.pk).update(deleted_at=timezone.now() - timedelta(days=30, minutes=1))
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/restore")
+    response = client.post(f"/api/events/{event.pk}/restore")
 
     assert response.status_code == 410
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/gone"
-    assert state(event) == before
-    assert api.as_user(users["owner"]).get("/api/events/deleted").json()["results"] == []
+    assert database_state() == before
+    assert client.get("/api/events/deleted").json()["results"] == []
 
 
 def test_restoring_into_a_busy_slot_follows_the_conflict_strategy(api, deleted):
     event, users = deleted
     make_event(users["owner"], title="Meanwhile", start=BASE_TIME)
     client = api.as_user(users["owner"])
-    before = state(event)
+    before = database_state()
 
     assert client.post(f"/api/events/{event.pk}/restore").status_code == 409
-    assert state(event) == before
+    assert database_state() == before
     allowed = client.post(f"/api/events/{event.pk}/restore", {"conflict_strategy": "allow"})
     assert allowed.status_code == 200 and allowed.json()["version"] == 3
 
 
 def test_a_stale_if_match_is_a_412(api, deleted):
     event, users = deleted
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/restore", HTTP_IF_MATCH='"1-abc"')
+    response = client.post(f"/api/events/{event.pk}/restore", HTTP_IF_MATCH='"1-abc"')
 
     assert response.status_code == 412 and response.json()["current_version"] == 2
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_the_owner_lists_deleted_events_newest_deletion_first(api, user):

@@ -10,8 +10,7 @@ from events import services as event_services
 from events.models import Event
 from history.models import AuditEntry
 from tests.factories import BASE_TIME, make_event
-
-from .conftest import edit
+from tests.helpers import Client, database_state, edit
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +19,6 @@ CONTENT = ("title", "description", "location", "start_time", "end_time", "timezo
 
 def content(row) -> tuple:
     return tuple(getattr(row, field) for field in CONTENT)
-
-
-def state(event) -> tuple:
-    return (
-        Event.objects.filter(pk=event.pk).values().get(),
-        Event.history.filter(id=event.pk).count(),
-        AuditEntry.objects.filter(target_type="event", target_id=str(event.pk)).count(),
-    )
 
 
 @pytest.fixture
@@ -92,24 +83,26 @@ def test_the_changelog_says_what_the_rollback_did(api, edited):
 @pytest.mark.parametrize("role, status", [("viewer", 403), ("stranger", 404), ("anonymous", 401)])
 def test_others_cannot_roll_back_and_nothing_changes(api, edited, role, status):
     event, users = edited
-    before = state(event)
+    client = api.as_user(users[role])
+    before = database_state()
 
-    response = api.as_user(users[role]).post(f"/api/events/{event.pk}/rollback/1")
+    response = client.post(f"/api/events/{event.pk}/rollback/1")
 
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/problem+json")
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_stale_if_match_is_a_412_and_changes_nothing(api, edited):
     event, users = edited
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/rollback/1", HTTP_IF_MATCH='"2-abc"')
+    response = client.post(f"/api/events/{event.pk}/rollback/1", HTTP_IF_MATCH='"2-abc"')
 
     assert response.status_code == 412
     assert response.json()["current_version"] == 3
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_current_if_match_or_base_version_is_accepted(api, edited):
@@ -125,12 +118,12 @@ def test_a_rollback_into_a_busy_slot_follows_the_conflict_strategy(api, edited):
     event, users = edited
     make_event(users["owner"], title="Dentist", start=BASE_TIME)  # where version 1 was
     client = api.as_user(users["owner"])
-    before = state(event)
+    before = database_state()
 
     rejected = client.post(f"/api/events/{event.pk}/rollback/1")
     assert rejected.status_code == 409
     assert rejected.json()["conflicts"][0]["title"] == "Dentist"
-    assert state(event) == before
+    assert database_state() == before
 
     warned = client.post(f"/api/events/{event.pk}/rollback/1", {"conflict_strategy": "warn"})
     assert warned.status_code == 200
@@ -151,26 +144,28 @@ def test_rolling_back_to_what_the_event_already_is_makes_no_version(api, edited)
 @pytest.mark.parametrize("version", ["9", "0", "abc"])
 def test_a_version_that_does_not_exist_is_a_404(api, edited, version):
     event, users = edited
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/rollback/{version}")
+    response = client.post(f"/api/events/{event.pk}/rollback/{version}")
 
     assert response.status_code == 404
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_deleted_event_must_be_restored_first(api, edited):
     event, users = edited
     event_services.event_delete(event=event, actor=users["owner"])
-    before = state(event)
+    as_owner, as_editor = api.as_user(users["owner"]), Client().as_user(users["editor"])
+    before = database_state()
 
-    owner = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/rollback/1")
-    editor = api.as_user(users["editor"]).post(f"/api/events/{event.pk}/rollback/1")
+    owner = as_owner.post(f"/api/events/{event.pk}/rollback/1")
+    editor = as_editor.post(f"/api/events/{event.pk}/rollback/1")
 
     assert owner.status_code == 409
     assert owner.json()["type"] == "/problems/event-deleted"
     assert editor.status_code == 404  # a deleted event is visible to its owners only
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_a_bad_body_is_a_400(api, edited):
@@ -207,10 +202,11 @@ def test_a_stale_rollback_is_a_412_by_default(api, edited):
     event, users = edited
     stale = event.version
     event = edit(event, users["owner"], location="Room 9")
-    before = state(event)
+    client = api.as_user(users["editor"])
+    before = database_state()
 
-    response = api.as_user(users["editor"]).post(f"/api/events/{event.pk}/rollback/1", {"base_version": stale})
+    response = client.post(f"/api/events/{event.pk}/rollback/1", {"base_version": stale})
 
     assert response.status_code == 412
     assert response.json()["current_version"] == event.version
-    assert state(event) == before
+    assert database_state() == before

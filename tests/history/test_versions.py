@@ -6,8 +6,7 @@ import pytest
 
 from events import services as event_services
 from tests.factories import UserFactory, make_event
-
-from .conftest import edit
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 

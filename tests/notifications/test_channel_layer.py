@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 from channels.layers import get_channel_layer
-from django.conf import settings
+
+pytestmark = pytest.mark.redis
 
 
-@pytest.mark.skipif(
-    "channels_redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"], reason="needs REDIS_URL (Redis layer)"
-)
 def test_redis_reads_have_no_socket_timeout():
     """A consumer waits for messages with a blocking pop of `brpop_timeout` seconds. redis-py 8's
     default 5 s read timeout ends every quiet wait in a TimeoutError that tears the consumer down, and
@@ -17,14 +15,12 @@ def test_redis_reads_have_no_socket_timeout():
     never ends (and a server never finishes shutting down)."""
     layer = get_channel_layer()
 
+    assert layer.hosts
     for host in layer.hosts:
         assert "socket_timeout" in host, "redis-py 8 would apply its 5 s default"
         assert host["socket_timeout"] is None
 
 
-@pytest.mark.skipif(
-    "channels_redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"], reason="needs REDIS_URL (Redis layer)"
-)
 def test_a_worker_can_queue_bursts_for_its_sockets():
     """channels_redis keeps the messages of all sockets of one process in one list, capped by the
     capacity of the process-specific channel: a burst beyond it is dropped."""

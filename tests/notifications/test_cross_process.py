@@ -14,21 +14,18 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from . import live
-from .conftest import access_token
+from .sockets import access_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL: the servers must open the test database, and SQLite's is in this process's memory. Redis:
+# without it each process has its own in-memory channel layer.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _server_environment() -> dict[str, str]:
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("needs REDIS_URL: without Redis each process has its own in-memory channel layer")
-    if connection.vendor != "postgresql":
-        pytest.skip("needs DATABASE_URL (PostgreSQL): the test database must be reachable from other processes")
     # The servers use the test database pytest-django created, under the same settings as this process.
     parsed = urlparse(os.environ["DATABASE_URL"])
     database_url = urlunparse(parsed._replace(path="/" + settings.DATABASES["default"]["NAME"]))

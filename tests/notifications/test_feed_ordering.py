@@ -17,13 +17,12 @@ from django.db import connection, transaction
 from events import services as event_services
 from notifications.models import FeedEntry
 from sharing import services as sharing_services
-from tests.conftest import Client
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time"),
 ]
 
 TIMEOUT = 30

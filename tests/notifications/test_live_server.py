@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -11,7 +12,7 @@ from config.asgi import application
 from notifications.consumers import CLOSE_CURSOR_GONE, CLOSE_UNAUTHENTICATED
 
 from . import live
-from .conftest import access_token
+from .sockets import access_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,3 +82,35 @@ async def test_a_real_client_gets_changes_and_resumes_after_a_disconnect(server,
 async def test_a_real_client_with_a_bad_cursor_is_closed_with_4410(server, user):
     async with live.connect(server, await access_token(user), cursor="stale") as ws:
         assert await live.close_code(ws) == CLOSE_CURSOR_GONE
+
+
+def connections_in_use() -> int:
+    """Pooled connections checked out and not given back (PostgreSQL's pool; the test's own included)."""
+    from django.db import connections
+
+    stats = connections["default"].pool.get_stats()
+    return stats["pool_size"] - stats["pool_available"]
+
+
+@pytest.mark.postgres
+async def test_refused_and_failed_sockets_give_their_database_connection_back(server, event_with_roles):
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.pool is None:
+        pytest.skip("PostgreSQL's connection pool")
+    _, users = event_with_roles
+    valid = await access_token(users["viewer"])
+    attempts = [
+        ("not-a-token", None),  # refused before any database work
+        ("", None),
+        (valid, "not-a-cursor"),  # refused after the token's query
+        (valid, None),  # accepted, then closed by the client
+    ]
+    await live.http(server, "GET", "/api/auth/me", token=valid)
+    before = await asyncio.to_thread(connections_in_use)
+    for token, cursor in attempts * 2:
+        async with live.connect(server, token, cursor=cursor) as ws:
+            if token != valid or cursor:
+                await live.close_code(ws)
+        await asyncio.sleep(0.2)  # the server's side of the close
+        assert await asyncio.to_thread(connections_in_use) <= before, (token[:10], cursor)

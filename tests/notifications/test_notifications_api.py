@@ -10,6 +10,7 @@ from events import services as event_services
 from notifications.models import Notification
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +21,11 @@ def kinds(user) -> list[tuple]:
     return list(Notification.objects.filter(recipient=user).order_by("id").values_list("kind", "event_id", "version"))
 
 
-def update(event, actor, **changes):
-    return event_services.event_update(event=event, actor=actor, changes=changes, conflict_strategy="allow")[0]
-
-
 def test_a_change_notifies_everyone_with_access_but_the_actor(event_with_roles):
     event, users = event_with_roles
     Notification.objects.all().delete()
 
-    update(event, users["editor"], title="Moved")
+    edit(event, users["editor"], title="Moved")
 
     for name in ("owner", "viewer"):
         assert kinds(users[name]) == [("event_updated", event.pk, 2)]
@@ -71,7 +68,7 @@ def test_each_kind_of_change_notifies(event_with_roles):
 def test_the_list_is_the_callers_newest_first_and_paginated(api, event_with_roles):
     event, users = event_with_roles
     for i in range(3):
-        update(event, users["owner"], title=f"T{i}")
+        edit(event, users["owner"], title=f"T{i}")
 
     response = api.as_user(users["viewer"]).get("/api/notifications", {"page_size": 2})
 
@@ -97,7 +94,7 @@ def test_the_list_is_the_callers_newest_first_and_paginated(api, event_with_role
 
 def test_the_list_filters_unread(api, event_with_roles):
     event, users = event_with_roles
-    update(event, users["owner"], title="Changed")
+    edit(event, users["owner"], title="Changed")
     shared = Notification.objects.get(recipient=users["viewer"], kind="event_shared")
     Notification.objects.filter(pk=shared.pk).update(read_at=BASE_TIME)
     client = api.as_user(users["viewer"])
@@ -156,8 +153,8 @@ def test_a_malformed_notification_id_is_404(api, user, bad_id):
 
 def test_marking_all_read_answers_how_many(api, event_with_roles):
     event, users = event_with_roles
-    update(event, users["owner"], title="A")
-    update(event, users["owner"], title="B")
+    edit(event, users["owner"], title="A")
+    edit(event, users["owner"], title="B")
     client = api.as_user(users["viewer"])
 
     response = client.post("/api/notifications/read")
@@ -185,7 +182,7 @@ def test_the_list_costs_a_fixed_number_of_queries(api, user, django_assert_max_n
     for i, actor in enumerate(actors):
         event = make_event(actor, start=BASE_TIME + timedelta(days=i))
         sharing_services.event_share(event=event, actor=actor, targets=[{"user_id": user.pk, "role": "editor"}])
-        update(event, actor, title="Changed")
+        edit(event, actor, title="Changed")
     client = api.as_user(user)
 
     with django_assert_max_num_queries(4):

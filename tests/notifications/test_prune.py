@@ -13,6 +13,7 @@ from django.utils import timezone
 from events import services as event_services
 from notifications.models import Change, FeedEntry, Notification, SyncStream
 from notifications.retention import DEFAULT_RETENTION_DAYS
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -51,12 +52,12 @@ def test_pruning_deletes_old_changes_and_makes_older_cursors_410(api, event_with
 
 
 def test_pruning_keeps_what_is_within_the_retention(event_with_roles):
-    before = (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count())
     age_everything(DEFAULT_RETENTION_DAYS - 1)
+    before = database_state()
 
     call_command("prune_notifications", stdout=StringIO())
 
-    assert (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()) == before
+    assert database_state() == before
     assert not SyncStream.objects.filter(pruned_through__gt=0).exists()
 
 

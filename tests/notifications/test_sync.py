@@ -10,9 +10,10 @@ from django.db import transaction
 
 from events import services as event_services
 from notifications import cursors
-from notifications.models import Change, FeedEntry, Notification, SyncStream
+from notifications.models import FeedEntry, SyncStream
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import database_state, edit
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +43,6 @@ def drain(api, user, cursor: str | None = None, **params) -> tuple[list[dict], s
 
 def summary(changes: list[dict]) -> list[tuple]:
     return [(c["type"], c["event_id"]) for c in changes]
-
-
-def update(event, actor, **changes):
-    updated, _ = event_services.event_update(event=event, actor=actor, changes=changes, conflict_strategy="allow")
-    return updated
 
 
 def assert_gone(response):
@@ -79,7 +75,7 @@ def test_a_cursor_gives_exactly_what_changed_since(api, event_with_roles):
     _, cursor = drain(api, users["viewer"])
     other = make_event(users["owner"], title="Other", start=BASE_TIME + timedelta(days=1))
 
-    update(event, users["editor"], title="Renamed")
+    edit(event, users["editor"], title="Renamed")
     sharing_services.event_share(
         event=other, actor=users["owner"], targets=[{"user_id": users["viewer"].pk, "role": "viewer"}]
     )
@@ -117,7 +113,7 @@ def test_the_callers_own_changes_are_in_their_feed_for_their_other_devices(api, 
     event, users = event_with_roles
     _, cursor = drain(api, users["editor"])
 
-    update(event, users["editor"], location="Room 2")
+    edit(event, users["editor"], location="Room 2")
 
     changes, _ = drain(api, users["editor"], cursor)
     assert summary(changes) == [("updated", event.pk)]
@@ -129,7 +125,7 @@ def test_several_changes_to_one_event_come_once_in_its_current_state(api, event_
     _, cursor = drain(api, users["viewer"])
 
     for title in ("One", "Two", "Three"):
-        update(event, users["owner"], title=title)
+        edit(event, users["owner"], title=title)
 
     changes, _ = drain(api, users["viewer"], cursor)
     assert summary(changes) == [("updated", event.pk)]
@@ -139,7 +135,7 @@ def test_several_changes_to_one_event_come_once_in_its_current_state(api, event_
 def test_an_event_created_and_changed_since_the_cursor_is_created(api, user):
     _, cursor = drain(api, user)
     event = make_event(user, title="New")
-    update(event, user, title="Newer")
+    edit(event, user, title="Newer")
 
     changes, _ = drain(api, user, cursor)
     assert summary(changes) == [("created", event.pk)]
@@ -149,7 +145,7 @@ def test_an_event_created_and_changed_since_the_cursor_is_created(api, user):
 def test_an_event_deleted_after_an_update_in_the_same_page_is_only_deleted(api, event_with_roles):
     event, users = event_with_roles
     _, cursor = drain(api, users["viewer"])
-    update(event, users["owner"], title="Last words")
+    edit(event, users["owner"], title="Last words")
     event_services.event_delete(event=event, actor=users["owner"])
 
     changes, _ = drain(api, users["viewer"], cursor)
@@ -159,7 +155,7 @@ def test_an_event_deleted_after_an_update_in_the_same_page_is_only_deleted(api, 
 def test_an_update_whose_event_is_gone_by_a_later_page_is_left_to_that_page(api, event_with_roles):
     event, users = event_with_roles
     _, cursor = drain(api, users["viewer"])
-    update(event, users["owner"], title="Last words")
+    edit(event, users["owner"], title="Last words")
     event_services.event_delete(event=event, actor=users["owner"])
 
     first = sync(api, users["viewer"], cursor, limit=1)
@@ -201,7 +197,7 @@ def test_the_first_listing_pages_and_then_follows_with_the_feed(api, user):
     assert (summary(first["changes"]), first["has_more"]) == ([("created", e.pk) for e in events[:2]], True)
 
     # Changed while the listing is paged: listed by the feed afterwards, not twice.
-    update(events[3], user, title="Changed meanwhile")
+    edit(events[3], user, title="Changed meanwhile")
     late = make_event(user, title="Late", start=BASE_TIME + timedelta(days=9))
 
     rest, cursor = drain(api, user, first["cursor"], limit=2)
@@ -216,7 +212,7 @@ def test_the_first_listing_pages_and_then_follows_with_the_feed(api, user):
 def test_an_event_changed_after_its_page_was_listed_comes_again_from_the_feed(api, user):
     events = [make_event(user, title=f"E{i}", start=BASE_TIME + timedelta(days=i)) for i in range(3)]
     first = sync(api, user, limit=2)
-    update(events[0], user, title="Changed after listing")
+    edit(events[0], user, title="Changed after listing")
 
     rest, cursor = drain(api, user, first["cursor"], limit=2)
     after, _ = drain(api, user, cursor)
@@ -300,22 +296,20 @@ def test_a_sync_page_costs_a_fixed_number_of_queries(api, user, django_assert_ma
 
 def test_a_write_that_rolls_back_leaves_nothing_in_any_feed(event_with_roles, django_capture_on_commit_callbacks):
     event, users = event_with_roles
-    before = (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count())
-    streams = list(SyncStream.objects.order_by("user_id").values_list("user_id", "seq"))
+    before = database_state()
 
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
-        update(event, users["editor"], title="Never")
+        edit(event, users["editor"], title="Never")
         raise RuntimeError("rolled back")
 
     assert callbacks == []
-    assert (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()) == before
-    assert list(SyncStream.objects.order_by("user_id").values_list("user_id", "seq")) == streams
+    assert database_state() == before
 
 
 def test_each_users_positions_are_consecutive(event_with_roles):
     event, users = event_with_roles
     for title in ("A", "B"):
-        update(event, users["owner"], title=title)
+        edit(event, users["owner"], title=title)
     sharing_services.permission_revoke(event=event, actor=users["owner"], user_id=users["viewer"].pk)
 
     for name in ("owner", "editor", "viewer"):

@@ -19,17 +19,15 @@ from events import services as event_services
 from notifications import cursors
 from notifications.consumers import CLOSE_CURSOR_GONE, CLOSE_UNAUTHENTICATED, NotificationConsumer
 from notifications.groups import user_group
-from notifications.models import Change, FeedEntry, Notification
+from notifications.models import Notification
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
+from tests.helpers import Client, database_state, edit
 
-from .conftest import access_token, closed_with, receive, run, socket
+# The communicator class comes through .sockets, which lets channels.testing import without Daphne.
+from .sockets import ORIGIN, WebsocketCommunicator, access_token, application, closed_with, receive, run, socket
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def update(event, actor, **changes):
-    return event_services.event_update(event=event, actor=actor, changes=changes, conflict_strategy="allow")[0]
 
 
 def share(event, actor, user, role="viewer"):
@@ -117,7 +115,7 @@ async def test_browsers_authenticate_with_the_bearer_subprotocol(user, other_use
 
     async with socket(subprotocols=["bearer", token]) as (communicator, (accepted, subprotocol)):
         assert (accepted, subprotocol) == (True, "bearer")
-        await run(update, event, other_user, title="Seen")
+        await run(edit, event, other_user, title="Seen")
         assert (await receive(communicator))["type"] == "event_updated"
 
 
@@ -160,7 +158,7 @@ async def test_a_change_reaches_everyone_with_access_except_the_actor(api, event
             assert message["event"]["my_role"] == role
 
         # Sentinels: the next message of the actor and of the stranger is a later change.
-        await run(update, event, users["owner"], title="Moved again")
+        await run(edit, event, users["owner"], title="Moved again")
         assert ((await receive(editor))["version"]) == 3
         await run(share, other, users["owner"], users["stranger"])
         message = await receive(stranger)
@@ -216,7 +214,7 @@ async def test_a_revoked_user_gets_access_revoked_once_and_then_nothing(event_wi
         removed = await receive(editor)
         assert (removed["type"], removed["data"]["user"]["username"]) == ("permission_removed", "viewer")
 
-        await run(update, event, users["owner"], title="Secret plans")
+        await run(edit, event, users["owner"], title="Secret plans")
         await run(share, elsewhere, users["stranger"], users["viewer"])
 
         assert (await receive(editor))["event"]["title"] == "Secret plans"
@@ -230,15 +228,15 @@ async def test_a_rolled_back_write_sends_and_keeps_nothing(event_with_roles):
 
     def rolled_back():
         with transaction.atomic():
-            update(event, users["owner"], title="Never happened")
+            edit(event, users["owner"], title="Never happened")
             raise RuntimeError("abort")
 
     async with socket(users["viewer"]) as (viewer, _):
-        before = await run(lambda: (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()))
+        before = await run(database_state)
         with pytest.raises(RuntimeError):
             await run(rolled_back)
-        after = await run(lambda: (Change.objects.count(), FeedEntry.objects.count(), Notification.objects.count()))
-        await run(update, event, users["owner"], title="Happened")
+        after = await run(database_state)
+        await run(edit, event, users["owner"], title="Happened")
 
         message = await receive(viewer)
 
@@ -261,7 +259,7 @@ def test_messages_leave_only_when_the_transaction_commits(event_with_roles, djan
     async_to_sync(layer.group_add)(group, channel)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
-            update(event, users["owner"], title="Pending")
+            edit(event, users["owner"], title="Pending")
         before_commit = async_to_sync(send_sentinel_then_receive)(1)
 
         for callback in callbacks:
@@ -289,13 +287,13 @@ async def test_changes_published_out_of_order_are_delivered_in_feed_order(event_
         # This transaction commits first, but before its own messages go out another write
         # commits and publishes (as another server process would).
         with transaction.atomic():
-            transaction.on_commit(lambda: update(event, owner, title="Second"))
-            update(event, owner, title="First")
+            transaction.on_commit(lambda: edit(event, owner, title="Second"))
+            edit(event, owner, title="First")
 
     async with socket(users["viewer"]) as (viewer, _):
         await run(commit_first_publish_last)
         first, second = await receive(viewer), await receive(viewer)
-        await run(update, event, owner, title="Third")
+        await run(edit, event, owner, title="Third")
         third = await receive(viewer)
 
     assert [(m["event"]["title"], m["version"]) for m in (first, second, third)] == [
@@ -319,18 +317,18 @@ async def test_reconnecting_with_the_last_cursor_resumes_without_gap_or_duplicat
     other = await run(make_event, owner, title="Other", start=BASE_TIME + timedelta(days=2))
 
     async with socket(viewer_user) as (viewer, _):
-        await run(update, event, owner, title="Seen live")
+        await run(edit, event, owner, title="Seen live")
         last = await receive(viewer)
 
     # offline: three changes
-    await run(update, event, owner, title="Missed 1")
+    await run(edit, event, owner, title="Missed 1")
     await run(share, other, owner, viewer_user)
-    await run(update, event, owner, title="Missed 2")
+    await run(edit, event, owner, title="Missed 2")
 
     async with socket(viewer_user, query=f"cursor={last['cursor']}") as (viewer, (accepted, _)):
         assert accepted
         replayed = [await receive(viewer) for _ in range(3)]
-        await run(update, event, owner, title="Live again")
+        await run(edit, event, owner, title="Live again")
         live = await receive(viewer)
 
     assert [(m["type"], m["event_id"]) for m in replayed] == [
@@ -356,8 +354,8 @@ async def test_a_sync_from_a_socket_cursor_includes_your_own_changes_made_while_
     await run(share, second, owner, editor, "editor")
 
     async with socket(editor) as (communicator, _):
-        await run(update, event, editor, title="Mine")  # own: not sent
-        await run(update, second, owner, title="Theirs")
+        await run(edit, event, editor, title="Mine")  # own: not sent
+        await run(edit, second, owner, title="Theirs")
         message = await receive(communicator)
 
     assert message["event_id"] == second.pk
@@ -397,7 +395,7 @@ async def test_the_socket_closes_when_its_token_expires(event_with_roles, monkey
     event, users = event_with_roles
     async with socket(users["viewer"]) as (viewer, _):
         monkeypatch.setattr(NotificationConsumer, "clock", staticmethod(lambda: 2**40))
-        await run(update, event, users["owner"], title="After expiry")
+        await run(edit, event, users["owner"], title="After expiry")
 
         closed = await closed_with(viewer)  # instead of the message
 
@@ -415,7 +413,7 @@ async def test_the_socket_closes_after_logout(api, event_with_roles, monkeypatch
             assert api.post("/api/auth/logout").status_code == 204
 
         await run(logout)
-        await run(update, event, users["owner"], title="After logout")
+        await run(edit, event, users["owner"], title="After logout")
 
         closed = await closed_with(viewer)
 
@@ -433,7 +431,7 @@ async def test_ping_is_answered_and_anything_else_explained(user):
 async def test_every_socket_of_a_user_gets_the_message(event_with_roles):
     event, users = event_with_roles
     async with socket(users["viewer"]) as (phone, _), socket(users["viewer"]) as (laptop, _):
-        await run(update, event, users["owner"], title="Both")
+        await run(edit, event, users["owner"], title="Both")
 
         assert (await receive(phone))["cursor"] == (await receive(laptop))["cursor"]
 
@@ -452,12 +450,6 @@ async def test_a_user_with_no_feed_yet_connects_and_gets_their_first_change(db):
 
 async def test_logging_out_closes_the_sessions_open_sockets_at_once(user):
     """Not at the next periodic revocation check: logout tells the session's sockets after commit."""
-    from channels.testing import WebsocketCommunicator
-
-    from config.asgi import application
-    from tests.conftest import Client
-    from tests.notifications.conftest import ORIGIN
-
     token = await access_token(user)
     communicator = WebsocketCommunicator(application, f"/ws/notifications/?token={token}", headers=[ORIGIN])
     other_session = WebsocketCommunicator(

@@ -20,11 +20,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
 from django.db.models.signals import pre_save
-from rest_framework.throttling import SimpleRateThrottle
 
 from history.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 User = get_user_model()
 
@@ -43,27 +42,6 @@ class CountingHasher(MD5PasswordHasher):
         return super().encode(password, salt)
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Lower throttle rates for one test (DRF binds the rates to the class at import: patched too)."""
-
-    def lower(**overrides: str) -> None:
-        new = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **overrides}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
-
-    return lower
-
-
-def state() -> tuple:
-    return sorted(User.objects.values_list("pk", "username", "email", "password", "is_active"))
-
-
 # --- register ------------------------------------------------------------------------------------------
 
 
@@ -73,7 +51,7 @@ def state() -> tuple:
     ids=["username", "email"],
 )
 def test_a_taken_name_is_reported_on_its_own_field_and_nothing_more(api, alice, username, email, field):
-    before = state()
+    before = database_state()
 
     response = api.post(REGISTER, {"username": username, "email": email, "password": STRONG})
 
@@ -82,12 +60,11 @@ def test_a_taken_name_is_reported_on_its_own_field_and_nothing_more(api, alice, 
     text = response.content.decode().lower()
     other = {"username": "alice@example.com", "email": '"alice"'}[field]
     assert other not in text  # nothing about the holder's other name
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has one writer at a time")
 @pytest.mark.parametrize(
     "racer, field",
     [({"username": "Grace", "email": "other@example.com"}, "username"), ({"username": "other"}, "email")],
@@ -129,13 +106,13 @@ def test_register_probes_use_up_the_ip_limit(api, alice, rates):
         api.post(REGISTER, {"username": "ALICE", "email": "a2@example.com", "password": STRONG}),
     ]
     assert [p.status_code for p in probes] == [400, 400, 400]
-    before = state()
+    before = database_state()
 
     blocked = api.post(REGISTER, {"username": "fresh", "email": "fresh@example.com", "password": STRONG})
 
     assert_problem(blocked, 429)
     assert blocked["Retry-After"]
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(

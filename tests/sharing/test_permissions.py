@@ -8,22 +8,13 @@ from events.models import Event
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from tests.factories import make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 
 def roles_of(event) -> dict[str, str]:
     return dict(EventPermission.objects.filter(event=event).values_list("user__username", "role"))
-
-
-def state(event) -> tuple:
-    return (
-        sorted(EventPermission.objects.filter(event=event).values_list("user_id", "role", "granted_by_id")),
-        EventPermission.history.filter(event_id=event.pk).count(),
-        Event.objects.filter(pk=event.pk).values().get(),
-        Event.history.filter(id=event.pk).count(),
-    )
 
 
 def url(event, user) -> str:
@@ -62,35 +53,38 @@ def test_a_demoted_editor_can_no_longer_update(api, event_with_roles):
 
 def test_setting_the_same_role_changes_nothing(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).put(url(event, users["viewer"]), {"role": "viewer"})
+    response = client.put(url(event, users["viewer"]), {"role": "viewer"})
 
     assert response.status_code == 200
     assert response.json()["role"] == "viewer"
-    assert state(event) == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("body", [{}, {"role": "king"}, {"role": None}, {"role": 3}])
 def test_an_invalid_role_is_a_400_and_nothing_changes(api, event_with_roles, body):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    problem = assert_problem(api.as_user(users["owner"]).put(url(event, users["viewer"]), body, format="json"), 400)
+    problem = assert_problem(client.put(url(event, users["viewer"]), body, format="json"), 400)
 
     assert "role" in problem["errors"]
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_demoting_the_last_owner_is_a_409_and_nothing_changes(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).put(url(event, users["owner"]), {"role": "editor"})
+    response = client.put(url(event, users["owner"]), {"role": "editor"})
 
     problem = assert_problem(response, 409)
     assert problem["type"].endswith("/problems/last-owner")
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_with_two_owners_one_may_be_demoted(api, event_with_roles):
@@ -128,13 +122,14 @@ def test_the_owner_removes_a_collaborator_who_then_gets_404(api, event_with_role
 
 def test_removing_the_last_owner_is_a_409_and_nothing_changes(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).delete(url(event, users["owner"]))
+    response = client.delete(url(event, users["owner"]))
 
     problem = assert_problem(response, 409)
     assert problem["type"].endswith("/problems/last-owner")
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_with_two_owners_one_may_remove_the_other(api, event_with_roles):
@@ -181,10 +176,11 @@ def test_a_non_owner_may_leave(api, event_with_roles, role):
 @pytest.mark.parametrize("role, target", [("editor", "viewer"), ("viewer", "editor"), ("editor", "owner")])
 def test_a_non_owner_may_not_remove_someone_else(api, event_with_roles, role, target):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users[role])
+    before = database_state()
 
-    assert_problem(api.as_user(users[role]).delete(url(event, users[target])), 403)
-    assert state(event) == before
+    assert_problem(client.delete(url(event, users[target])), 403)
+    assert database_state() == before
 
 
 # --- unknown users -------------------------------------------------------------------------------
@@ -194,13 +190,14 @@ def test_a_non_owner_may_not_remove_someone_else(api, event_with_roles, role, ta
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_an_unknown_or_malformed_user_id_is_a_404(api, event_with_roles, method, user_id):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
     body = {"role": "viewer"} if method == "put" else None
 
-    response = getattr(api.as_user(users["owner"]), method)(f"/api/events/{event.pk}/permissions/{user_id}", body)
+    response = getattr(client, method)(f"/api/events/{event.pk}/permissions/{user_id}", body)
 
     assert_problem(response, 404)
-    assert state(event) == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
@@ -210,26 +207,26 @@ def test_a_user_without_a_role_on_this_event_is_a_404(api, event_with_roles, met
     sharing_services.event_share(
         event=other, actor=users["owner"], targets=[{"user_id": users["new"].pk, "role": "viewer"}]
     )
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
     body = {"role": "editor"} if method == "put" else None
 
-    response = getattr(api.as_user(users["owner"]), method)(url(event, users["new"]), body)
+    response = getattr(client, method)(url(event, users["new"]), body)
 
     assert_problem(response, 404)
-    assert state(event) == before
+    assert database_state() == before
     assert roles_of(other)["new"] == "viewer"
 
 
 @pytest.mark.parametrize("event_id", ["999999", "abc"])
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_an_unknown_event_is_a_404(api, event_with_roles, method, event_id):
-    event, users = event_with_roles
-    before = state(event)
+    _, users = event_with_roles
+    client = api.as_user(users["owner"])
+    before = database_state()
     body = {"role": "editor"} if method == "put" else None
 
-    response = getattr(api.as_user(users["owner"]), method)(
-        f"/api/events/{event_id}/permissions/{users['viewer'].pk}", body
-    )
+    response = getattr(client, method)(f"/api/events/{event_id}/permissions/{users['viewer'].pk}", body)
 
     assert_problem(response, 404)
-    assert state(event) == before
+    assert database_state() == before

@@ -9,22 +9,13 @@ import pytest
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import UserFactory, make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 
 def roles_of(event) -> dict[str, str]:
     return dict(EventPermission.objects.filter(event=event).values_list("user__username", "role"))
-
-
-def state(event) -> tuple:
-    return (
-        sorted(EventPermission.objects.filter(event=event).values_list("user_id", "role", "granted_by_id")),
-        EventPermission.history.filter(event_id=event.pk).count(),
-        Event.objects.filter(pk=event.pk).values().get(),
-        Event.history.filter(id=event.pk).count(),
-    )
 
 
 def assert_permissions_list(body: dict, users) -> dict[str, str]:
@@ -38,8 +29,9 @@ def assert_permissions_list(body: dict, users) -> dict[str, str]:
     return {entry["user"]["username"]: entry["role"] for entry in body["results"]}
 
 
-def share(api, actor, event, *targets):
-    return api.as_user(actor).post(f"/api/events/{event.pk}/share", {"users": list(targets)})
+def share(client, event, *targets):
+    """`client` (signed in) shares `event` with `targets`."""
+    return client.post(f"/api/events/{event.pk}/share", {"users": list(targets)})
 
 
 @pytest.mark.parametrize(
@@ -56,7 +48,7 @@ def share(api, actor, event, *targets):
 def test_share_by_any_reference_answers_the_whole_permissions_list(api, event_with_roles, reference):
     event, users = event_with_roles
 
-    response = share(api, users["owner"], event, {**reference(users["new"]), "role": "editor"})
+    response = share(api.as_user(users["owner"]), event, {**reference(users["new"]), "role": "editor"})
 
     assert response.status_code == 200, response.content
     listed = assert_permissions_list(response.json(), users)
@@ -73,7 +65,7 @@ def test_the_new_collaborator_then_sees_the_event(api, event_with_roles):
     event, users = event_with_roles
     assert api.as_user(users["new"]).get(f"/api/events/{event.pk}").status_code == 404
 
-    assert share(api, users["owner"], event, {"user_id": users["new"].pk, "role": "viewer"}).status_code == 200
+    assert share(api.as_user(users["owner"]), event, {"user_id": users["new"].pk, "role": "viewer"}).status_code == 200
 
     response = api.as_user(users["new"]).get(f"/api/events/{event.pk}")
     assert response.status_code == 200
@@ -84,7 +76,7 @@ def test_the_new_collaborator_then_sees_the_event(api, event_with_roles):
 def test_sharing_does_not_make_a_new_event_version(api, event_with_roles):
     event, users = event_with_roles
 
-    share(api, users["owner"], event, {"user_id": users["new"].pk, "role": "viewer"})
+    share(api.as_user(users["owner"]), event, {"user_id": users["new"].pk, "role": "viewer"})
 
     assert Event.objects.get(pk=event.pk).version == 1
     assert Event.history.filter(id=event.pk).count() == 1
@@ -96,8 +88,7 @@ def test_several_users_in_one_request(api, event_with_roles):
     users["extra"] = extra
 
     response = share(
-        api,
-        users["owner"],
+        api.as_user(users["owner"]),
         event,
         {"user_id": users["new"].pk, "role": "viewer"},
         {"email": extra.email, "role": "owner"},
@@ -116,7 +107,7 @@ def test_several_users_in_one_request(api, event_with_roles):
 def test_resharing_changes_the_role_and_keeps_one_row(api, event_with_roles):
     event, users = event_with_roles
 
-    response = share(api, users["owner"], event, {"username": "viewer", "role": "editor"})
+    response = share(api.as_user(users["owner"]), event, {"username": "viewer", "role": "editor"})
 
     assert response.status_code == 200, response.content
     assert assert_permissions_list(response.json(), users)["viewer"] == "editor"
@@ -128,17 +119,20 @@ def test_resharing_changes_the_role_and_keeps_one_row(api, event_with_roles):
 
 def test_resharing_the_same_role_changes_nothing(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
-    response = share(api, users["owner"], event, {"username": "viewer", "role": "viewer"})
+    response = share(owner, event, {"username": "viewer", "role": "viewer"})
 
     assert response.status_code == 200, response.content
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_sharing_owner_makes_a_co_owner_who_may_delete(api, event_with_roles):
     event, users = event_with_roles
-    assert share(api, users["owner"], event, {"user_id": users["editor"].pk, "role": "owner"}).status_code == 200
+    assert (
+        share(api.as_user(users["owner"]), event, {"user_id": users["editor"].pk, "role": "owner"}).status_code == 200
+    )
 
     assert api.as_user(users["editor"]).delete(f"/api/events/{event.pk}").status_code == 204
 
@@ -150,25 +144,25 @@ def test_sharing_owner_makes_a_co_owner_who_may_delete(api, event_with_roles):
 )
 def test_an_unknown_user_is_a_400_and_nothing_changes(api, event_with_roles, target):
     event, users = event_with_roles
-    before = state(event)
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
-    response = share(
-        api, users["owner"], event, {"user_id": users["new"].pk, "role": "viewer"}, {**target, "role": "viewer"}
-    )
+    response = share(owner, event, {"user_id": users["new"].pk, "role": "viewer"}, {**target, "role": "viewer"})
 
     problem = assert_problem(response, 400)
     assert "users" in problem["errors"]
-    assert state(event) == before  # the known user of the same request was not shared with either
+    assert database_state() == before  # the known user of the same request was not shared with either
 
 
 def test_an_inactive_user_cannot_be_shared_with(api, event_with_roles):
     event, users = event_with_roles
     users["new"].is_active = False
     users["new"].save()
-    before = state(event)
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
-    assert_problem(share(api, users["owner"], event, {"user_id": users["new"].pk, "role": "viewer"}), 400)
-    assert state(event) == before
+    assert_problem(share(owner, event, {"user_id": users["new"].pk, "role": "viewer"}), 400)
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -200,24 +194,26 @@ def test_an_inactive_user_cannot_be_shared_with(api, event_with_roles):
 )
 def test_an_invalid_share_body_is_a_400_and_nothing_changes(api, event_with_roles, body):
     event, users = event_with_roles
-    before = state(event)
+    client = api.as_user(users["owner"])
+    before = database_state()
 
-    response = api.as_user(users["owner"]).post(f"/api/events/{event.pk}/share", body, format="json")
+    response = client.post(f"/api/events/{event.pk}/share", body, format="json")
 
     problem = assert_problem(response, 400)
     assert problem["errors"]
-    assert state(event) == before
+    assert database_state() == before
 
 
 def test_the_last_owner_cannot_demote_themselves_by_sharing(api, event_with_roles):
     event, users = event_with_roles
-    before = state(event)
+    owner = api.as_user(users["owner"])
+    before = database_state()
 
-    response = share(api, users["owner"], event, {"user_id": users["owner"].pk, "role": "editor"})
+    response = share(owner, event, {"user_id": users["owner"].pk, "role": "editor"})
 
     problem = assert_problem(response, 409)
     assert problem["type"].endswith("/problems/last-owner")
-    assert state(event) == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
@@ -244,7 +240,7 @@ def test_the_permissions_list_matches_the_detail(api, event_with_roles):
 def test_permissions_of_another_event_are_not_mixed_in(api, event_with_roles):
     event, users = event_with_roles
     other = make_event(users["owner"], title="Other")
-    share(api, users["owner"], other, {"user_id": users["new"].pk, "role": "viewer"})
+    share(api.as_user(users["owner"]), other, {"user_id": users["new"].pk, "role": "viewer"})
 
     response = api.as_user(users["owner"]).get(f"/api/events/{event.pk}/permissions")
 
@@ -254,9 +250,10 @@ def test_permissions_of_another_event_are_not_mixed_in(api, event_with_roles):
 @pytest.mark.parametrize("method, path", [("post", "share"), ("get", "permissions")])
 @pytest.mark.parametrize("event_id", ["999999", "abc", "0"])
 def test_an_unknown_event_is_a_404(api, event_with_roles, method, path, event_id):
-    event, users = event_with_roles
-    before = state(event)
+    _, users = event_with_roles
+    client = api.as_user(users["owner"])
+    before = database_state()
     body = {"users": [{"user_id": users["new"].pk, "role": "viewer"}]} if method == "post" else None
 
-    assert_problem(getattr(api.as_user(users["owner"]), method)(f"/api/events/{event_id}/{path}", body), 404)
-    assert state(event) == before
+    assert_problem(getattr(client, method)(f"/api/events/{event_id}/{path}", body), 404)
+    assert database_state() == before

@@ -1,4 +1,4 @@
-"""Helpers for the WebSocket tests: a connected socket for a user, and sync calls from async code."""
+"""WebSocket helpers: a connected socket for a user, its close message, and sync calls from async code."""
 
 from __future__ import annotations
 
