@@ -19,6 +19,7 @@ def event_data(event) -> dict:
     zone = timezones.get(event.timezone)
     data = {
         "id": event.id,  # not pk: a version from the past (history row) serializes too, its pk is the row's
+        "uid": event.uid,
         "title": event.title,
         "description": event.description,
         "location": event.location,

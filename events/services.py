@@ -97,12 +97,23 @@ def _check_version(event: Event, expected: int | None) -> None:
         )
 
 
+def _check_uids_free(*, owner, uids: list[str]) -> None:
+    """ValidationError (400) when one of `uids` is already taken among `owner`'s events (deleted ones too:
+    they can be restored) or repeated. Runs under the calendar lock, so two creates cannot both pass."""
+    repeated = {uid for uid in uids if uids.count(uid) > 1}
+    taken = set(Event.objects.filter(owner=owner, uid__in=uids).values_list("uid", flat=True)) | repeated
+    if taken:
+        raise ValidationError({"uid": [f"An event of yours already has the UID {uid!r}." for uid in sorted(taken)]})
+
+
 @transaction.atomic
 def event_create(
     *, actor, changes: dict[str, Any], reason: str | None = None, conflict_strategy: str = "reject"
 ) -> tuple[Event, list[dict]]:
     """Create an event owned by `actor` at version 1. Raises SchedulingConflict (409) under `reject`."""
     calendar_lock(actor.pk)
+    if "uid" in changes:
+        _check_uids_free(owner=actor, uids=[changes["uid"]])
     event = Event(**changes, owner=actor, version=1)
     _derive(event)
     found = _check_conflicts(actor=actor, event=event, strategy=conflict_strategy)
@@ -199,6 +210,9 @@ def event_create_batch(
     """Create all `items` or none: conflicts within the batch and with the calendar are checked first,
     then events, owner permissions and first versions are inserted in bulk."""
     calendar_lock(actor.pk)
+    given = [changes["uid"] for changes in items if "uid" in changes]
+    if given:
+        _check_uids_free(owner=actor, uids=given)
     events = []
     for changes in items:
         event = Event(**changes, owner=actor, version=1)

@@ -48,7 +48,10 @@ _WITH_STATE = {kind for kind in ChangeKind if kind not in (ChangeKind.DELETED, C
 
 # The history actions event services record, as change kinds: the member of the same name (an action
 # without one fails here, at import, rather than at the first change of that kind).
-_ACTION_KINDS = {action.value: ChangeKind[action.name] for action in Action}
+# An update made by an import is an update to every client (`event_updated`); its history says `imported`.
+_ACTION_KINDS = {
+    action.value: ChangeKind.UPDATED if action == Action.IMPORTED else ChangeKind[action.name] for action in Action
+}
 
 
 @dataclass
