@@ -14,6 +14,7 @@ handler500 = "common.views.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("dav.urls")),  # CalDAV (/dav/) and its discovery (/.well-known/caldav)
     path("api/", include("accounts.urls")),
     path("", include("history.urls")),  # before events.urls: it routes /api/events/deleted
     path("api/", include("events.urls")),

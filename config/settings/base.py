@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "sharing",
     "history",
     "notifications",
+    "dav",
 ]
 # The benchmark data generator (`manage.py generate_data`: bulk users with a known password) is
 # for benchmark runs only, never in production.

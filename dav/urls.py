@@ -1,0 +1,8 @@
+from django.urls import re_path
+
+from .views import DavView, well_known
+
+urlpatterns = [
+    re_path(r"^\.well-known/caldav/?$", well_known, name="dav-well-known"),
+    re_path(r"^dav(?P<path>/.*)?$", DavView.as_view(), name="dav"),
+]

@@ -1,0 +1,64 @@
+"""WebDAV XML in and out: requests parsed with entities and DTDs refused, bounded in size and depth;
+answers built with the standard library's ElementTree (nothing we write is parsed back).
+"""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET  # building only; parsing goes through defusedxml
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CALSERVER = "http://calendarserver.org/ns/"
+APPLE = "http://apple.com/ns/ical/"
+
+MAX_XML_BYTES = 256 * 1024  # a multiget of a few hundred hrefs; nothing a client sends is larger
+MAX_DEPTH = 32  # calendar-query filters nest 5 deep; the margin is generous, a bomb is not
+
+for prefix, uri in (("D", DAV), ("C", CALDAV), ("CS", CALSERVER), ("A", APPLE)):
+    ET.register_namespace(prefix, uri)
+
+
+class BadXml(ValueError):
+    """The body is not XML we accept (malformed, too large, too deep, with a DTD or entities)."""
+
+
+def tag(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+def parse(body: bytes) -> ET.Element | None:
+    """The root element of a request body; None for an empty body. Raises BadXml."""
+    if not body.strip():
+        return None
+    if len(body) > MAX_XML_BYTES:
+        raise BadXml(f"The XML body is larger than {MAX_XML_BYTES} bytes.")
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:  # ValueError: bad encodings
+        raise BadXml(f"The body is not well-formed XML without DTDs or entities: {exc}") from exc
+    _check_depth(root)
+    return root
+
+
+def _check_depth(root: ET.Element) -> None:
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadXml(f"The XML is nested deeper than {MAX_DEPTH} levels.")
+        stack.extend((child, depth + 1) for child in element)
+
+
+def element(name: str, text: str | None = None, *children: ET.Element) -> ET.Element:
+    node = ET.Element(name)
+    if text is not None:
+        node.text = text
+    node.extend(children)
+    return node
+
+
+def serialize(root: ET.Element) -> bytes:
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
