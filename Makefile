@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test venv install install-dev migrate lint format schema check bench clean
+.PHONY: run test venv install install-dev interop-venv migrate lint format schema check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,16 @@ $(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt | $(BIN)/pyth
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(VENV)/.installed $@
 
+# The CalDAV clients the interop tests drive (caldav, vdirsyncer), in a virtualenv of their own: their
+# dependencies would replace ours (requirements/interop.txt says which).
+INTEROP_VENV ?= .venv-interop
+$(INTEROP_VENV)/.installed: requirements/interop.txt
+	$(PYTHON) -m venv $(INTEROP_VENV) || python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install --quiet -r requirements/interop.txt
+	touch $@
+
+interop-venv: $(INTEROP_VENV)/.installed
+
 venv: $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -32,7 +42,7 @@ run: migrate
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off
 
 ## The whole suite, on whatever DATABASE_URL / REDIS_URL say (nothing: SQLite and memory)
-test: install-dev
+test: install-dev interop-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
@@ -51,4 +61,4 @@ check: install-dev
 	$(MAKE) schema lint
 
 clean:
-	rm -rf $(VENV) .pytest_cache db.sqlite3
+	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache db.sqlite3

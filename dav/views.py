@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -223,7 +223,7 @@ def _with_dav(response: HttpResponse) -> HttpResponse:
 
 def well_known(request, *args, **kwargs):
     """RFC 6764 §5: /.well-known/caldav leads to the root, whatever the method; no credentials needed."""
-    return HttpResponseRedirect(calendars.ROOT)
+    return HttpResponsePermanentRedirect(calendars.ROOT)
 
 
 well_known = csrf_exempt(well_known)
