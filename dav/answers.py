@@ -24,6 +24,21 @@ STATUS_TEXT = {
 }
 
 
+def need_privileges(href: str, privilege: str) -> DavError:
+    """403 with RFC 3744 §7.1.1's DAV:need-privileges: which privilege on which resource was missing."""
+    condition = xml.element(
+        tag(DAV, "need-privileges"),
+        None,
+        xml.element(
+            tag(DAV, "resource"),
+            None,
+            xml.element(tag(DAV, "href"), href),
+            xml.element(tag(DAV, "privilege"), None, xml.element(tag(DAV, privilege))),
+        ),
+    )
+    return DavError(403, f"You may not do this here (it needs the {privilege} privilege).", condition)
+
+
 def status_line(code: int) -> str:
     return f"HTTP/1.1 {code} {STATUS_TEXT.get(code, '')}".rstrip()
 
@@ -31,7 +46,9 @@ def status_line(code: int) -> str:
 class DavError(Exception):
     """A refusal answered as an RFC 4918 error body: `condition` is the pre/postcondition element's tag."""
 
-    def __init__(self, status: int, message: str, condition: str | None = None, *, headers: dict | None = None):
+    def __init__(
+        self, status: int, message: str, condition: str | Element | None = None, *, headers: dict | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.condition, self.headers = status, message, condition, headers or {}
 
@@ -39,10 +56,10 @@ class DavError(Exception):
         return error_response(self.status, self.message, self.condition, headers=self.headers)
 
 
-def error_response(status: int, message: str, condition: str | None = None, *, headers: dict | None = None):
+def error_response(status: int, message: str, condition: str | Element | None = None, *, headers: dict | None = None):
     root = xml.element(tag(DAV, "error"))
     if condition is not None:
-        root.append(xml.element(condition))
+        root.append(condition if isinstance(condition, Element) else xml.element(condition))
     root.append(xml.element(tag(MESSAGES, "message"), message))
     response = HttpResponse(xml.serialize(root), status=status, content_type=XML_TYPE)
     for name, value in (headers or {}).items():

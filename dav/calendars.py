@@ -61,9 +61,15 @@ def calendar_href(user, calendar: Calendar) -> str:
     return f"{home_href(user)}{calendar.slug}/"
 
 
-def name_of(*, name: str | None, uid: str) -> str:
-    """A member's resource name: the one an app gave it, else `<uid>.ics`."""
-    return name or f"{uid}{ICS}"
+def name_of(*, name: str | None, pk: int) -> str:
+    """A member's resource name: the one an app gave it, else `<event id>.ics`."""
+    return name or f"{pk}{ICS}"
+
+
+def _default_keys(names: list[str]) -> list[int]:
+    """The event ids that names of the `<event id>.ics` form stand for."""
+    stems = (name[: -len(ICS)] for name in names if name.endswith(ICS))
+    return [int(stem) for stem in stems if stem.isascii() and stem.isdigit() and len(stem) < 19]
 
 
 def resource_href(user, calendar: Calendar, name: str) -> str:
@@ -95,22 +101,21 @@ class Member(NamedTuple):
     def of(cls, event: Event) -> Member:
         stored = getattr(event, "dav_name", None)
         return cls(
-            event.pk, event.version, name_of(name=stored.name if stored else None, uid=event.uid), event.updated_at
+            event.pk, event.version, name_of(name=stored.name if stored else None, pk=event.pk), event.updated_at
         )
 
 
 def member_rows(queryset: QuerySet[Event]) -> list[Member]:
     """The members of `queryset` by id, read as the few columns naming and tagging them need."""
-    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "uid", "updated_at")
-    return [Member(pk, version, name_of(name=name, uid=uid), updated) for pk, version, name, uid, updated in rows]
+    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "updated_at")
+    return [Member(pk, version, name_of(name=name, pk=pk), updated) for pk, version, name, updated in rows]
 
 
 def by_names(*, user, calendar: Calendar, names: list[str]) -> dict[str, Event]:
     """The members of `calendar` named `names` (at most one per name: the caller's own first, then the oldest)."""
     if not names:
         return {}
-    uids = [name[: -len(ICS)] for name in names if name.endswith(ICS)]
-    query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, uid__in=uids)
+    query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, pk__in=_default_keys(names))
     found: dict[str, Event] = {}
     ordered = (
         members(user=user, calendar=calendar)
@@ -120,7 +125,7 @@ def by_names(*, user, calendar: Calendar, names: list[str]) -> dict[str, Event]:
         .order_by("mine", "pk")
     )
     for event in ordered:
-        name = name_of(name=getattr(getattr(event, "dav_name", None), "name", None), uid=event.uid)
+        name = name_of(name=getattr(getattr(event, "dav_name", None), "name", None), pk=event.pk)
         found.setdefault(name, event)
     return found
 

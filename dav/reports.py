@@ -4,6 +4,7 @@ sync-collection (RFC 6578)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
@@ -29,6 +30,16 @@ _UNSUPPORTED = tag(CALDAV, "supported-filter")
 Renderer = Callable[[list[Event]], dict[int, str]]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose calendar a report (or a PROPFIND listing) reads, and how it renders calendar-data."""
+
+    user: object
+    calendar: Calendar
+    render: Renderer
+    settings: dict
+
+
 def _report_props(root: Element) -> tuple[list[str] | None, bool]:
     for child in root:
         if child.tag == tag(DAV, "prop"):
@@ -40,22 +51,25 @@ def _report_props(root: Element) -> tuple[list[str] | None, bool]:
     return [tag(DAV, "getetag")], False
 
 
-def _answers(
-    *, user, calendar: Calendar, queryset: QuerySet[Event], wanted, names_only, render: Renderer, settings
-) -> list[Propstat]:
+def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, names_only: bool) -> list[Propstat]:
     """A Propstat per event of `queryset` (loaded whole only when calendar-data or its length is asked for)."""
     needs_data = wanted is not None and not names_only and bool(properties.EXPENSIVE & set(wanted))
     if needs_data:
         events = list(queryset.select_related("dav_name").order_by("pk"))
-        texts = render(events)
+        texts = scope.render(events)
         members = [(Member.of(event), texts.get(event.pk)) for event in events]
     else:
         members = [(member, None) for member in calendars.member_rows(queryset)]
     answers = []
     for member, text in members:
-        href = calendars.resource_href(user, calendar, member.name)
+        href = calendars.resource_href(scope.user, scope.calendar, member.name)
         context = properties.Context(
-            user=user, href=href, calendar=calendar, member=member, settings=settings, calendar_data=lambda t=text: t
+            user=scope.user,
+            href=href,
+            calendar=scope.calendar,
+            member=member,
+            settings=scope.settings,
+            calendar_data=lambda t=text: t,
         )
         found, missing = properties.answer(properties.RESOURCE, context, wanted, names_only=names_only)
         answers.append(Propstat(href, found, missing))
@@ -65,44 +79,32 @@ def _answers(
 # --- calendar-multiget ------------------------------------------------------------------------------------
 
 
-def multiget(root: Element, *, user, calendar: Calendar, render: Renderer, settings) -> list:
+def multiget(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
     hrefs = [child.text or "" for child in root if child.tag == tag(DAV, "href")]
     if len(hrefs) > MAX_HREFS:
         raise DavError(400, f"At most {MAX_HREFS} hrefs in one calendar-multiget.")
-    prefix = calendars.calendar_href(user, calendar)
+    prefix = calendars.calendar_href(scope.user, scope.calendar)
     names: dict[str, str] = {}  # name -> href as the client sent it
-    answers: list = []
+    result: list = []
     for href in dict.fromkeys(hrefs):
         path = urlsplit(href.strip()).path
         name = unquote(path[len(prefix) :]) if path.startswith(prefix) else ""
         if not name or "/" in name:
-            answers.append((href, 404))
+            result.append((href, 404))
         else:
             names[name] = href
-    found = calendars.by_names(user=user, calendar=calendar, names=list(names))
+    found = calendars.by_names(user=scope.user, calendar=scope.calendar, names=list(names))
     queryset = Event.objects.filter(pk__in=[event.pk for event in found.values()])
-    by_pk = {
-        answer.href: answer
-        for answer in _answers(
-            user=user,
-            calendar=calendar,
-            queryset=queryset,
-            wanted=wanted,
-            names_only=names_only,
-            render=render,
-            settings=settings,
-        )
-    }
+    by_href = {answer.href: answer for answer in answers(scope, queryset, wanted, names_only)}
     for name, href in names.items():
-        event = found.get(name)
-        answer = by_pk.get(calendars.resource_href(user, calendar, name)) if event else None
+        answer = by_href.get(calendars.resource_href(scope.user, scope.calendar, name)) if name in found else None
         if answer is None:
-            answers.append((href, 404))
+            result.append((href, 404))
         else:
             answer.href = href  # answered under the href asked for
-            answers.append(answer)
-    return answers
+            result.append(answer)
+    return result
 
 
 # --- calendar-query ---------------------------------------------------------------------------------------
@@ -139,6 +141,8 @@ def _event_filter(comp: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
 
 
 def _uid_filter(prop: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
+    if (prop.get("name") or "").upper() == "UID":  # until events carry their iCalendar UID
+        raise DavError(403, "Filtering on UID is not supported yet.", _UNSUPPORTED)
     if (prop.get("name") or "").upper() != "UID":
         raise DavError(403, "Only the UID property can be filtered on.", _UNSUPPORTED)
     children = list(prop)
@@ -158,7 +162,7 @@ def _uid_filter(prop: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
     return queryset.exclude(condition) if negate else queryset.filter(condition)
 
 
-def query(root: Element, *, user, calendar: Calendar, render: Renderer, settings) -> list:
+def query(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
     filters = [child for child in root if child.tag == tag(CALDAV, "filter")]
     if len(filters) != 1:
@@ -166,7 +170,7 @@ def query(root: Element, *, user, calendar: Calendar, render: Renderer, settings
     top = list(filters[0])
     if len(top) != 1 or top[0].tag != tag(CALDAV, "comp-filter") or top[0].get("name", "").upper() != "VCALENDAR":
         raise DavError(403, "The filter must hold one comp-filter named VCALENDAR.", _FILTER_ERROR)
-    queryset = calendars.members(user=user, calendar=calendar)
+    queryset = calendars.members(user=scope.user, calendar=scope.calendar)
     for comp in top[0]:
         if comp.tag == tag(CALDAV, "is-not-defined"):
             return []
@@ -178,15 +182,7 @@ def query(root: Element, *, user, calendar: Calendar, render: Renderer, settings
                 continue
             return []
         queryset = _event_filter(comp, queryset)
-    return _answers(
-        user=user,
-        calendar=calendar,
-        queryset=queryset,
-        wanted=wanted,
-        names_only=names_only,
-        render=render,
-        settings=settings,
-    )
+    return answers(scope, queryset, wanted, names_only)
 
 
 # --- sync-collection --------------------------------------------------------------------------------------
@@ -206,7 +202,7 @@ def _limit(root: Element) -> int | None:
     return None
 
 
-def sync_collection(root: Element, *, user, calendar: Calendar, render: Renderer, settings) -> tuple[list, str]:
+def sync_collection(root: Element, scope: Scope) -> tuple[list, str]:
     """(responses, new token). Changes since the token, one response per event: its properties when it is in
     this calendar now, 404 when it left (deleted, unshared, moved to the user's other calendar)."""
     level = next((child.text or "" for child in root if child.tag == tag(DAV, "sync-level")), "1").strip()
@@ -217,29 +213,29 @@ def sync_collection(root: Element, *, user, calendar: Calendar, render: Renderer
     raw = next((child.text or "" for child in root if child.tag == tag(DAV, "sync-token")), None)
     if raw is None:
         raise DavError(400, "A sync-collection holds a sync-token (empty for a first sync).")
+    user = scope.user
     token = sync.decode(user, raw)
     wanted, names_only = _report_props(root)
     limit = min(_limit(root) or SERVER_LIMIT, SERVER_LIMIT)
-    collection = calendars.calendar_href(user, calendar)
-    members = calendars.members(user=user, calendar=calendar)
-    answer = {"user": user, "calendar": calendar, "wanted": wanted, "names_only": names_only, "render": render}
+    collection = calendars.calendar_href(user, scope.calendar)
+    members = calendars.members(user=user, calendar=scope.calendar)
 
     if token is None or token.after is not None:
         # A first sync (or the rest of one): everything in the calendar now, by id, in pages of `limit`.
         position = sync.current(user).position if token is None else token.position
         after = token.after if token is not None else 0
         page = list(members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: limit + 1])
-        responses = _answers(queryset=Event.objects.filter(pk__in=page[:limit]), settings=settings, **answer)
+        responses = answers(scope, Event.objects.filter(pk__in=page[:limit]), wanted, names_only)
         if token is not None:  # what changed since the listing started, among what was already listed
             changed, _, _ = _changed_since(user, token.position, limit=SERVER_LIMIT, up_to_pk=after)
-            responses += _state_of(changed, members=members, collection=collection, settings=settings, **answer)
+            responses += _state_of(scope, changed, members, wanted, names_only)
         if len(page) > limit:
             next_token = sync.SyncToken(position, after=page[limit - 1])
             return [*responses, (collection, 507)], sync.encode(user, next_token)
         return responses, sync.encode(user, sync.SyncToken(position))
 
     changed, position, truncated = _changed_since(user, token.position, limit=limit)
-    responses = _state_of(changed, members=members, collection=collection, settings=settings, **answer)
+    responses = _state_of(scope, changed, members, wanted, names_only)
     if truncated:
         responses.append((collection, 507))
     return responses, sync.encode(user, sync.SyncToken(position))
@@ -263,17 +259,14 @@ def _changed_since(user, position: int, *, limit: int, up_to_pk: int | None = No
     return list(ids), current, False
 
 
-def _state_of(event_ids: list[int], *, members, collection: str, user, calendar, settings, **answer) -> list:
+def _state_of(scope: Scope, event_ids: list[int], members: QuerySet[Event], wanted, names_only: bool) -> list:
+    """Each event's properties if it is in the calendar now, else a 404 under the name it had there."""
     if not event_ids:
         return []
-    present = _answers(
-        queryset=members.filter(pk__in=event_ids), user=user, calendar=calendar, settings=settings, **answer
-    )
+    present = answers(scope, members.filter(pk__in=event_ids), wanted, names_only)
     listed = {item.href for item in present}
     gone = [
-        calendars.resource_href(user, calendar, calendars.name_of(name=name, uid=uid))
-        for pk, name, uid in Event.objects.filter(pk__in=event_ids)
-        .order_by("pk")
-        .values_list("pk", "dav_name__name", "uid")
+        calendars.resource_href(scope.user, scope.calendar, calendars.name_of(name=name, pk=pk))
+        for pk, name in Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("pk", "dav_name__name")
     ]
     return [*present, *((href, 404) for href in gone if href not in listed)]

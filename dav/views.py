@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.utils.decorators import method_decorator
+from django.utils.http import http_date
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import calendars, properties, reports, requests, services, sync
-from .answers import DavError, Propstat, multistatus
+from common.conditional import matches_none
+from events.models import Event
+
+from . import calendars, objects, properties, reports, requests, services, sync
+from .answers import DavError, Propstat, multistatus, need_privileges
 from .auth import dav_user
 from .calendars import CALENDARS, Calendar
 from .xml import APPLE, CALDAV, DAV, element, tag
@@ -38,7 +42,7 @@ ALLOW = {
     "principal": "OPTIONS, PROPFIND",
     "home": "OPTIONS, PROPFIND",
     "calendar": "OPTIONS, PROPFIND, PROPPATCH, REPORT",
-    "resource": "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND",
+    "resource": "OPTIONS, DELETE, PROPFIND",
 }
 DISPLAYNAME_MAX = 100
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?$")
@@ -79,10 +83,6 @@ def _resolve(user, path: str) -> Target:
     if not name or len(name) > 255:
         raise not_found
     return Target("resource", calendars.resource_href(user, calendar, name), calendar, name)
-
-
-def _no_calendar_data(events) -> dict[int, str]:
-    return {}
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # Basic auth on every request, no cookies: nothing to forge
@@ -136,28 +136,14 @@ class DavView(View):
         if target.kind == "calendar":
             responses = [one(properties.CALENDAR, target.href, target.calendar)]
             if depth == "1":
-                responses += reports._answers(
-                    user=user,
-                    calendar=target.calendar,
-                    queryset=calendars.members(user=user, calendar=target.calendar),
-                    wanted=wanted,
-                    names_only=names_only,
-                    render=_no_calendar_data,
-                    settings=settings,
+                scope = reports.Scope(user, target.calendar, objects.render, settings)
+                responses += reports.answers(
+                    scope, calendars.members(user=user, calendar=target.calendar), wanted, names_only
                 )
             return multistatus(responses)
         event = _member(user, target)
-        return multistatus(
-            reports._answers(
-                user=user,
-                calendar=target.calendar,
-                queryset=calendars.members(user=user, calendar=target.calendar).filter(pk=event.pk),
-                wanted=wanted,
-                names_only=names_only,
-                render=_no_calendar_data,
-                settings=settings,
-            )
-        )
+        scope = reports.Scope(user, target.calendar, objects.render, settings)
+        return multistatus(reports.answers(scope, Event.objects.filter(pk=event.pk), wanted, names_only))
 
     # --- PROPPATCH on a calendar: its display name and colour, per user --------------------------------
 
@@ -192,17 +178,67 @@ class DavView(View):
         root = requests.body_xml(request)
         if root is None:
             raise DavError(400, "A REPORT needs a body.")
-        settings = calendars.settings_of(user=user)
-        arguments = {"user": user, "calendar": target.calendar, "render": _no_calendar_data, "settings": settings}
+        scope = reports.Scope(user, target.calendar, objects.render, calendars.settings_of(user=user))
         if root.tag == tag(CALDAV, "calendar-multiget"):
-            return multistatus(reports.multiget(root, **arguments))
+            return multistatus(reports.multiget(root, scope))
         if root.tag == tag(CALDAV, "calendar-query"):
             requests.depth(request)
-            return multistatus(reports.query(root, **arguments))
+            return multistatus(reports.query(root, scope))
         if root.tag == tag(DAV, "sync-collection"):
-            responses, token = reports.sync_collection(root, **arguments)
+            responses, token = reports.sync_collection(root, scope)
             return multistatus(responses, sync_token=token)
         raise DavError(403, f"The report {root.tag} is not supported here.", tag(DAV, "supported-report"))
+
+    # --- one event: GET, HEAD, PUT, DELETE --------------------------------------------------------------
+
+    def resource_get(self, request, user, target: Target):
+        event = _member(user, target)
+        member = calendars.Member.of(event)
+        if matches_none(request.headers.get("If-None-Match"), member.etag):
+            return HttpResponse(status=304, headers={"ETag": member.etag})
+        text = objects.render([event])[event.pk]
+        response = HttpResponse(text.encode(), content_type="text/calendar; charset=utf-8")
+        response["ETag"] = member.etag
+        response["Last-Modified"] = http_date(member.updated_at.timestamp())
+        return response
+
+    def resource_head(self, request, user, target: Target):
+        response = self.resource_get(request, user, target)
+        response.content = b""
+        return response
+
+    def resource_delete(self, request, user, target: Target):
+        if not target.calendar.writable:
+            raise need_privileges(target.href, "unbind")
+        event = _member(user, target)
+        objects.check_if_match(request, calendars.Member.of(event))
+        objects.object_delete(event=event, actor=user, client=_client(request), href=target.href)
+        return HttpResponse(status=204)
+
+    def resource_put(self, request, user, target: Target):
+        if not target.calendar.writable:
+            raise need_privileges(target.href, "write-content" if _exists(user, target) else "bind")
+        event, created = objects.object_put(
+            user=user,
+            calendar=target.calendar,
+            name=target.name,
+            href=target.href,
+            request=request,
+            client=_client(request),
+        )
+        response = HttpResponse(status=201 if created else 204)
+        response["ETag"] = calendars.Member.of(event).etag
+        return response
+
+
+def _client(request) -> str:
+    """What the change reason says about where a CalDAV write came from."""
+    agent = request.headers.get("User-Agent", "").strip() or "unknown client"
+    return f"CalDAV ({agent[:150]})"
+
+
+def _exists(user, target: Target) -> bool:
+    return bool(calendars.by_names(user=user, calendar=target.calendar, names=[target.name]))
 
 
 def calendars_token(user) -> str:

@@ -106,3 +106,49 @@ def alice(db):
 def dav(alice):
     user, secret = alice
     return DavClient(user, secret)
+
+
+@pytest.fixture
+def team(db):
+    """An owner, an editor, a viewer and a stranger, each with an app password and a DavClient."""
+    clients = {}
+    for name in ("owner", "editor", "viewer", "stranger"):
+        user, secret = make_dav_user(name)
+        clients[name] = DavClient(user, secret)
+    return clients
+
+
+def share(event, owner, **roles) -> None:
+    from sharing import services as sharing_services
+
+    sharing_services.event_share(
+        event=event, actor=owner, targets=[{"user_id": user.pk, "role": role} for role, user in roles.items()]
+    )
+
+
+def multiget_body(hrefs: list[str], props: str = "<D:getetag/>") -> str:
+    inner = "".join(f"<D:href>{href}</D:href>" for href in hrefs)
+    return (
+        '<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f"<D:prop>{props}</D:prop>{inner}</C:calendar-multiget>"
+    )
+
+
+def sync_body(token: str = "", *, limit: int | None = None, props: str = "<D:getetag/>") -> str:
+    limit_xml = f"<D:limit><D:nresults>{limit}</D:nresults></D:limit>" if limit is not None else ""
+    return (
+        f'<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level>'
+        f"{limit_xml}<D:prop>{props}</D:prop></D:sync-collection>"
+    )
+
+
+def sync(client, path: str, token: str = "", **options) -> tuple[dict[str, int], str]:
+    """({href: status} of a sync-collection answer, its new token)."""
+    response = client.report(path, sync_body(token, **options), depth="0")
+    assert response.status_code == 207, response.content
+    root = xml_of(response)
+    result = {}
+    for node in root.findall("D:response", NS):
+        status = node.findtext("D:status", namespaces=NS) or node.findtext("D:propstat/D:status", namespaces=NS)
+        result[node.findtext("D:href", namespaces=NS)] = int(status.split()[1])
+    return result, root.findtext("D:sync-token", namespaces=NS)
