@@ -9,9 +9,8 @@ from xml.etree.ElementTree import Element
 from django.http import HttpResponse
 
 from . import xml
-from .xml import DAV, tag
+from .xml import DAV, MESSAGES, tag
 
-MESSAGES = "urn:x-calendar-api:dav"  # our own namespace for a human-readable message in error bodies
 XML_TYPE = 'application/xml; charset="utf-8"'
 
 STATUS_TEXT = {

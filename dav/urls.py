@@ -4,5 +4,5 @@ from .views import DavView, well_known
 
 urlpatterns = [
     re_path(r"^\.well-known/caldav/?$", well_known, name="dav-well-known"),
-    re_path(r"^dav(?P<path>/.*)?$", DavView.as_view(), name="dav"),
+    re_path(r"^dav(?P<path>/[\s\S]*)?$", DavView.as_view(), name="dav"),  # any character, newlines too
 ]

@@ -208,9 +208,9 @@ class DavView(View):
         return response
 
     def resource_delete(self, request, user, target: Target):
+        event = _member(user, target)  # 404 first: a stranger learns nothing about what is not theirs
         if not target.calendar.writable:
             raise need_privileges(target.href, "unbind")
-        event = _member(user, target)
         objects.check_if_match(request, calendars.Member.of(event))
         objects.object_delete(event=event, actor=user, client=_client(request), href=target.href)
         return HttpResponse(status=204)

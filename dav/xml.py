@@ -17,7 +17,9 @@ APPLE = "http://apple.com/ns/ical/"
 MAX_XML_BYTES = 256 * 1024  # a multiget of a few hundred hrefs; nothing a client sends is larger
 MAX_DEPTH = 32  # calendar-query filters nest 5 deep; the margin is generous, a bomb is not
 
-for prefix, uri in (("D", DAV), ("C", CALDAV), ("CS", CALSERVER), ("A", APPLE)):
+MESSAGES = "urn:x-calendar-api:dav"  # our own namespace, for a human-readable message in error bodies
+
+for prefix, uri in (("D", DAV), ("C", CALDAV), ("CS", CALSERVER), ("A", APPLE), ("M", MESSAGES)):
     ET.register_namespace(prefix, uri)
 
 
