@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from common.exceptions import Conflict
 from history.services import audit_record
-from notifications.services import session_sockets_close
+from notifications.live import session_sockets_close
 
 from . import app_passwords, tokens
 from .models import AppPassword

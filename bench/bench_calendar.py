@@ -87,11 +87,11 @@ def build_calendar(events: int, recurring: int, seed: int):
     from django.db import transaction
     from simple_history.utils import bulk_create_with_history
 
-    from events import exceptions as series_exceptions
-    from events import recurrence
     from events.models import Event
     from events.occurrences import series_end_of, series_start_of
     from history.models import Action
+    from recurrence import overrides as series_overrides
+    from recurrence import rules as recurrence_rules
     from sharing.models import EventPermission
     from sharing.roles import Role
 
@@ -126,10 +126,10 @@ def build_calendar(events: int, recurring: int, seed: int):
         )
         if series:
             rule = rng.choice(rules).format(day=rng.choice(DAYS))
-            pattern = recurrence.parse_pattern(rule, start=event.start_time, end=event.end_time, tz=zone)
+            pattern = recurrence_rules.parse_pattern(rule, start=event.start_time, end=event.end_time, tz=zone)
             event.recurrence, event.is_recurring = pattern.to_json(), True
             if n % 10 == 0:
-                event.exceptions = _some_exceptions(event, rng, series_exceptions, recurrence)
+                event.exceptions = _some_exceptions(event, rng, series_overrides, recurrence_rules)
         event.series_end, event.series_start = series_end_of(event), series_start_of(event)
         made.append(event)
 
@@ -155,13 +155,13 @@ def build_calendar(events: int, recurring: int, seed: int):
     return user
 
 
-def _some_exceptions(event, rng, series_exceptions, recurrence) -> dict:
+def _some_exceptions(event, rng, series_overrides, recurrence_rules) -> dict:
     """Two cancelled occurrences and one moved by a day, among the series' first 2030 occurrences."""
-    found, _ = recurrence.occurrences(
+    found, _ = recurrence_rules.occurrences(
         start=event.start_time,
         end=event.end_time,
         tz=event.timezone,
-        pattern=recurrence.Pattern.from_json(event.recurrence),
+        pattern=recurrence_rules.Pattern.from_json(event.recurrence),
         window_start=YEAR[0],
         window_end=YEAR[1],
         limit=40,
@@ -169,17 +169,18 @@ def _some_exceptions(event, rng, series_exceptions, recurrence) -> dict:
     if len(found) < 3:
         return {}
     picked = rng.sample(found, 3)
-    exceptions = {o.start: series_exceptions.SeriesException(o.start, cancelled=True) for o in picked[:2]}
+    exceptions = {o.start: series_overrides.SeriesException(o.start, cancelled=True) for o in picked[:2]}
     moved = picked[2]
-    exceptions[moved.start] = series_exceptions.SeriesException(
+    exceptions[moved.start] = series_overrides.SeriesException(
         moved.start, start=moved.start + timedelta(days=1), end=moved.end + timedelta(days=1)
     )
-    return series_exceptions.dump(exceptions)
+    return series_overrides.dump(exceptions)
 
 
 def run(user, repeat: int) -> list[tuple]:
-    from events import conflicts, recurrence
     from events.models import Event
+    from recurrence import rules as recurrence_rules
+    from scheduling import conflicts
 
     client = client_for(user)
     rows = []
@@ -246,7 +247,7 @@ def run(user, repeat: int) -> list[tuple]:
         zone = ZoneInfo(body["timezone"])
         start = datetime.fromisoformat(body["start_time"]).replace(tzinfo=zone)
         end = datetime.fromisoformat(body["end_time"]).replace(tzinfo=zone)
-        pattern = recurrence.parse_pattern(body["recurrence_pattern"], start=start, end=end, tz=body["timezone"])
+        pattern = recurrence_rules.parse_pattern(body["recurrence_pattern"], start=start, end=end, tz=body["timezone"])
         event = Event(
             title="New", start_time=start, end_time=end, timezone=body["timezone"], recurrence=pattern.to_json()
         )
@@ -257,7 +258,7 @@ def run(user, repeat: int) -> list[tuple]:
         zone = ZoneInfo(body["timezone"])
         start = datetime.fromisoformat(body["start_time"]).replace(tzinfo=zone)
         end = datetime.fromisoformat(body["end_time"]).replace(tzinfo=zone)
-        pattern = recurrence.parse_pattern(body["recurrence_pattern"], start=start, end=end, tz=body["timezone"])
+        pattern = recurrence_rules.parse_pattern(body["recurrence_pattern"], start=start, end=end, tz=body["timezone"])
         found = conflicts.candidate_occurrences(
             start=start, end=end, tz=body["timezone"], pattern=pattern, is_all_day=False
         )

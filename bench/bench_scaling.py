@@ -308,8 +308,9 @@ def measure_here(repeat: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.tokens import tokens_for
-    from events import conflicts, recurrence
     from events.models import Event
+    from recurrence import rules
+    from scheduling import conflicts
     from sharing.models import EventPermission
 
     request_started.disconnect(reset_queries)  # keep the query log across a request, to count its queries
@@ -349,7 +350,7 @@ def measure_here(repeat: int) -> dict:
 
     busy = Event(title="New", start_time=single.start_time, end_time=single.end_time, timezone="UTC")
     first = single.start_time.replace(hour=9, minute=0, second=0, microsecond=0)
-    pattern = recurrence.parse_pattern("FREQ=WEEKLY", start=first, end=first + timedelta(hours=1), tz="Europe/Berlin")
+    pattern = rules.parse_pattern("FREQ=WEEKLY", start=first, end=first + timedelta(hours=1), tz="Europe/Berlin")
     series = Event(
         title="New weekly",
         start_time=first,

@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from events import recurrence
 from events.models import Event
 from events.occurrences import series_end_of
 from history.models import Action
+from recurrence import rules
 from sharing.models import EventPermission
 from sharing.roles import Role
 
@@ -90,7 +90,7 @@ def _insert_events(rng, people, size, recurring_share, shares_per_event, version
         ends = begins + timedelta(minutes=rng.choice([30, 60, 90, 120]))
         pattern = None
         if rng.random() < recurring_share:
-            pattern = recurrence.parse_pattern(rng.choice(RULES), start=begins, end=ends, tz=zone)
+            pattern = rules.parse_pattern(rng.choice(RULES), start=begins, end=ends, tz=zone)
         event = Event(
             title=rng.choice(TITLES),
             description="Generated for benchmarks. " * rng.randrange(0, 4),

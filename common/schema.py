@@ -27,7 +27,7 @@ _DESCRIPTIONS = {
     503: "The database cannot be reached right now; nothing was written. Retry after `Retry-After` seconds.",
 }
 
-# Response headers (common/middleware.py, common/exceptions.py, common/idempotency.py, events/api.py).
+# Response headers (common/middleware.py, common/exceptions.py, common/idempotency.py, events/request_options.py).
 # Only the ETag is declared required: the others are absent from some answers (a 406 is given before
 # the throttles run, a 429 of a spent throttle may have no wait to tell).
 _SECONDS = {"type": "integer", "minimum": 0}

@@ -3,9 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from common.schema_view import CachedSpectacularAPIView
-from common.urls import route
 from common.views import ApiNotFoundView
-from events.transaction_views import TransactionView
 
 handler400 = "common.views.bad_request"
 handler403 = "common.views.permission_denied"
@@ -17,10 +15,11 @@ urlpatterns = [
     path("", include("dav.urls")),  # CalDAV (/dav/) and its discovery (/.well-known/caldav)
     path("api/", include("accounts.urls")),
     path("", include("history.urls")),  # before events.urls: it routes /api/events/deleted
+    path("api/", include("scheduling.urls")),  # before events.urls: it routes /api/events/conflicts
     path("api/", include("events.urls")),
     path("api/", include("sharing.urls")),
     path("api/", include("notifications.urls")),
-    route("api/transactions", TransactionView.as_view(), "transactions"),
+    path("", include("transactions.urls")),
     re_path(r"^api/schema/?$", CachedSpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/schema/swagger-ui/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/schema/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from common.exceptions import Conflict, PreconditionFailed
+from recurrence import timezones
 
-from . import timezones
 from .models import Event
 
 ON_CONFLICT = ["reject", "merge", "overwrite"]

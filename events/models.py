@@ -70,7 +70,7 @@ class Event(models.Model):
     series_end = models.DateTimeField(null=True, blank=True)
     # Start of the earliest occurrence when an exception moved one before start_time, else null.
     series_start = models.DateTimeField(null=True, blank=True)
-    # Changed and cancelled occurrences of a series (events/exceptions.py): {original start (UTC,
+    # Changed and cancelled occurrences of a series (recurrence/overrides.py): {original start (UTC,
     # RFC 3339): {"cancelled": true} or the overridden fields}. On the row, so every version carries them.
     exceptions = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)

@@ -16,12 +16,15 @@ from rest_framework.views import APIView
 
 from common.schema import problem_responses
 from common.views import ThrottleRefusalsMixin
+from recurrence import timezones
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import selectors, services, timezones
+from . import selectors, services
 from . import split as series_split
-from .api import (
+from .models import Event
+from .occurrences import effective_occurrence
+from .request_options import (
     ID_PARAMETER,
     IF_MATCH,
     WRITE_PARAMETERS,
@@ -30,8 +33,6 @@ from .api import (
     event_response,
     expected_version_of,
 )
-from .models import Event
-from .occurrences import effective_occurrence
 from .serializers import (
     DeleteInputSerializer,
     OccurrenceChangeSerializer,

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 
-from . import exceptions as series_exceptions
-from . import recurrence
+from recurrence import overrides as series_overrides
+from recurrence import rules
+
 from .models import Event
 
 # What expanding an event into occurrences reads (OccurrenceSerializer included): for .only().
@@ -46,7 +47,7 @@ def _order(occurrence: EventOccurrence) -> tuple[datetime, datetime]:
     return occurrence.start, occurrence.original_start
 
 
-def pattern_of(event: Event) -> recurrence.Pattern | None:
+def pattern_of(event: Event) -> rules.Pattern | None:
     """The event's parsed recurrence, parsed once per loaded row."""
     raw = event.recurrence
     if not raw:
@@ -54,20 +55,20 @@ def pattern_of(event: Event) -> recurrence.Pattern | None:
     cached = getattr(event, "_parsed_pattern", None)
     if cached is not None and cached[0] is raw:
         return cached[1]
-    pattern = recurrence.Pattern.from_json(raw)
+    pattern = rules.Pattern.from_json(raw)
     event._parsed_pattern = (raw, pattern)
     return pattern
 
 
 def _overlaps(start: datetime, end: datetime, window_start: datetime | None, window_end: datetime | None) -> bool:
-    """The rule recurrence.occurrences applies: starts before the window's end, ends after its start (or is a
+    """The rule rules.occurrences applies: starts before the window's end, ends after its start (or is a
     zero-length occurrence at the window's start)."""
     return (window_end is None or start < window_end) and (
         window_start is None or end > window_start or start == window_start
     )
 
 
-def _applied(occurrence: recurrence.Occurrence, exception: series_exceptions.SeriesException | None) -> EventOccurrence:
+def _applied(occurrence: rules.Occurrence, exception: series_overrides.SeriesException | None) -> EventOccurrence:
     if exception is None:
         return EventOccurrence(occurrence.start, occurrence.end, occurrence.original_start)
     return EventOccurrence(
@@ -92,8 +93,8 @@ def _moved(exceptions: dict, window_start: datetime | None, window_end: datetime
     return moved
 
 
-def _rule_occurrences(event: Event, **window) -> Iterator[recurrence.Occurrence]:
-    return recurrence.iter_occurrences(
+def _rule_occurrences(event: Event, **window) -> Iterator[rules.Occurrence]:
+    return rules.iter_occurrences(
         start=event.start_time,
         end=event.end_time,
         tz=event.timezone,
@@ -109,7 +110,7 @@ def iter_event_occurrences(
     """Lazily, in start order, the occurrences of `event` overlapping [window_start, window_end) (an open end
     stops 100 years on), exceptions applied."""
     base = _rule_occurrences(event, window_start=window_start, window_end=window_end)
-    exceptions = series_exceptions.of(event) if event.recurrence else {}
+    exceptions = series_overrides.of(event) if event.recurrence else {}
     if not exceptions:
         for o in base:
             yield EventOccurrence(o.start, o.end, o.original_start)
@@ -128,9 +129,9 @@ def event_occurrences(
     event: Event, *, window_start: datetime | None, window_end: datetime | None, limit: int
 ) -> tuple[list[EventOccurrence], bool]:
     """Occurrences of `event` overlapping [window_start, window_end), at most `limit`, and whether more exist."""
-    exceptions = series_exceptions.of(event) if event.recurrence else {}
+    exceptions = series_overrides.of(event) if event.recurrence else {}
     # Enough of the rule's occurrences that `limit` remain after the exceptions removed theirs.
-    found, more = recurrence.occurrences(
+    found, more = rules.occurrences(
         start=event.start_time,
         end=event.end_time,
         tz=event.timezone,
@@ -159,7 +160,7 @@ def has_occurrence_in(event: Event, window_start: datetime | None, window_end: d
     return next(iter_event_occurrences(event, window_start=window_start, window_end=window_end), None) is not None
 
 
-def rule_occurrence_at(event: Event, at: datetime) -> recurrence.Occurrence | None:
+def rule_occurrence_at(event: Event, at: datetime) -> rules.Occurrence | None:
     """The occurrence the rule puts at instant `at` (exceptions not applied), or None if there is none."""
     for occurrence in _rule_occurrences(event, window_start=at, window_end=None):
         if occurrence.start >= at:
@@ -169,7 +170,7 @@ def rule_occurrence_at(event: Event, at: datetime) -> recurrence.Occurrence | No
 
 def series_end_of(event: Event) -> datetime | None:
     """End of the last occurrence (moved ones included); None for an unbounded series."""
-    end = recurrence.series_end(
+    end = rules.series_end(
         start=event.start_time,
         end=event.end_time,
         tz=event.timezone,
@@ -178,7 +179,7 @@ def series_end_of(event: Event) -> datetime | None:
     )
     if end is None or not event.recurrence:
         return end
-    moved_ends = [e.end for e in series_exceptions.of(event).values() if e.moved]
+    moved_ends = [e.end for e in series_overrides.of(event).values() if e.moved]
     return max([end, *moved_ends])
 
 
@@ -186,7 +187,7 @@ def series_start_of(event: Event) -> datetime | None:
     """Start of an occurrence moved before the event's start, if any (null otherwise: see Event.series_start)."""
     if not event.recurrence:
         return None
-    earliest = min((e.start for e in series_exceptions.of(event).values() if e.moved), default=None)
+    earliest = min((e.start for e in series_overrides.of(event).values() if e.moved), default=None)
     return earliest if earliest is not None and earliest < event.start_time else None
 
 
@@ -214,9 +215,9 @@ def timeline(
         yield event, occurrence
 
 
-def effective_occurrence(event: Event, original: recurrence.Occurrence) -> EventOccurrence | None:
+def effective_occurrence(event: Event, original: rules.Occurrence) -> EventOccurrence | None:
     """Where the rule's occurrence `original` now is, its exception applied; None when it is cancelled."""
-    exception = series_exceptions.of(event).get(original.start) if event.recurrence else None
+    exception = series_overrides.of(event).get(original.start) if event.recurrence else None
     if exception is None:
         return EventOccurrence(original.start, original.end, original.start)
     if exception.cancelled:

@@ -14,13 +14,21 @@ from rest_framework.fields import SkipField
 from accounts.serializers import UserRefSerializer, user_ref
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
 from common.schema import ProblemSerializer
+from recurrence import overrides as series_overrides
+from recurrence import rules, timezones
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
-from . import exceptions as series_exceptions
-from . import recurrence, timezones
 from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, Event
+
+
+def validated_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone, else a ValidationError (400) that says what is expected."""
+    if not timezones.is_valid(name):
+        raise serializers.ValidationError(f"Unknown time zone {name!r}; use an IANA name like 'Europe/Paris'.")
+    return name
+
 
 CONFLICT_STRATEGIES = ["reject", "warn", "allow"]
 REASON_MAX = 500
@@ -36,11 +44,11 @@ class WallClockDateTimeField(BoundedDateTimeField):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "example": "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", "maxLength": recurrence.MAX_RRULE_LENGTH},
+            {"type": "string", "example": "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", "maxLength": rules.MAX_RRULE_LENGTH},
             {
                 "type": "object",
                 "properties": {
-                    "rrule": {"type": "string", "maxLength": recurrence.MAX_RRULE_LENGTH},
+                    "rrule": {"type": "string", "maxLength": rules.MAX_RRULE_LENGTH},
                     "exdates": {"type": "array", "items": {"type": "string", "format": "date-time"}},
                     "rdates": {"type": "array", "items": {"type": "string", "format": "date-time"}},
                 },
@@ -95,7 +103,7 @@ class EventInputSerializer(serializers.Serializer):
     CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring", "on_conflict")
 
     def validate_timezone(self, value: str) -> str:
-        return timezones.validated(value)
+        return validated_timezone(value)
 
     def validate(self, attrs: dict) -> dict:
         """Merge with the current event, read wall-clock times in its zone and check the whole."""
@@ -127,11 +135,11 @@ class EventInputSerializer(serializers.Serializer):
         pattern = None
         if pattern_input is not None and touches_schedule:
             try:
-                pattern = recurrence.parse_pattern(pattern_input, start=start, end=end, tz=tz, is_all_day=is_all_day)
-            except recurrence.RecurrenceError as exc:
+                pattern = rules.parse_pattern(pattern_input, start=start, end=end, tz=tz, is_all_day=is_all_day)
+            except rules.RecurrenceError as exc:
                 raise serializers.ValidationError({"recurrence_pattern": [str(exc)]}) from exc
         elif pattern_input is not None:
-            pattern = recurrence.Pattern.from_json(pattern_input)
+            pattern = rules.Pattern.from_json(pattern_input)
         if "is_recurring" in attrs and attrs["is_recurring"] != (pattern is not None):
             raise serializers.ValidationError(
                 {"is_recurring": ["is_recurring must be true exactly when recurrence_pattern is set."]}
@@ -228,7 +236,7 @@ class ExceptionsOutputField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, event):
-        return series_exceptions.describe(event)
+        return series_overrides.describe(event)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -280,7 +288,7 @@ class EventSerializer(serializers.ModelSerializer):
             "is_all_day": event.is_all_day,
             "is_recurring": event.is_recurring,
             "recurrence_pattern": event.recurrence,
-            "exceptions": series_exceptions.describe(event),
+            "exceptions": series_overrides.describe(event),
             "version": event.version,
             "owner": user_ref(event, "owner"),
         }
@@ -468,7 +476,7 @@ class OccurrenceChangeSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
-        changes: dict = {key: attrs[key] for key in ("cancelled", *series_exceptions.TEXT_FIELDS) if key in attrs}
+        changes: dict = {key: attrs[key] for key in ("cancelled", *series_overrides.TEXT_FIELDS) if key in attrs}
         if "start_time" in attrs or "end_time" in attrs:
             if attrs.get("start_time", 0) is None or attrs.get("end_time", 0) is None:
                 start, end = occurrence.start, occurrence.end
@@ -558,7 +566,7 @@ class FreeBusyQuerySerializer(CalendarWindowSerializer):
     )
 
     def validate_timezone(self, value: str) -> str:
-        return timezones.validated(value)
+        return validated_timezone(value)
 
 
 class BusyIntervalSerializer(serializers.Serializer):

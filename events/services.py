@@ -13,14 +13,15 @@ from simple_history.utils import bulk_create_with_history
 from common.exceptions import Conflict, Gone, PreconditionFailed, SchedulingConflict
 from history.models import RESTORE_WINDOW, Action
 from history.services import audit_record
-from notifications.services import event_changed, events_created
+from notifications.feed import event_changed, events_created
+from recurrence import overrides as series_overrides
+from recurrence import rules
+from scheduling import conflicts as conflict_rules
 from sharing.models import EventPermission
 from sharing.roles import Role
 
 from . import cache as event_cache
-from . import conflicts as conflict_rules
-from . import exceptions as series_exceptions
-from . import merge, recurrence
+from . import merge
 from . import split as series_split
 from .locks import calendar_lock
 from .models import CONTENT_FIELDS, Event
@@ -126,7 +127,7 @@ def event_update(
     changed = {key: value for key, value in changes.items() if getattr(locked, key) != value}
     if not changed:
         return locked, []
-    before = series_exceptions.Schedule.of(locked)
+    before = series_overrides.Schedule.of(locked)
     for key, value in changed.items():
         setattr(locked, key, value)
     found: list[dict] = []
@@ -137,9 +138,9 @@ def event_update(
             {"end_time": [f"end_time must not be before start_time (the event is now at version {locked.version})."]}
         )
     if reschedules and "exceptions" not in changes and locked.exceptions:
-        # Changed and cancelled occurrences move with the series (events/exceptions.py).
-        locked.exceptions = series_exceptions.follow(
-            locked.exceptions, old=before, new=series_exceptions.Schedule.of(locked)
+        # Changed and cancelled occurrences move with the series (recurrence/overrides.py).
+        locked.exceptions = series_overrides.follow(
+            locked.exceptions, old=before, new=series_overrides.Schedule.of(locked)
         )
     if reschedules or "exceptions" in changed:
         _derive(locked)
@@ -318,21 +319,21 @@ def event_occurrence_change(
     locked = _lock_live(event)
     _check_version(locked, expected_version)
     occurrence = series_split.occurrence_at(locked, original_start)
-    exceptions = dict(series_exceptions.of(locked))
+    exceptions = dict(series_overrides.of(locked))
     current = exceptions.get(occurrence.start)
     if current is not None and current.cancelled and "cancelled" not in changes:
         raise OccurrenceCancelled(current_version=locked.version)
-    exception = series_exceptions.changed(
+    exception = series_overrides.changed(
         current, original_start=occurrence.start, original_end=occurrence.end, changes=changes
     )
     exceptions.pop(occurrence.start, None)
     if exception is not None:
         exceptions[occurrence.start] = exception
-    if len(exceptions) > series_exceptions.MAX_EXCEPTIONS:
+    if len(exceptions) > series_overrides.MAX_EXCEPTIONS:
         raise ValidationError(
-            {"original_start": [f"A series keeps at most {series_exceptions.MAX_EXCEPTIONS} changed occurrences."]}
+            {"original_start": [f"A series keeps at most {series_overrides.MAX_EXCEPTIONS} changed occurrences."]}
         )
-    stored = series_exceptions.dump(exceptions)
+    stored = series_overrides.dump(exceptions)
     if stored == locked.exceptions:
         return locked, []
     found: list[dict] = []
@@ -354,7 +355,7 @@ def event_occurrence_change(
         reason=reason,
         conflict_strategy="allow",
         action=Action.OCCURRENCE_CHANGED,
-        audit_data={"occurrence": series_exceptions.key(occurrence.start)},
+        audit_data={"occurrence": series_overrides.key(occurrence.start)},
     )
     return updated, found
 
@@ -391,16 +392,16 @@ def event_split(
     new = Event(**{**{field: getattr(tail, field) for field in CONTENT_FIELDS}, **changes})
     new.owner_id, new.version = locked.owner_id, 1
     try:
-        recurrence.parse_pattern(
+        rules.parse_pattern(
             new.recurrence, start=new.start_time, end=new.end_time, tz=new.timezone, is_all_day=new.is_all_day
         )
-    except recurrence.RecurrenceError as exc:
+    except rules.RecurrenceError as exc:
         raise ValidationError({"recurrence_pattern": [f"The series from that occurrence on: {exc}"]}) from exc
     if new.recurrence is not None:
-        new.exceptions = series_exceptions.follow(
+        new.exceptions = series_overrides.follow(
             tail.exceptions,
-            old=series_exceptions.Schedule.of(tail),
-            new=series_exceptions.Schedule.of(new),
+            old=series_overrides.Schedule.of(tail),
+            new=series_overrides.Schedule.of(new),
         )
     _derive(new)
 
@@ -411,7 +412,7 @@ def event_split(
         reason=reason,
         conflict_strategy="allow",
         action=Action.SPLIT,
-        audit_data={"split_at": series_exceptions.key(tail.start_time)},
+        audit_data={"split_at": series_overrides.key(tail.start_time)},
     )
     # Checked after the old series was cut (same transaction), so it is not in the way of its own sequel.
     found = _check_conflicts(actor=actor, event=new, strategy=conflict_strategy)

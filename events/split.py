@@ -1,6 +1,6 @@
 """Splitting a series at one of its occurrences ("this and following" edits, scope=following).
 
-The old series keeps exactly its occurrences before the split point (recurrence.split adjusts its COUNT
+The old series keeps exactly its occurrences before the split point (rules.split adjusts its COUNT
 or UNTIL); a new series starts at that occurrence and goes on as the old one would have, with the
 client's changes applied. EXDATE and RDATE values and the exceptions go to the side they belong to.
 """
@@ -12,20 +12,21 @@ from datetime import datetime
 
 from rest_framework.exceptions import NotFound, ValidationError
 
-from . import exceptions as series_exceptions
-from . import recurrence
+from recurrence import overrides as series_overrides
+from recurrence import rules
+
 from .models import Event
 from .occurrences import pattern_of, rule_occurrence_at
 
 
 @dataclass(frozen=True)
 class Split:
-    head: recurrence.Pattern  # the old series' pattern after the split
+    head: rules.Pattern  # the old series' pattern after the split
     head_exceptions: dict  # stored form
     tail: Event  # unsaved: the new series before the client's changes
 
 
-def occurrence_at(event: Event, at: datetime) -> recurrence.Occurrence:
+def occurrence_at(event: Event, at: datetime) -> rules.Occurrence:
     """The occurrence of the series at instant `at` (exceptions not applied); NotFound if there is none."""
     occurrence = rule_occurrence_at(event, at) if event.recurrence else None
     if occurrence is None:
@@ -35,10 +36,10 @@ def occurrence_at(event: Event, at: datetime) -> recurrence.Occurrence:
 
 def plan(event: Event, at: datetime) -> Split:
     """How `event` splits at its occurrence `at` (not its first). Raises NotFound when there is no such
-    occurrence, ValidationError when the series cannot be split there (see recurrence.split)."""
+    occurrence, ValidationError when the series cannot be split there (see rules.split)."""
     occurrence = occurrence_at(event, at)
     try:
-        head, tail_pattern = recurrence.split(
+        head, tail_pattern = rules.split(
             start=event.start_time,
             end=event.end_time,
             tz=event.timezone,
@@ -46,9 +47,9 @@ def plan(event: Event, at: datetime) -> Split:
             is_all_day=event.is_all_day,
             at=occurrence.start,
         )
-    except recurrence.RecurrenceError as exc:
+    except rules.RecurrenceError as exc:
         raise ValidationError({"occurrence": [str(exc)]}) from exc
-    head_exceptions, tail_exceptions = series_exceptions.partition(event.exceptions, occurrence.start)
+    head_exceptions, tail_exceptions = series_overrides.partition(event.exceptions, occurrence.start)
     tail = Event(
         title=event.title,
         description=event.description,

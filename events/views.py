@@ -27,13 +27,17 @@ from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors
 from history.serializers import AS_OF_PARAMETER, parse_as_of
+from recurrence import timezones
 from sharing.permissions import require_role
 from sharing.roles import Role
 
 from . import cache as event_cache
-from . import selectors, services, timezones
+from . import selectors, services
 from . import split as series_split
-from .api import (
+from .filters import EventFilter
+from .models import Event
+from .occurrences import event_occurrences
+from .request_options import (
     ID_PARAMETER,
     IF_MATCH,
     IF_NONE_MATCH,
@@ -46,9 +50,6 @@ from .api import (
     not_modified_or,
     on_conflict,
 )
-from .filters import EventFilter
-from .models import Event
-from .occurrences import event_occurrences
 from .serializers import (
     CONFLICT_STRATEGIES,
     REASON_MAX,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Any
 
-from events import timezones
+from recurrence import timezones
 
 TEXT_FIELDS = ("title", "description", "location")
 TIME_FIELDS = ("start_time", "end_time")

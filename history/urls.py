@@ -1,6 +1,6 @@
 from common.urls import route
 
-from . import views
+from . import pages, views
 
 # Included before events.urls: `events/deleted` must not be read as the event with id "deleted".
 urlpatterns = [
@@ -13,6 +13,6 @@ urlpatterns = [
     route("api/events/<id>/restore", views.EventRestoreView.as_view(), "event-restore"),
     route("api/audit", views.AuditListView.as_view(), "audit-list"),
     # HTML pages for people (see docs in the README): outside /api, server-rendered, no external assets.
-    route("events/<id>/history", views.HistoryPageView.as_view(), "event-history-page"),
-    route("events/<id>/diff/<v1>/<v2>", views.DiffPageView.as_view(), "event-diff-page"),
+    route("events/<id>/history", pages.HistoryPageView.as_view(), "event-history-page"),
+    route("events/<id>/diff/<v1>/<v2>", pages.DiffPageView.as_view(), "event-diff-page"),
 ]

@@ -14,7 +14,7 @@ from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events.selectors import parse_id
 
-from . import cursors, selectors, services
+from . import cursors, mark_read, retention, selectors
 from .serializers import (
     MarkAllReadSerializer,
     NotificationListQuerySerializer,
@@ -24,7 +24,7 @@ from .serializers import (
 )
 
 RETENTION_NOTE = (
-    f"Changes are kept {services.retention_days()} days (`manage.py prune_notifications`, run daily); "
+    f"Changes are kept {retention.retention_days()} days (`manage.py prune_notifications`, run daily); "
     "a cursor older than what is kept answers 410."
 )
 
@@ -73,7 +73,7 @@ class NotificationReadView(ThrottleRefusalsMixin, APIView):
         description="Marking a read notification again changes nothing. Other users' notifications answer 404.",
     )
     def post(self, request, id):
-        notification = services.notification_mark_read(user=request.user, notification_id=parse_id(id))
+        notification = mark_read.notification_mark_read(user=request.user, notification_id=parse_id(id))
         return Response(NotificationSerializer(notification).data)
 
 
@@ -86,7 +86,7 @@ class NotificationReadAllView(ThrottleRefusalsMixin, APIView):
         responses={200: MarkAllReadSerializer},
     )
     def post(self, request):
-        return Response({"count": services.notifications_mark_all_read(user=request.user)})
+        return Response({"count": mark_read.notifications_mark_all_read(user=request.user)})
 
 
 class SyncView(ThrottleRefusalsMixin, APIView):

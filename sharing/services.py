@@ -9,8 +9,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from common.exceptions import LastOwner
 from history.services import audit_record
+from notifications.feed import event_changed
 from notifications.models import ChangeKind
-from notifications.services import event_changed
 
 from .models import EventPermission
 from .roles import Role

@@ -4,7 +4,7 @@ Measured counts (queries the view runs; the authenticated user is one of them):
 - GET /api/events?start&end: the user, COUNT(*), the page, the recurring candidates = 4.
 - GET /api/events?start&end&expand=true: the user, the recurring candidates, the first one-off events = 3.
 - GET /api/freebusy and GET /api/events/conflicts: the same three.
-- a conflict check (events.conflicts.event_conflicts): 1, the candidates that may overlap.
+- a conflict check (scheduling.conflicts.event_conflicts): 1, the candidates that may overlap.
 - POST /api/events (a checked create): whatever the write costs, the same at any size.
 - the free slots of a 409: at most one query per reach tried, one for a series' recurring candidates and
   one per check of a shift (conflicts._SLOT_MAX_CHECKS), at any size.
@@ -18,9 +18,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from events import conflicts
 from events import services as event_services
 from events.models import Event
+from scheduling import conflicts
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from events import recurrence
-from events.conflicts import _WallClockFilter, overlap
 from events.models import Event
 from events.occurrences import event_occurrences
+from recurrence import rules
+from scheduling.conflicts import _WallClockFilter, overlap
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Australia/Lord_Howe", "UTC", "Asia/Kolkata"]
 RULES = [
@@ -42,7 +42,7 @@ def series(rng: random.Random) -> Event:
     start = local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
     end = start + timedelta(minutes=rng.choice([0, 15, 60, 150, 600]))
     rule = rng.choice(RULES).format(day=rng.choice(DAYS))
-    pattern = recurrence.parse_pattern(rule, start=start, end=end, tz=tz)
+    pattern = rules.parse_pattern(rule, start=start, end=end, tz=tz)
     return Event(start_time=start, end_time=end, timezone=tz, recurrence=pattern.to_json(), title="x")
 
 

@@ -89,10 +89,10 @@ def test_changing_one_occurrence_is_a_new_version_shown_in_the_occurrences(clien
     assert [i["location"] for i in items][2] == "Room 9"
     assert [i["is_exception"] for i in items] == [False, False, True, False, False, False]
     row = Event.history.filter(id=series.pk).latest("version")
-    assert (row.version, row.history_action, row.exceptions) == (2, "occurrence_changed", series_exceptions(body))
+    assert (row.version, row.history_action, row.exceptions) == (2, "occurrence_changed", series_overrides(body))
 
 
-def series_exceptions(body) -> dict:
+def series_overrides(body) -> dict:
     return Event.objects.get(pk=body["id"]).exceptions
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of events.recurrence (pure library: no database, no Django)."""
+"""Unit tests of recurrence.rules (pure library: no database, no Django)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from events.recurrence import (
+from recurrence.rules import (
     MAX_EXDATES,
     MAX_RDATES,
     MAX_RRULE_LENGTH,

@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from common import redis_breaker
 from config.settings.base import redis_cache, redis_channel_layer
-from notifications import services as notification_services
+from notifications import live as notification_services
 
 
 @contextmanager
@@ -35,4 +35,4 @@ def redis_errors(caplog) -> list[logging.LogRecord]:
 
 
 def live_send_errors(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "notifications.services" and "not sent live" in r.getMessage()]
+    return [r for r in caplog.records if r.name == "notifications.live" and "not sent live" in r.getMessage()]

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 # A dead Redis must cost a request little: refused connections fail at once; a silent one costs the
 # first cache call its 1 s socket timeout and the first live send its 3 s bound, then both are skipped
-# for a few seconds (common.redis_breaker, notifications.services.LIVE_SEND_PAUSE).
+# for a few seconds (common.redis_breaker, notifications.live.LIVE_SEND_PAUSE).
 REFUSED_BUDGET = 1.5
 SILENT_BUDGET = 5.0
 

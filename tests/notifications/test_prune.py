@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from events import services as event_services
 from notifications.models import Change, FeedEntry, Notification, SyncStream
-from notifications.services import DEFAULT_RETENTION_DAYS
+from notifications.retention import DEFAULT_RETENTION_DAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_the_retention_can_be_given(event_with_roles):
 
 
 def test_pruning_goes_user_by_user_in_batches(event_with_roles):
-    from notifications.services import feed_prune
+    from notifications.retention import feed_prune
 
     age_everything(10)
     users_with_entries = set(FeedEntry.objects.values_list("user_id", flat=True))

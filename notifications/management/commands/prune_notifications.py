@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notifications.services import feed_prune, retention_days
+from notifications.retention import feed_prune, retention_days
 
 
 class Command(BaseCommand):

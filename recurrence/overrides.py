@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from . import recurrence, timezones
+from . import rules, timezones
 
 MAX_EXCEPTIONS = 1000  # changed or cancelled occurrences kept per series
 TEXT_FIELDS = ("title", "description", "location")
@@ -136,14 +136,14 @@ class Schedule:
         return cls(event.start_time, event.end_time, event.timezone, event.is_all_day, event.recurrence)
 
     @property
-    def pattern(self) -> recurrence.Pattern | None:
-        return recurrence.Pattern.from_json(self.recurrence) if self.recurrence else None
+    def pattern(self) -> rules.Pattern | None:
+        return rules.Pattern.from_json(self.recurrence) if self.recurrence else None
 
     def local_start(self) -> datetime:
         return self.start.astimezone(timezones.get(self.tz)).replace(tzinfo=None)
 
-    def has_occurrence_at(self, at: datetime, pattern: recurrence.Pattern | None) -> bool:
-        return recurrence.is_occurrence(
+    def has_occurrence_at(self, at: datetime, pattern: rules.Pattern | None) -> bool:
+        return rules.is_occurrence(
             start=self.start, end=self.end, tz=self.tz, pattern=pattern, is_all_day=self.is_all_day, at=at
         )
 

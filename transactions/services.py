@@ -36,6 +36,8 @@ from django.http import Http404
 from rest_framework import exceptions
 
 from common.exceptions import DomainError, problem_exception_handler
+from events import selectors, services
+from events.serializers import DeleteInputSerializer, EventInputSerializer, EventWriteResultSerializer
 from history import selectors as history_selectors
 from history import services as history_services
 from history.serializers import RollbackInputSerializer
@@ -44,9 +46,6 @@ from sharing.permissions import require_role
 from sharing.roles import Role
 from sharing.selectors import permissions_for_event
 from sharing.serializers import PermissionSerializer, ShareInputSerializer
-
-from . import selectors, services
-from .serializers import DeleteInputSerializer, EventInputSerializer, EventWriteResultSerializer
 
 MAX_OPERATIONS = 100
 _REFERENCE = re.compile(r"^\$(\d{1,3})\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)$")

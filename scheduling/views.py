@@ -18,16 +18,17 @@ from common.fields import query_data
 from common.pagination import PageNumberPagination
 from common.schema import PAGE_PARAMETERS
 from common.views import ThrottleRefusalsMixin
-
-from . import conflicts as conflict_rules
-from . import selectors, timezones
-from .serializers import (
+from events import selectors
+from events.serializers import (
     CalendarWindowSerializer,
     ConflictPairSerializer,
     FreeBusyQuerySerializer,
     FreeBusySerializer,
     OccurrenceSerializer,
 )
+from recurrence import timezones
+
+from . import conflicts as conflict_rules
 
 MAX_SCANNED = 50_000  # busy occurrences read for one answer
 MAX_PAIRS = 10_000  # overlapping pairs listed for one window

@@ -21,10 +21,10 @@ from math import ceil
 
 from django.db.models import Q
 
-from . import exceptions as series_exceptions
-from . import recurrence, timezones
-from .models import Event
-from .occurrences import OCCURRENCE_FIELDS, EventOccurrence, event_occurrences, pattern_of, timeline
+from events.models import Event
+from events.occurrences import OCCURRENCE_FIELDS, EventOccurrence, event_occurrences, pattern_of, timeline
+from recurrence import overrides as series_overrides
+from recurrence import rules, timezones
 
 CHECK_HORIZON = timedelta(days=366)
 MAX_CHECKED_OCCURRENCES = 2000  # of the new event, within the horizon
@@ -59,12 +59,12 @@ class Busy:
 
 
 def candidate_occurrences(
-    *, start: datetime, end: datetime, tz: str, pattern: recurrence.Pattern | None, is_all_day: bool
-) -> list[recurrence.Occurrence]:
+    *, start: datetime, end: datetime, tz: str, pattern: rules.Pattern | None, is_all_day: bool
+) -> list[rules.Occurrence]:
     """The occurrences of a new event (no exceptions yet) that are checked: those within CHECK_HORIZON."""
     if is_all_day:
         return []
-    found, _ = recurrence.occurrences(
+    found, _ = rules.occurrences(
         start=start,
         end=end,
         tz=tz,
@@ -197,12 +197,12 @@ class _WallClockFilter:
         self._zone_offsets: dict = {}
 
     def may_overlap(self, event: Event) -> bool:
-        slot = recurrence.wall_slot(
+        slot = rules.wall_slot(
             start=event.start_time, tz=event.timezone, pattern=pattern_of(event), is_all_day=event.is_all_day
         )
         if slot is None:
             return True
-        moved = [e for e in series_exceptions.of(event).values() if e.moved and not e.cancelled]
+        moved = [e for e in series_overrides.of(event).values() if e.moved and not e.cancelled]
         if any(self._intervals.overlapping(e.start, e.end) for e in moved):
             return True
         reachable = self._reachable_for(event.timezone, event.end_time - event.start_time)

@@ -1,4 +1,4 @@
-"""Recording changes for everyone concerned, and sending them once they are committed.
+"""Recording changes for everyone concerned: the change feed, notifications, and the live send queued after commit.
 
 Event and sharing services call `event_changed` (or `events_created` for a batch) inside their own
 transaction, after their writes. In that transaction we append one entry to the change feed of
@@ -18,47 +18,29 @@ them crosswise. Writers that share no user never wait for each other.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.exceptions import ChannelFull
-from channels.layers import get_channel_layer
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F, JSONField, Max
+from django.db.models import F, JSONField
 from django.utils import timezone
 from psycopg.types.json import Jsonb
-from redis.exceptions import RedisError
-from rest_framework.exceptions import NotFound
 
 from events.models import Event
 from events.serializers import EventSerializer
 from sharing.models import EventPermission
 
-from . import fanout
-from .groups import session_group
+from . import live
 from .models import Change, ChangeKind, FeedEntry, FeedKind, Notification, SyncStream
 
 logger = logging.getLogger(__name__)
 
-# How long changes and notifications are kept (the `NOTIFICATIONS_RETENTION_DAYS` setting overrides it).
-DEFAULT_RETENTION_DAYS = 30
-# The longest a request waits for its after-commit live send: the channel layer reads without a
-# timeout (see the settings), so a Redis that accepts connections and never answers would hold the
-# request for good. The change is committed either way; sockets catch up from the feed.
-LIVE_SEND_TIMEOUT = 3.0
-# After a failed live send, the next ones are skipped for this long (seconds) instead of each waiting.
-LIVE_SEND_PAUSE = 5.0
-_live_paused_until = 0.0
 
 # Kinds whose message carries the event's state (the others: it is gone for the recipient).
 _WITH_STATE = {kind for kind in ChangeKind if kind not in (ChangeKind.DELETED, ChangeKind.ACCESS_REVOKED)}
@@ -282,7 +264,7 @@ def _record(pending: list[_Pending], *, actor) -> None:
             recipients = per_change.setdefault(change_id, (by_change[change_id].payload, {}))[1]
             recipients[uid] = [entry["seq"], entry["kind"], entry["role"], notification_ids[(change_id, uid)]]
     if per_change:
-        transaction.on_commit(partial(publish, list(per_change.values())))
+        transaction.on_commit(partial(live.publish, list(per_change.values())))
 
 
 def _insert(model, rows: list[dict], *, key: tuple[str, ...] | None = None) -> dict[tuple, int]:
@@ -323,127 +305,3 @@ def _db_value(field, value):
     if isinstance(field, JSONField) and value is not None:
         return Jsonb(value)
     return value
-
-
-def publish(changes: list[tuple[dict, dict[int, list]]]) -> None:
-    """Send committed changes to their recipients' sockets: (payload, {user id: [position, feed kind,
-    role, notification id]}) each, in feed order.
-
-    A channel layer that is down loses only the live copy: the changes are in the feeds, and a
-    client resumes from its last cursor.
-    """
-    global _live_paused_until
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    if time.monotonic() < _live_paused_until:
-        logger.warning("notifications: %d changes not sent live (the channel layer failed moments ago)", len(changes))
-        return
-    try:
-        async_to_sync(_bounded)(_send_all(layer, changes))
-    except ChannelFull:
-        logger.exception("notifications: %d changes not sent live; clients will catch up from the feed", len(changes))
-    except (TimeoutError, RedisError, OSError):  # the layer is down or hung
-        _live_paused_until = time.monotonic() + LIVE_SEND_PAUSE
-        logger.exception("notifications: %d changes not sent live; clients will catch up from the feed", len(changes))
-
-
-async def _bounded(send) -> None:
-    await asyncio.wait_for(send, LIVE_SEND_TIMEOUT)
-
-
-async def _send_all(layer, changes) -> None:
-    for payload, recipients in changes:
-        full = await fanout.send_change(layer, payload, recipients)
-        if full:
-            logger.warning("notifications: %d worker queues full; their sockets will catch up from the feed", full)
-
-
-def session_sockets_close(*, session_id: str) -> None:
-    """After commit, close the sockets opened with the logged-out session's tokens (any worker process)."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(_bounded)(layer.group_send(session_group(session_id), {"type": "session.revoked"}))
-        except (TimeoutError, RedisError, OSError, ChannelFull):
-            # The socket still closes at its next revocation check (consumers.revocation_check_seconds).
-            logger.exception("notifications: could not close the sockets of a logged-out session")
-
-    transaction.on_commit(send)
-
-
-# --- notifications
-
-
-def notification_mark_read(*, user, notification_id: int) -> Notification:
-    """Mark one of `user`'s notifications read (again: no change). Raises NotFound for anyone else's."""
-    notification = Notification.objects.select_related("actor").filter(pk=notification_id, recipient=user).first()
-    if notification is None:
-        raise NotFound("No such notification.")
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        # Only if still unread: a concurrent "mark all" keeps its own time.
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
-        notification.refresh_from_db(fields=["read_at"])
-    return notification
-
-
-def notifications_mark_all_read(*, user) -> int:
-    """Mark all of `user`'s unread notifications read; returns how many were unread."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
-
-
-# --- retention
-
-
-def retention_days() -> int:
-    return int(getattr(settings, "NOTIFICATIONS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-
-
-def feed_prune(*, before: datetime, batch_size: int = 500) -> dict[str, int]:
-    """Delete feed entries, notifications and changes recorded before `before`.
-
-    A cursor that pointed into what was pruned then answers 410 (the stream's `pruned_through`).
-    Users are handled in id order, a batch per transaction, locking their counters like writers do.
-    """
-    deleted = {"entries": 0, "notifications": 0, "changes": 0}
-    last_user = 0
-    while True:
-        with transaction.atomic():
-            users = list(
-                FeedEntry.objects.filter(created_at__lt=before, user_id__gt=last_user)
-                .order_by("user_id")
-                .values_list("user_id", flat=True)
-                .distinct()[:batch_size]
-            )
-            if not users:
-                break
-            last_user = users[-1]
-            streams = {
-                s.user_id: s
-                for s in SyncStream.objects.select_for_update().filter(user_id__in=users).order_by("user_id")
-            }
-            old = FeedEntry.objects.filter(user_id__in=users, created_at__lt=before)
-            tops = dict(old.values("user_id").annotate(top=Max("seq")).values_list("user_id", "top"))
-            for uid, top in tops.items():
-                stream = streams.get(uid)
-                if stream is not None and top > stream.pruned_through:
-                    stream.pruned_through = top
-            SyncStream.objects.bulk_update(list(streams.values()), ["pruned_through"])
-            deleted["entries"] += old.delete()[0]
-    while True:
-        ids = list(Notification.objects.filter(created_at__lt=before).values_list("pk", flat=True)[:5000])
-        if not ids:
-            break
-        deleted["notifications"] += Notification.objects.filter(pk__in=ids).delete()[0]
-    while True:
-        ids = list(
-            Change.objects.filter(created_at__lt=before, entries__isnull=True).values_list("pk", flat=True)[:5000]
-        )
-        if not ids:
-            break
-        deleted["changes"] += Change.objects.filter(pk__in=ids).delete()[0]
-    return deleted

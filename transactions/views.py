@@ -1,4 +1,4 @@
-"""`POST /api/transactions`: thin view over events.transactions.transaction_execute."""
+"""`POST /api/transactions`: thin view over transactions.services.transaction_execute."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from common.exceptions import PROBLEM_CONTENT_TYPE
 from common.fields import MAX_ID, StrictCharField
 from common.schema import ProblemSerializer
 from common.views import ThrottleRefusalsMixin
+from events.request_options import change_reason
+from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, DeleteInputSerializer, EventInputSerializer
 from sharing.serializers import ShareTargetSerializer
 
-from .api import change_reason
-from .serializers import CONFLICT_STRATEGIES, REASON_MAX, DeleteInputSerializer, EventInputSerializer
-from .transactions import MAX_OPERATIONS, OPS, transaction_execute
+from .services import MAX_OPERATIONS, OPS, transaction_execute
 
 _REFERENCE_HELP = 'An id, or a reference to an earlier result such as "$0.id".'
 

@@ -21,15 +21,6 @@ def get(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
-def validated(name: str) -> str:
-    """`name` if it is an IANA time zone, else a ValidationError (400) that says what is expected."""
-    from rest_framework.serializers import ValidationError
-
-    if not is_valid(name):
-        raise ValidationError(f"Unknown time zone {name!r}; use an IANA name like 'Europe/Paris'.")
-    return name
-
-
 def localize(value: datetime, tz_name: str) -> datetime:
     """A naive wall-clock time read in `tz_name`; aware values pass through.
 
