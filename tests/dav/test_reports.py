@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events import services as event_services
-from notifications.services import feed_prune
+from notifications.retention import feed_prune
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, make_event
 
