@@ -33,18 +33,17 @@ def digest_of(secret: str) -> str:
 def app_password_user(*, identifier: str, secret: str) -> User | None:
     """The active user named `identifier` (username or email, any case) whose app password `secret` is; else None.
 
-    One indexed query (the digest is unique). The account password never matches: only app
-    passwords are looked at. A deactivated user's app passwords are dead (and deleted on deactivation).
+    One indexed query (the digest is unique), the name compared after it. The account password never
+    matches: only app passwords are looked at. A deactivated user's app passwords are dead (and deleted
+    on deactivation).
     """
     if not identifier or not secret:
         return None
-    row = (
-        AppPassword.objects.select_related("user")
-        .filter(digest=digest_of(secret), user__is_active=True)
-        .filter(Q(user__username__iexact=identifier) | Q(user__email__iexact=identifier))
-        .first()
-    )
-    if row is None:
+    row = AppPassword.objects.select_related("user").filter(digest=digest_of(secret)).first()
+    if row is None or not row.user.is_active:
+        return None
+    named = identifier.lower()
+    if named != row.user.username.lower() and (not row.user.email or named != row.user.email.lower()):
         return None
     now = timezone.now()
     if row.last_used_at is None or row.last_used_at < now - LAST_USED_PRECISION:

@@ -111,23 +111,31 @@ def member_rows(queryset: QuerySet[Event]) -> list[Member]:
     return [Member(pk, version, name_of(name=name, pk=pk), updated) for pk, version, name, updated in rows]
 
 
-def by_names(*, user, calendar: Calendar, names: list[str]) -> dict[str, Event]:
-    """The members of `calendar` named `names` (at most one per name: the caller's own first, then the oldest)."""
+def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]:
+    """{name: event id} of the members of `calendar` named `names`. Apps of two owners may have used one name
+    for events that end up in one calendar: the caller's own wins, then the oldest."""
     if not names:
         return {}
     query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, pk__in=_default_keys(names))
-    found: dict[str, Event] = {}
-    ordered = (
+    rows = (
         members(user=user, calendar=calendar)
         .filter(query)
-        .select_related("dav_name")
         .annotate(mine=Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("mine", "pk")
+        .values_list("pk", "dav_name__name")
     )
-    for event in ordered:
-        name = name_of(name=getattr(getattr(event, "dav_name", None), "name", None), pk=event.pk)
-        found.setdefault(name, event)
+    found: dict[str, int] = {}
+    for pk, name in rows:
+        found.setdefault(name_of(name=name, pk=pk), pk)
     return found
+
+
+def by_name(*, user, calendar: Calendar, name: str) -> Event | None:
+    """The member of `calendar` named `name`, with the caller's role (`my_role`) and its stored name."""
+    pk = pks_by_name(user=user, calendar=calendar, names=[name]).get(name)
+    if pk is None:
+        return None
+    return members(user=user, calendar=calendar).select_related("dav_name").filter(pk=pk).first()
 
 
 def etag_of(pk: int, version: int) -> str:

@@ -37,7 +37,6 @@ class Scope:
     user: object
     calendar: Calendar
     render: Renderer
-    settings: dict
 
 
 def _report_props(root: Element) -> tuple[list[str] | None, bool]:
@@ -68,7 +67,6 @@ def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, n
             href=href,
             calendar=scope.calendar,
             member=member,
-            settings=scope.settings,
             calendar_data=lambda t=text: t,
         )
         found, missing = properties.answer(properties.RESOURCE, context, wanted, names_only=names_only)
@@ -94,8 +92,8 @@ def multiget(root: Element, scope: Scope) -> list:
             result.append((href, 404))
         else:
             names[name] = href
-    found = calendars.by_names(user=scope.user, calendar=scope.calendar, names=list(names))
-    queryset = Event.objects.filter(pk__in=[event.pk for event in found.values()])
+    found = calendars.pks_by_name(user=scope.user, calendar=scope.calendar, names=list(names))
+    queryset = Event.objects.filter(pk__in=found.values())
     by_href = {answer.href: answer for answer in answers(scope, queryset, wanted, names_only)}
     for name, href in names.items():
         answer = by_href.get(calendars.resource_href(scope.user, scope.calendar, name)) if name in found else None
@@ -214,38 +212,43 @@ def sync_collection(root: Element, scope: Scope) -> tuple[list, str]:
     if raw is None:
         raise DavError(400, "A sync-collection holds a sync-token (empty for a first sync).")
     user = scope.user
-    token = sync.decode(user, raw)
+    token, current = sync.decode(user, raw)
     wanted, names_only = _report_props(root)
     limit = min(_limit(root) or SERVER_LIMIT, SERVER_LIMIT)
     collection = calendars.calendar_href(user, scope.calendar)
-    members = calendars.members(user=user, calendar=scope.calendar)
 
+    if token is not None and token.after is None and token.position == current:
+        return [], raw.strip()  # nothing happened since: what an app's sync timer asks most of the time
+    members = calendars.members(user=user, calendar=scope.calendar)
     if token is None or token.after is not None:
         # A first sync (or the rest of one): everything in the calendar now, by id, in pages of `limit`.
-        position = sync.current(user).position if token is None else token.position
+        position = current if token is None else token.position
         after = token.after if token is not None else 0
         page = list(members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: limit + 1])
         responses = answers(scope, Event.objects.filter(pk__in=page[:limit]), wanted, names_only)
         if token is not None:  # what changed since the listing started, among what was already listed
-            changed, _, _ = _changed_since(user, token.position, limit=SERVER_LIMIT, up_to_pk=after)
+            changed, _, _ = _changed_since(user, token.position, current, limit=SERVER_LIMIT, up_to_pk=after)
             responses += _state_of(scope, changed, members, wanted, names_only)
         if len(page) > limit:
             next_token = sync.SyncToken(position, after=page[limit - 1])
             return [*responses, (collection, 507)], sync.encode(user, next_token)
         return responses, sync.encode(user, sync.SyncToken(position))
 
-    changed, position, truncated = _changed_since(user, token.position, limit=limit)
+    changed, position, truncated = _changed_since(user, token.position, current, limit=limit)
     responses = _state_of(scope, changed, members, wanted, names_only)
     if truncated:
         responses.append((collection, 507))
     return responses, sync.encode(user, sync.SyncToken(position))
 
 
-def _changed_since(user, position: int, *, limit: int, up_to_pk: int | None = None) -> tuple[list[int], int, bool]:
-    """(ids of the events with feed entries after `position`, in the order of their first entry; the position
-    they bring the client to; whether more remain). At most `limit` events: the position then stops before the
-    entry of the first event left out, so nothing is skipped."""
-    current = sync.current(user).position
+def _changed_since(
+    user, position: int, current: int, *, limit: int, up_to_pk: int | None = None
+) -> tuple[list[int], int, bool]:
+    """(ids of the events with feed entries in (`position`, `current`], in the order of their first entry; the
+    position they bring the client to; whether more remain). At most `limit` events: the position then stops
+    before the entry of the first event left out, so nothing is skipped."""
+    if position >= current:
+        return [], current, False  # nothing happened: no query (the common case of an app's sync timer)
     entries = FeedEntry.objects.filter(user=user, seq__gt=position, seq__lte=current)
     if up_to_pk is not None:
         entries = entries.filter(event_id__lte=up_to_pk)

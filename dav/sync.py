@@ -36,19 +36,19 @@ def current(user) -> SyncToken:
     return SyncToken(stream_state(user_id=user.pk)[0])
 
 
-def decode(user, raw: str) -> SyncToken | None:
-    """The token `raw`; None for the empty token (a first sync). Raises DavError 403 valid-sync-token
-    for anything we did not issue to this user, or a position whose entries were pruned."""
+def decode(user, raw: str) -> tuple[SyncToken | None, int]:
+    """(the token `raw`, None for the empty token of a first sync; the user's position now). Raises DavError
+    403 valid-sync-token for anything we did not issue to this user, or a position whose entries were pruned."""
+    seq, pruned_through = stream_state(user_id=user.pk)
     raw = raw.strip()
     if not raw:
-        return None
+        return None, seq
     match = _TOKEN.match(raw)
     invalid = DavError(403, "Unknown or expired sync token: sync again from scratch.", tag(DAV, "valid-sync-token"))
     if match is None or int(match.group(1)) != user.pk:
         raise invalid
     position = int(match.group(2))
     after = int(match.group(3)) if match.group(3) is not None else None
-    seq, pruned_through = stream_state(user_id=user.pk)
     if position > seq or position < pruned_through:
         raise invalid
-    return SyncToken(position, after)
+    return SyncToken(position, after), seq

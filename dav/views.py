@@ -115,7 +115,7 @@ class DavView(View):
         depth = requests.depth(request)
         wanted, names_only = requests.propfind(requests.body_xml(request))
         settings = calendars.settings_of(user=user) if target.kind in ("home", "calendar") else {}
-        token = calendars_token(user) if target.kind in ("home", "calendar") else None
+        token = sync.encode(user, sync.current(user)) if target.kind in ("home", "calendar") else None
 
         def one(table, href, calendar=None, member=None) -> Propstat:
             context = properties.Context(
@@ -136,13 +136,13 @@ class DavView(View):
         if target.kind == "calendar":
             responses = [one(properties.CALENDAR, target.href, target.calendar)]
             if depth == "1":
-                scope = reports.Scope(user, target.calendar, objects.render, settings)
+                scope = reports.Scope(user, target.calendar, objects.render)
                 responses += reports.answers(
                     scope, calendars.members(user=user, calendar=target.calendar), wanted, names_only
                 )
             return multistatus(responses)
         event = _member(user, target)
-        scope = reports.Scope(user, target.calendar, objects.render, settings)
+        scope = reports.Scope(user, target.calendar, objects.render)
         return multistatus(reports.answers(scope, Event.objects.filter(pk=event.pk), wanted, names_only))
 
     # --- PROPPATCH on a calendar: its display name and colour, per user --------------------------------
@@ -178,7 +178,7 @@ class DavView(View):
         root = requests.body_xml(request)
         if root is None:
             raise DavError(400, "A REPORT needs a body.")
-        scope = reports.Scope(user, target.calendar, objects.render, calendars.settings_of(user=user))
+        scope = reports.Scope(user, target.calendar, objects.render)
         if root.tag == tag(CALDAV, "calendar-multiget"):
             return multistatus(reports.multiget(root, scope))
         if root.tag == tag(CALDAV, "calendar-query"):
@@ -238,15 +238,11 @@ def _client(request) -> str:
 
 
 def _exists(user, target: Target) -> bool:
-    return bool(calendars.by_names(user=user, calendar=target.calendar, names=[target.name]))
-
-
-def calendars_token(user) -> str:
-    return sync.encode(user, sync.current(user))
+    return bool(calendars.pks_by_name(user=user, calendar=target.calendar, names=[target.name]))
 
 
 def _member(user, target: Target):
-    event = calendars.by_names(user=user, calendar=target.calendar, names=[target.name]).get(target.name)
+    event = calendars.by_name(user=user, calendar=target.calendar, name=target.name)
     if event is None:
         raise DavError(404, "No such calendar object.")
     return event
