@@ -16,8 +16,9 @@ $(VENV)/.installed: requirements/base.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/base.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt requirements/ical-check.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements/ical-check.txt
 	touch $(VENV)/.installed $@
 
 # The CalDAV clients the interop tests drive (caldav, vdirsyncer), in a virtualenv of their own: their

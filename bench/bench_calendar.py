@@ -180,7 +180,7 @@ def _some_exceptions(event, rng, series_overrides, recurrence_rules) -> dict:
 def run(user, repeat: int) -> list[tuple]:
     from events.models import Event
     from recurrence import rules as recurrence_rules
-    from scheduling import conflicts
+    from scheduling import conflicts, intervals
 
     client = client_for(user)
     rows = []
@@ -262,7 +262,7 @@ def run(user, repeat: int) -> list[tuple]:
         found = conflicts.candidate_occurrences(
             start=start, end=end, tz=body["timezone"], pattern=pattern, is_all_day=False
         )
-        span = conflicts.span(found)
+        span = intervals.span(found)
         return lambda n: conflicts.find_conflicts(found, conflicts.calendar_busy(user=user, start=span[0], end=span[1]))
 
     rows.append(

@@ -41,6 +41,8 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        # The documented exceptions (settings.LARGE_BODY_PATHS): e.g. a calendar import of up to 10 MB.
+        larger = next((size for path, size in settings.LARGE_BODY_PATHS.items() if re.match(path, request.path)), None)
         if request.method in {"POST", "PUT", "PATCH", "DELETE"} and limit is not None:
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -48,6 +50,11 @@ class BodySizeLimitMiddleware:
                 return _refuse(
                     request, problem_response(400, "bad-request", "Bad request.", "Content-Length is not a number.")
                 )
+            if larger is not None:
+                limit = larger
+                if declared <= limit:
+                    # Read it here: Django's request.body would refuse anything above its global limit.
+                    request._body = request.read(limit + 1)
             try:
                 if declared > limit or len(request.body) > limit:
                     raise RequestDataTooBig

@@ -71,3 +71,14 @@ class AuthEmailThrottle(AuthUsernameThrottle):
 
 AUTH_THROTTLES = [AuthIPThrottle, AuthUsernameThrottle]
 REGISTER_THROTTLES = [*AUTH_THROTTLES, AuthEmailThrottle]
+
+
+class FeedThrottle(RateLimitStateMixin, throttling.SimpleRateThrottle):
+    """Per subscription feed (its URL secret), not per IP: calendar services poll from a few shared addresses."""
+
+    scope = "feed"
+
+    def get_cache_key(self, request, view) -> str | None:
+        secret = view.kwargs.get("secret") or ""
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -10,6 +12,12 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 LOCATION_MAX = 255
 TIMEZONE_MAX = 64
+UID_MAX = 255  # RFC 5545 sets no limit; 255 is what CalDAV servers commonly accept
+
+
+def new_uid() -> str:
+    """A fresh iCalendar UID (RFC 7986 recommends a UUID)."""
+    return str(uuid.uuid4())
 
 
 class EventQuerySet(models.QuerySet):
@@ -51,6 +59,7 @@ CONTENT_FIELDS = (
     "is_all_day",
     "recurrence",
     "exceptions",
+    "ical_extra",
 )
 
 
@@ -73,6 +82,13 @@ class Event(models.Model):
     # Changed and cancelled occurrences of a series (recurrence/overrides.py): {original start (UTC,
     # RFC 3339): {"cancelled": true} or the overridden fields}. On the row, so every version carries them.
     exceptions = models.JSONField(default=dict, blank=True)
+    # The iCalendar UID: given on create or generated, never changed; a split's new series gets a new one.
+    uid = models.CharField(max_length=UID_MAX, default=new_uid)
+    # What an imported VEVENT carried that the fields above do not model (ical/extra.py): its other
+    # properties and components (VALARM, ATTENDEE, X-...) and the parameters of modelled ones. Content:
+    # every version carries it, so diff shows it and rollback restores it. Overrides keep theirs in
+    # `exceptions`.
+    ical_extra = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_events")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -97,6 +113,8 @@ class Event(models.Model):
             models.Index(fields=["updated_at"], name="event_updated_idx"),
         ]
         constraints = [
+            # Soft-deleted events keep theirs: a restore never finds its UID taken.
+            models.UniqueConstraint(fields=["owner", "uid"], name="event_uid_unique_per_owner"),
             models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="event_end_after_start"),
             models.CheckConstraint(condition=Q(version__gte=1), name="event_version_positive"),
             models.CheckConstraint(

@@ -20,7 +20,7 @@ from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
 from .merge import ON_CONFLICT
-from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, Event
+from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, UID_MAX, Event
 
 
 def validated_timezone(name: str) -> str:
@@ -70,6 +70,12 @@ class RecurrenceInputField(serializers.Field):
 class EventInputSerializer(serializers.Serializer):
     """Fields a client may write. On update any subset may be sent (PUT and PATCH alike)."""
 
+    uid = StrictCharField(
+        min_length=1,
+        max_length=UID_MAX,
+        required=False,
+        help_text="The iCalendar UID, unique among the owner's events; generated when absent. Never changes.",
+    )
     title = StrictCharField(min_length=1, max_length=TITLE_MAX)
     description = StrictCharField(max_length=DESCRIPTION_MAX, allow_blank=True, required=False, trim_whitespace=False)
     location = StrictCharField(max_length=LOCATION_MAX, allow_blank=True, required=False)
@@ -104,6 +110,13 @@ class EventInputSerializer(serializers.Serializer):
 
     def validate_timezone(self, value: str) -> str:
         return validated_timezone(value)
+
+    def validate_uid(self, value: str) -> str:
+        if not value.isprintable():
+            raise serializers.ValidationError("A UID holds printable characters only.")
+        if self.instance is not None and value != self.instance.uid:
+            raise serializers.ValidationError("The UID of an event never changes.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         """Merge with the current event, read wall-clock times in its zone and check the whole."""
@@ -146,6 +159,8 @@ class EventInputSerializer(serializers.Serializer):
             )
 
         changes = {key: attrs[key] for key in ("title", "description", "location") if key in attrs}
+        if event is None and "uid" in attrs:
+            changes["uid"] = attrs["uid"]
         if touches_schedule:
             changes.update(
                 start_time=start.astimezone(UTC),
@@ -251,6 +266,7 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = [
             "id",
+            "uid",
             "title",
             "description",
             "location",
@@ -279,6 +295,7 @@ class EventSerializer(serializers.ModelSerializer):
         zone = timezones.get(event.timezone)
         data = {
             "id": event.id,  # not pk: a version from the past (history row) serializes too, its pk is the row's
+            "uid": event.uid,
             "title": event.title,
             "description": event.description,
             "location": event.location,
@@ -567,6 +584,13 @@ class FreeBusyQuerySerializer(CalendarWindowSerializer):
 
     def validate_timezone(self, value: str) -> str:
         return validated_timezone(value)
+
+    def validate_uid(self, value: str) -> str:
+        if not value.isprintable():
+            raise serializers.ValidationError("A UID holds printable characters only.")
+        if self.instance is not None and value != self.instance.uid:
+            raise serializers.ValidationError("The UID of an event never changes.")
+        return value
 
 
 class BusyIntervalSerializer(serializers.Serializer):

@@ -17,6 +17,8 @@ from notifications.feed import event_changed, events_created
 from recurrence import overrides as series_overrides
 from recurrence import rules
 from scheduling import conflicts as conflict_rules
+from scheduling import free_slots
+from scheduling.intervals import Busy, BusyIndex
 from sharing.models import EventPermission
 from sharing.roles import Role
 
@@ -57,7 +59,7 @@ def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> l
             f"The event overlaps {len(found)} occurrence(s) on your calendar; "
             "send conflict_strategy=warn or allow to save it anyway.",
             conflicts=found,
-            next_free_slots=conflict_rules.next_free_slots(
+            next_free_slots=free_slots.next_free_slots(
                 user=actor, occurrences=conflict_rules.event_candidates(event), exclude_ids=exclude_ids
             ),
         )
@@ -82,12 +84,23 @@ def _check_version(event: Event, expected: int | None) -> None:
         )
 
 
+def _check_uids_free(*, owner, uids: list[str]) -> None:
+    """ValidationError (400) when one of `uids` is already taken among `owner`'s events (deleted ones too:
+    they can be restored) or repeated. Runs under the calendar lock, so two creates cannot both pass."""
+    repeated = {uid for uid in uids if uids.count(uid) > 1}
+    taken = set(Event.objects.filter(owner=owner, uid__in=uids).values_list("uid", flat=True)) | repeated
+    if taken:
+        raise ValidationError({"uid": [f"An event of yours already has the UID {uid!r}." for uid in sorted(taken)]})
+
+
 @transaction.atomic
 def event_create(
     *, actor, changes: dict[str, Any], reason: str | None = None, conflict_strategy: str = "reject"
 ) -> tuple[Event, list[dict]]:
     """Create an event owned by `actor` at version 1. Raises SchedulingConflict (409) under `reject`."""
     calendar_lock(actor.pk)
+    if "uid" in changes:
+        _check_uids_free(owner=actor, uids=[changes["uid"]])
     event = Event(**changes, owner=actor, version=1)
     _derive(event)
     found = _check_conflicts(actor=actor, event=event, strategy=conflict_strategy)
@@ -183,6 +196,9 @@ def event_create_batch(
     """Create all `items` or none: conflicts within the batch and with the calendar are checked first,
     then events, owner permissions and first versions are inserted in bulk."""
     calendar_lock(actor.pk)
+    given = [changes["uid"] for changes in items if "uid" in changes]
+    if given:
+        _check_uids_free(owner=actor, uids=given)
     events = []
     for changes in items:
         event = Event(**changes, owner=actor, version=1)
@@ -241,9 +257,9 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
     end = max(o.end for o in everything)
     around = [(o.start, o.end) for o in everything]
     calendar = conflict_rules.calendar_busy(user=actor, start=start, end=end, around=around)
-    within = conflict_rules.BusyIndex(
+    within = BusyIndex(
         [
-            conflict_rules.Busy(o.start, o.end, None, events[index].title, batch_index=index)
+            Busy(o.start, o.end, None, events[index].title, batch_index=index)
             for index, occurrences in enumerate(per_item)
             for o in occurrences
         ]
@@ -346,7 +362,7 @@ def event_occurrence_change(
                 f"The occurrence would overlap {len(found)} occurrence(s) on your calendar; "
                 "send conflict_strategy=warn or allow to save it anyway.",
                 conflicts=found,
-                next_free_slots=conflict_rules.next_free_slots(user=actor, occurrences=[moved], skip=skip),
+                next_free_slots=free_slots.next_free_slots(user=actor, occurrences=[moved], skip=skip),
             )
     updated, _ = event_update(
         event=locked,

@@ -18,7 +18,8 @@ from recurrence import timezones
 TEXT_FIELDS = ("title", "description", "location")
 TIME_FIELDS = ("start_time", "end_time")
 # `exceptions`: changed and cancelled occurrences of a series, {original start: override}.
-FIELDS = (*TEXT_FIELDS, *TIME_FIELDS, "timezone", "is_all_day", "recurrence_pattern", "exceptions")
+# `ical_extra`: what an iCalendar object carried that no other field models (ical/extra.py).
+FIELDS = (*TEXT_FIELDS, *TIME_FIELDS, "timezone", "is_all_day", "recurrence_pattern", "exceptions", "ical_extra")
 QUOTE_MAX = 60  # characters of a value quoted in a summary
 LISTED_DATES_MAX = 3  # exdates/rdates named in a summary
 
@@ -32,6 +33,7 @@ EMPTY: dict[str, Any] = {
     "is_all_day": False,
     "recurrence_pattern": None,
     "exceptions": {},
+    "ical_extra": {},
 }
 
 # Words, runs of whitespace and single punctuation marks: joined back they give the text unchanged.
@@ -50,6 +52,7 @@ def snapshot(row) -> dict[str, Any]:
         "is_all_day": row.is_all_day,
         "recurrence_pattern": row.recurrence,
         "exceptions": getattr(row, "exceptions", None) or {},
+        "ical_extra": getattr(row, "ical_extra", None) or {},
     }
 
 

@@ -20,6 +20,8 @@ class Action(models.TextChoices):
     SPLIT = "split", "Split"
     DELETED = "deleted", "Deleted"
     RESTORED = "restored", "Restored"
+    # An update made by an iCalendar import (an imported new event's first version is `created`).
+    IMPORTED = "imported", "Imported"
 
 
 class EventVersionFields(models.Model):

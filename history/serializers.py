@@ -29,6 +29,7 @@ class VersionDataSerializer(serializers.Serializer):
     """The event's fields as they were at one version (times with the offset of that version's zone)."""
 
     id = serializers.IntegerField()
+    uid = serializers.CharField(help_text="The iCalendar UID.")
     title = serializers.CharField()
     description = serializers.CharField()
     location = serializers.CharField()

@@ -54,6 +54,7 @@ _ACTION_KINDS = {
     "split": ChangeKind.SPLIT,
     "deleted": ChangeKind.DELETED,
     "restored": ChangeKind.RESTORED,
+    "imported": ChangeKind.UPDATED,
 }
 
 

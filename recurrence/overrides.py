@@ -33,6 +33,8 @@ class SeriesException:
     title: str | None = None
     description: str | None = None
     location: str | None = None
+    # What the iCalendar override (RECURRENCE-ID VEVENT) carried that is not modelled (ical/extra.py).
+    ical: dict | None = None
 
     @property
     def moved(self) -> bool:
@@ -47,6 +49,8 @@ class SeriesException:
         for name in TEXT_FIELDS:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
+        if self.ical:
+            data["ical"] = self.ical
         return data
 
 
@@ -71,6 +75,7 @@ def parse(raw: dict | None) -> dict[datetime, SeriesException]:
             start=_instant(data["start"]) if "start" in data else None,
             end=_instant(data["end"]) if "end" in data else None,
             **{name: data[name] for name in TEXT_FIELDS if name in data},
+            ical=data.get("ical"),
         )
     return found
 
@@ -190,5 +195,7 @@ def changed(
     end = changes.get("end", base.end or original_end)
     moved = (start, end) != (original_start, original_end)
     texts = {name: changes.get(name, getattr(base, name)) for name in TEXT_FIELDS}
-    exception = SeriesException(original_start, False, start if moved else None, end if moved else None, **texts)
+    exception = SeriesException(
+        original_start, False, start if moved else None, end if moved else None, **texts, ical=base.ical
+    )
     return exception if exception.to_json() else None

@@ -1,4 +1,5 @@
-"""Scheduling conflicts: do a new event's occurrences overlap others on the caller's calendar?
+"""The write-time conflict check: do a new event's occurrences overlap others on the caller's calendar?
+(The free slots a refusal offers: free_slots.py; interval maths: intervals.py.)
 
 Recurring series are compared occurrence by occurrence over CHECK_HORIZON from the new event's
 start (unbounded series are not checked forever), exceptions applied (a cancelled occurrence frees
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
@@ -26,36 +26,14 @@ from events.occurrences import OCCURRENCE_FIELDS, EventOccurrence, event_occurre
 from recurrence import overrides as series_overrides
 from recurrence import rules, timezones
 
+from .intervals import Busy, BusyIndex, span
+
 CHECK_HORIZON = timedelta(days=366)
 MAX_CHECKED_OCCURRENCES = 2000  # of the new event, within the horizon
 MAX_REPORTED = 50
-MAX_SLOTS = 3  # next free slots offered with a 409
-# How far the free-slot search looks, step by step (one query each): near first, where slots usually are.
-_SLOT_REACH_SINGLE = (timedelta(hours=4), timedelta(days=1), timedelta(days=7), timedelta(days=31), CHECK_HORIZON)
-_SLOT_REACH_SERIES = (timedelta(hours=4), timedelta(days=1), timedelta(days=7))  # a whole series moves a week at most
-_SLOT_MIN_STEP = timedelta(minutes=1)
-_SLOT_PREFIX = 8  # occurrences of a series fitted in memory; the rest is checked at the shift found
-_SLOT_MAX_CHECKS = 12
-_SLOT_MAX_STEPS = 500
 _MAX_RANGES = 64  # OR-ed time ranges in the query for one-off events
 _ONE_DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Busy:
-    start: datetime
-    end: datetime
-    event_id: int | None
-    title: str
-    batch_index: int | None = None  # for an item of the same batch, not yet an event
-    original_start: datetime | None = None
-
-    def as_conflict(self) -> dict:
-        conflict = {"event_id": self.event_id, "title": self.title, "start_time": self.start, "end_time": self.end}
-        if self.batch_index is not None:
-            conflict["batch_index"] = self.batch_index
-        return conflict
 
 
 def candidate_occurrences(
@@ -90,29 +68,6 @@ def event_candidates(event: Event) -> list[EventOccurrence]:
     return found
 
 
-class BusyIndex:
-    """Busy intervals sorted by start, answering "what overlaps [a, b)?" with a binary search."""
-
-    def __init__(self, busy: list[Busy]) -> None:
-        self.busy = sorted(busy, key=lambda b: (b.start, b.end))
-        self.starts = [b.start for b in self.busy]
-        self.longest = max((b.end - b.start for b in self.busy), default=timedelta(0))
-
-    def overlapping(self, start: datetime, end: datetime) -> list[Busy]:
-        low = bisect.bisect_right(self.starts, start - self.longest)
-        high = bisect.bisect_left(self.starts, end)
-        return [b for b in self.busy[low:high] if overlap(b.start, b.end, start, end)]
-
-
-def overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    # Zero-length events overlap what they sit inside of, never what merely touches them.
-    return (
-        (a_start < b_end and b_start < a_end)
-        or (a_start == a_end and b_start <= a_start < b_end)
-        or (b_start == b_end and a_start <= b_start < a_end)
-    )
-
-
 def calendar_busy(
     *,
     user,
@@ -129,7 +84,7 @@ def calendar_busy(
     `skip` (event id, original start) leaves out one occurrence: the one being moved.
     """
     busy: list[Busy] = []
-    for event in _candidates(user, start, end, exclude_ids, around):
+    for event in calendar_candidates(user, start, end, exclude_ids, around):
         found, _ = event_occurrences(event, window_start=start, window_end=end, limit=MAX_CHECKED_OCCURRENCES)
         busy.extend(
             Busy(o.start, o.end, event.pk, o.title or event.title, original_start=o.original_start)
@@ -139,7 +94,7 @@ def calendar_busy(
     return BusyIndex(busy)
 
 
-def _candidates(
+def calendar_candidates(
     user,
     start: datetime,
     end: datetime,
@@ -282,12 +237,6 @@ def find_conflicts(occurrences: Iterable, busy: BusyIndex, limit: int = MAX_REPO
     ]
 
 
-def span(occurrences: list) -> tuple[datetime, datetime] | None:
-    if not occurrences:
-        return None
-    return occurrences[0].start, max(o.end for o in occurrences)
-
-
 def event_conflicts(*, user, event: Event, exclude_ids: Iterable[int] = ()) -> list[dict]:
     """What `event`'s checked occurrences overlap on `user`'s calendar, the first MAX_REPORTED (queries: one).
 
@@ -301,7 +250,7 @@ def event_conflicts(*, user, event: Event, exclude_ids: Iterable[int] = ()) -> l
     around = [(o.start, o.end) for o in occurrences]
     checked = BusyIndex([Busy(start, end, None, "") for start, end in around])
     found = []
-    candidates = _candidates(user, bounds[0], bounds[1], exclude_ids, around)
+    candidates = calendar_candidates(user, bounds[0], bounds[1], exclude_ids, around)
     for other, occurrence in timeline(candidates, window_start=bounds[0], window_end=bounds[1]):
         if checked.overlapping(occurrence.start, occurrence.end):
             found.append(Busy(occurrence.start, occurrence.end, other.pk, occurrence.title or other.title))
@@ -315,143 +264,3 @@ def occurrence_conflicts(*, user, occurrence: EventOccurrence, skip: tuple[int, 
     around = [(occurrence.start, occurrence.end)]
     busy = calendar_busy(user=user, start=occurrence.start, end=occurrence.end, around=around, skip=skip)
     return find_conflicts([occurrence], busy)
-
-
-def next_free_slots(
-    *,
-    user,
-    occurrences: list,
-    exclude_ids: Iterable[int] = (),
-    skip: tuple[int, datetime] | None = None,
-    count: int = MAX_SLOTS,
-) -> list[dict]:
-    """Up to `count` slots of the same length after the requested one where nothing on the calendar is busy.
-
-    For a series, a slot is a shift of the whole series: every checked occurrence is free at the same shift
-    (at most a week later); the slot is where its first occurrence would go. One-off events look up to
-    CHECK_HORIZON ahead. Slots do not overlap each other.
-
-    The search fits the first _SLOT_PREFIX occurrences in memory (one query per reach tried: 4 hours, a day,
-    ...), then checks the rest of a series at that shift with a check that stops at the first conflict (one
-    query for the series' recurring candidates, then one per check for one-off events); a conflict there
-    pushes the shift on. At most _SLOT_MAX_CHECKS such checks.
-    """
-    if not occurrences:
-        return []
-    intervals = [(o.start, o.end) for o in occurrences]
-    prefix, rest = intervals[:_SLOT_PREFIX], intervals[_SLOT_PREFIX:]
-    first_start, first_end = intervals[0]
-    step = max(first_end - first_start, _SLOT_MIN_STEP)
-    reaches = _SLOT_REACH_SERIES if len(intervals) > 1 else _SLOT_REACH_SINGLE
-    exclude_ids = list(exclude_ids)
-    recurring: list[Event] | None = None
-    if rest:  # the checks of the rest share the recurring candidates of the widest span
-        widest = (first_start, max(e for _, e in intervals) + reaches[-1])
-        recurring = list(
-            Event.objects.alive()
-            .filter(permissions__user=user, is_all_day=False, is_recurring=True)
-            .overlapping(*widest)
-            .exclude(pk__in=exclude_ids)
-            .only(*OCCURRENCE_FIELDS)
-        )
-    slots: list[dict] = []
-    shift = timedelta(0)
-    checks = 0
-    for reach in reaches:
-        around = [(s, e + reach) for s, e in prefix]
-        busy = calendar_busy(
-            user=user,
-            start=first_start,
-            end=max(e for _, e in around),
-            exclude_ids=exclude_ids,
-            around=around,
-            skip=skip,
-        )
-        while len(slots) < count and checks < _SLOT_MAX_CHECKS:
-            found = _earliest_fit(prefix, busy, shift, reach)
-            if found is None:
-                break
-            if rest:
-                checks += 1
-                shifted = [(s + found, e + found) for s, e in rest]
-                blocker = _first_conflict(user, shifted, exclude_ids, skip, recurring)
-                if blocker is not None:
-                    index, busy_end = blocker
-                    shift = max(busy_end - rest[index][0], found + _SLOT_MIN_STEP)
-                    continue
-            slots.append({"start_time": first_start + found, "end_time": first_end + found})
-            shift = found + step
-        if len(slots) == count or checks >= _SLOT_MAX_CHECKS:
-            break
-    return slots
-
-
-def _first_conflict(
-    user,
-    intervals: list[tuple[datetime, datetime]],
-    exclude_ids: list[int],
-    skip: tuple[int, datetime] | None,
-    recurring: list[Event] | None,
-) -> tuple[int, datetime] | None:
-    """(index of an interval, end of the busy occurrence in its way) for the first busy occurrence that
-    overlaps one of `intervals` (in start order), or None. One query; stops at the first hit."""
-    checked = BusyIndex([Busy(start, end, None, "", batch_index=n) for n, (start, end) in enumerate(intervals)])
-    start, end = intervals[0][0], max(e for _, e in intervals)
-    for other, occurrence in timeline(
-        _candidates(user, start, end, exclude_ids, intervals, recurring), window_start=start, window_end=end
-    ):
-        if skip is not None and (other.pk, occurrence.original_start) == skip:
-            continue
-        hits = checked.overlapping(occurrence.start, occurrence.end)
-        if hits:
-            return min(hit.batch_index for hit in hits), occurrence.end
-    return None
-
-
-def _earliest_fit(
-    intervals: list[tuple[datetime, datetime]], busy: BusyIndex, shift: timedelta, limit: timedelta
-) -> timedelta | None:
-    """The smallest shift >= `shift` (and <= `limit`) at which no interval overlaps anything busy."""
-    for _ in range(_SLOT_MAX_STEPS):
-        if shift > limit:
-            return None
-        pushed = None
-        for start, end in intervals:
-            hits = busy.overlapping(start + shift, end + shift)
-            if hits:
-                pushed = max(hit.end for hit in hits) - start  # start right after what is in the way
-                break
-        if pushed is None:
-            return shift
-        shift = max(pushed, shift + _SLOT_MIN_STEP)
-    return None
-
-
-def calendar_pairs(timeline: Iterable[tuple[Event, EventOccurrence]], limit: int) -> tuple[list[tuple], bool]:
-    """Overlapping pairs among occurrences given in start order: ((event, occurrence), (event, occurrence))
-    with the earlier first, in the order of the later one's start; at most `limit`, and whether more exist."""
-    active: list[tuple[Event, EventOccurrence]] = []
-    pairs = []
-    for item in timeline:
-        occurrence = item[1]
-        active = [a for a in active if a[1].end > occurrence.start or a[1].start == a[1].end == occurrence.start]
-        for other in active:
-            if overlap(other[1].start, other[1].end, occurrence.start, occurrence.end):
-                if len(pairs) == limit:
-                    return pairs, True
-                pairs.append((other, item))
-        active.append(item)
-    return pairs, False
-
-
-def merged_busy(timeline: Iterable[tuple[Event, EventOccurrence]]) -> list[tuple[datetime, datetime]]:
-    """Busy intervals merged from occurrences given in start order (zero-length ones make no one busy)."""
-    merged: list[list[datetime]] = []
-    for _, occurrence in timeline:
-        if occurrence.end == occurrence.start:
-            continue
-        if merged and occurrence.start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], occurrence.end)
-        else:
-            merged.append([occurrence.start, occurrence.end])
-    return [(start, end) for start, end in merged]

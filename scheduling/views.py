@@ -28,7 +28,7 @@ from events.serializers import (
 )
 from recurrence import timezones
 
-from . import conflicts as conflict_rules
+from . import intervals
 
 MAX_SCANNED = 50_000  # busy occurrences read for one answer
 MAX_PAIRS = 10_000  # overlapping pairs listed for one window
@@ -67,7 +67,7 @@ class ConflictListView(ThrottleRefusalsMixin, APIView):
         window.is_valid(raise_exception=True)
         start, end = window.validated_data["start"], window.validated_data["end"]
         timeline, scanned_all = _busy(request.user, start, end)
-        pairs, more = conflict_rules.calendar_pairs(timeline, MAX_PAIRS)
+        pairs, more = intervals.calendar_pairs(timeline, MAX_PAIRS)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(pairs, request, view=self)
         response = paginator.get_paginated_response([_pair(first, second) for first, second in page])
@@ -101,7 +101,7 @@ class FreeBusyView(ThrottleRefusalsMixin, APIView):
                 "start_time": max(s, start).astimezone(zone).isoformat(),
                 "end_time": min(e, end).astimezone(zone).isoformat(),
             }
-            for s, e in conflict_rules.merged_busy(timeline)
+            for s, e in intervals.merged_busy(timeline)
         ]
         return Response(
             {

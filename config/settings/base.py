@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "history",
     "notifications",
     "dav",
+    "ical",
 ]
 # The benchmark data generator (`manage.py generate_data`: bulk users with a known password) is
 # for benchmark runs only, never in production.
@@ -279,6 +280,8 @@ APPEND_SLASH = False
 
 # Request bodies: 1 MB at most (BodySizeLimitMiddleware answers 413 above it).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 1024 * 1024)
+# Paths (regular expressions) allowed a larger body than that: a calendar file import (ical/parse.py).
+LARGE_BODY_PATHS = {r"^/api/events/import/?$": 10 * 1024 * 1024}
 
 # Security headers Django offers; the TLS ones are switched on by env behind a proxy.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -340,6 +343,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_USER", "1200/min"),
         "auth_ip": os.environ.get("THROTTLE_AUTH_IP", "30/min"),
         "auth_username": os.environ.get("THROTTLE_AUTH_USERNAME", "10/min"),
+        "feed": os.environ.get("THROTTLE_FEED", "60/min"),
     },
     "EXCEPTION_HANDLER": "common.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",

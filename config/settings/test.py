@@ -23,5 +23,6 @@ REST_FRAMEWORK = {
         "user": "100000/min",
         "auth_ip": "100000/min",
         "auth_username": "100000/min",
+        "feed": "100000/min",
     },
 }

@@ -7,7 +7,7 @@ Measured counts (queries the view runs; the authenticated user is one of them):
 - a conflict check (scheduling.conflicts.event_conflicts): 1, the candidates that may overlap.
 - POST /api/events (a checked create): whatever the write costs, the same at any size.
 - the free slots of a 409: at most one query per reach tried, one for a series' recurring candidates and
-  one per check of a shift (conflicts._SLOT_MAX_CHECKS), at any size.
+  one per check of a shift (free_slots._SLOT_MAX_CHECKS), at any size.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from events import services as event_services
 from events.models import Event
-from scheduling import conflicts
+from scheduling import conflicts, free_slots
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
 
@@ -153,7 +153,7 @@ def test_a_checked_create_costs_the_same_on_a_small_and_a_big_calendar(api, me):
 
 
 # The free-slot search of a 409: one query per reach, one for a series' recurring candidates, one per check.
-SLOT_QUERIES_AT_MOST = len(conflicts._SLOT_REACH_SERIES) + 1 + conflicts._SLOT_MAX_CHECKS
+SLOT_QUERIES_AT_MOST = len(free_slots._SLOT_REACH_SERIES) + 1 + free_slots._SLOT_MAX_CHECKS
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -171,7 +171,7 @@ def test_the_free_slot_search_of_a_409_is_bounded_at_any_size(me, size):
     found = []
 
     queries = count_queries(
-        lambda: found.extend(conflicts.next_free_slots(user=me, occurrences=conflicts.event_candidates(new)))
+        lambda: found.extend(free_slots.next_free_slots(user=me, occurrences=conflicts.event_candidates(new)))
     )
 
     assert len(found) == 3

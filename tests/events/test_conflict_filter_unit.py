@@ -17,7 +17,8 @@ import pytest
 from events.models import Event
 from events.occurrences import event_occurrences
 from recurrence import rules
-from scheduling.conflicts import _WallClockFilter, overlap
+from scheduling.conflicts import _WallClockFilter
+from scheduling.intervals import overlap
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Australia/Lord_Howe", "UTC", "Asia/Kolkata"]
 RULES = [

@@ -46,6 +46,8 @@ from common.models import IdempotencyRecord
 from events import services as event_services
 from events.models import Event
 from history.models import AuditEntry
+from ical import services as ical_services
+from ical.models import Feed
 from notifications.consumers import CLOSE_UNAUTHENTICATED
 from notifications.models import Change, FeedEntry, Notification, SyncStream
 from sharing import services as sharing_services
@@ -90,6 +92,8 @@ class World:
     notification: Notification  # one of the viewer's
     refresh: str  # a live refresh token of `member`
     app_password: AppPassword  # one of the owner's
+    feed: Feed  # the owner's subscription feed
+    feed_secret: str  # its URL's secret: the feed URL's own way in, no other credential
 
     def ids(self, *, missing: bool = False) -> dict:
         """What request paths are formatted with; `missing`: ids of nothing that exists, same shapes."""
@@ -103,6 +107,8 @@ class World:
             "occurrence": SECOND_OCCURRENCE,
             "refresh": self.refresh,
             "app_password": gone if missing else self.app_password.pk,
+            "feed": 10_000 + self.feed.pk if missing else self.feed.pk,
+            "secret": "no-such-feed-secret" if missing else self.feed_secret,
         }
 
 
@@ -152,7 +158,10 @@ def world(db) -> World:
     )
     deleted = event_services.event_delete(event=deleted, actor=owner)
     event.refresh_from_db()
+    feed, feed_secret = ical_services.feed_create(owner=owner, name="Work")
     return World(
+        feed=feed,
+        feed_secret=feed_secret,
         users=users,
         event=event,
         series=series,
@@ -395,6 +404,45 @@ def check_transaction(response, w, role):
     _check_updated(w, role, title="Changed")
 
 
+def check_ics(response, w, role):
+    assert response["Content-Type"].startswith("text/calendar")
+    assert f"UID:{w.event.uid}" in response.content.decode()
+    assert response["ETag"]
+
+
+def check_import(response, w, role):
+    [created] = response.json()["created"]
+    event = Event.objects.get(pk=created)
+    assert (event.uid, event.title, event.owner) == ("imported-1", "Imported", w.users[role])
+
+
+def check_feeds(response, w, role):
+    assert [feed["name"] for feed in response.json()["results"]] == (["Work"] if role == "owner" else [])
+    assert all("url" not in feed for feed in response.json()["results"])  # the secret is shown only once
+
+
+def check_feed_create(response, w, role):
+    body = response.json()
+    assert body["url"].endswith(".ics") and body["webcal_url"].startswith("webcal://")
+    assert Feed.objects.get(pk=body["id"]).owner == w.users[role]
+
+
+def check_feed_revoke(response, w, role):
+    assert not Feed.objects.filter(pk=w.feed.pk).exists()
+
+
+def check_feed_calendar(response, w, role):
+    body = response.content.decode()
+    assert response["Content-Type"].startswith("text/calendar")
+    assert f"UID:{w.event.uid}" in body and f"UID:{w.deleted.uid}" not in body
+
+
+IMPORT = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:imported-1\r\n"
+    "DTSTART:20320301T100000Z\r\nDTEND:20320301T110000Z\r\nSUMMARY:Imported\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
 def check_page(response, w, role):
     assert response["Content-Type"].startswith("text/html")
     assert "Planning" in response.content.decode()
@@ -541,6 +589,18 @@ TABLE: dict[tuple[str, str], list[Call]] = {
     ],
     ("post", "/api/notifications/read"): [Call("/api/notifications/read", ANY_USER, check_notifications_read_all, {})],
     ("get", "/api/sync"): [Call("/api/sync", ANY_USER, check_sync)],
+    # ical/urls.py; the feed URL's secret is its own way in: whoever holds it reads the feed, no other credential
+    ("get", "/api/events/{id}/ics"): [
+        Call("/api/events/{event}/ics", READ, check_ics),
+        Call("/api/events/{event}/ics?" + FUTURE, READ, check_ics, name="as_of"),
+    ],
+    ("post", "/api/events/import"): [
+        Call("/api/events/import", ANY_USER, check_import, IMPORT, extra={"content_type": "text/calendar"})
+    ],
+    ("get", "/api/feeds"): [Call("/api/feeds", ANY_USER, check_feeds)],
+    ("post", "/api/feeds"): [Call("/api/feeds", CREATED, check_feed_create, {"name": "Mine"})],
+    ("delete", "/api/feeds/{id}"): [Call("/api/feeds/{feed}", (204, 404, 404, 404, 401, 404), check_feed_revoke)],
+    ("get", "/api/feed/{secret}.ics"): [Call("/api/feed/{secret}.ics", EVERYONE, check_feed_calendar)],
     # config/urls.py: each operation is checked as its single endpoint, a refusal fails them all
     ("post", "/api/transactions"): [
         Call(
@@ -575,6 +635,8 @@ def _send(client, method: str, call: Call, w: World, *, missing: bool = False):
     if method == "get":
         return client.get(url)
     body = call.body(ids) if callable(call.body) else call.body
+    if "content_type" in call.extra:
+        return getattr(client, method)(url, body.encode(), content_type=call.extra["content_type"])
     return getattr(client, method)(url, body, format="json")
 
 

@@ -1,0 +1,147 @@
+"""Events as iCalendar (RFC 5545): what `GET /api/events/{id}/ics`, the subscription feeds and CalDAV answer.
+
+Service API (used by ical/views.py, ical/feeds.py and the CalDAV app):
+
+- `calendar_bytes(events, *, name=None, refresh=None) -> bytes`: one VCALENDAR with every event (a live
+  `Event` or a historical version of one) as its VEVENTs and a VTIMEZONE for each zone they use.
+- `event_components(event) -> list[icalendar.Event]`: the VEVENTs of one event: the series (or single
+  event) first, then one per changed occurrence (RECURRENCE-ID).
+
+The field mapping is ical/mapping.py. Lines are folded at 75 octets, ended by CRLF and text is escaped by
+the `icalendar` library, which also builds the VTIMEZONEs from the zone database (`add_missing_timezones`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+from icalendar import Calendar, Timezone, vRecur
+from icalendar import Event as VEvent
+
+from recurrence import overrides as series_exceptions
+from recurrence import rules as recurrence
+from recurrence import timezones
+
+from . import extra as extra_properties
+
+PRODID = "-//Collaborative Calendar//API//EN"
+TIMEZONE_YEARS_AHEAD = 20  # a VTIMEZONE spells the zone's transitions this far past the latest start
+
+
+def _when(instant: datetime, tz: str, is_all_day: bool) -> datetime | date:
+    local = instant.astimezone(timezones.get(tz))
+    if is_all_day:
+        return local.date()
+    return instant.astimezone(UTC) if tz == "UTC" else local
+
+
+def _stamp(event) -> datetime:
+    changed = getattr(event, "updated_at", None) or getattr(event, "history_date", None) or event.created_at
+    return changed.astimezone(UTC)
+
+
+def _base(event, stamp: datetime) -> VEvent:
+    component = VEvent()
+    component.add("UID", event.uid)
+    component.add("DTSTAMP", stamp)
+    component.add("SEQUENCE", max(event.version - 1, 0))
+    return component
+
+
+def _texts(component: VEvent, title: str, description: str, location: str) -> None:
+    component.add("SUMMARY", title)
+    if description:
+        component.add("DESCRIPTION", description)
+    if location:
+        component.add("LOCATION", location)
+
+
+def event_components(event) -> list[VEvent]:
+    """The VEVENTs of one event: the master, then one per changed (not cancelled) occurrence."""
+    tz, all_day = event.timezone, event.is_all_day
+    stamp = _stamp(event)
+    master = _base(event, stamp)
+    master.add("CREATED", event.created_at.astimezone(UTC))
+    master.add("LAST-MODIFIED", stamp)
+    master.add("DTSTART", _when(event.start_time, tz, all_day))
+    master.add("DTEND", _when(event.end_time, tz, all_day))
+    _texts(master, event.title, event.description, event.location)
+    exceptions = series_exceptions.of(event) if event.recurrence else {}
+    if event.recurrence:
+        pattern = recurrence.Pattern.from_json(event.recurrence)
+        master.add("RRULE", vRecur.from_ical(pattern.rrule))
+        cancelled = [original for original, exception in exceptions.items() if exception.cancelled]
+        exdates = sorted({*pattern.exdates, *cancelled})
+        if exdates:
+            master.add("EXDATE", [_when(instant, tz, all_day) for instant in exdates])
+        if pattern.rdates:
+            master.add("RDATE", [_when(instant, tz, all_day) for instant in pattern.rdates])
+    extra_properties.apply(master, getattr(event, "ical_extra", None))
+    components = [master]
+    length = event.end_time - event.start_time
+    for original, exception in sorted(exceptions.items()):
+        if exception.cancelled:
+            continue
+        override = _base(event, stamp)
+        override.add("RECURRENCE-ID", _when(original, tz, all_day))
+        start = exception.start or original
+        end = exception.end or _original_end(original, length, tz, all_day)
+        override.add("DTSTART", _when(start, tz, all_day))
+        override.add("DTEND", _when(end, tz, all_day))
+        _texts(
+            override,
+            exception.title if exception.title is not None else event.title,
+            exception.description if exception.description is not None else event.description,
+            exception.location if exception.location is not None else event.location,
+        )
+        extra_properties.apply(override, exception.ical)
+        components.append(override)
+    return components
+
+
+def _original_end(original: datetime, length: timedelta, tz: str, all_day: bool) -> datetime:
+    if not all_day:
+        return original + length
+    # Whole local days: the same number of days after the occurrence's own midnight.
+    zone = timezones.get(tz)
+    local = original.astimezone(zone).replace(tzinfo=None) + timedelta(days=round(length / timedelta(days=1)))
+    return timezones.localize(local, tz)
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    # Building one walks the zone's transitions; the library asks callers to cache them.
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+
+
+def calendar_bytes(events, *, name: str | None = None, refresh: timedelta | None = None) -> bytes:
+    """One VCALENDAR (bytes, CRLF, folded) with every event in `events` and the VTIMEZONEs they use.
+
+    `name` sets NAME and X-WR-CALNAME; `refresh` sets REFRESH-INTERVAL (RFC 7986) and X-PUBLISHED-TTL, how
+    often subscribers should poll.
+    """
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
+    if name:
+        calendar.add("NAME", name)
+        calendar.add("X-WR-CALNAME", name)
+    if refresh is not None:
+        calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
+        calendar.add("X-PUBLISHED-TTL", refresh)
+    zones: dict[str, tuple[int, int]] = {}
+    components = []
+    for event in events:
+        components.extend(event_components(event))
+        if event.timezone != "UTC" and not event.is_all_day:
+            first, last = zones.get(event.timezone, (event.start_time.year, event.start_time.year))
+            zones[event.timezone] = (min(first, event.start_time.year), max(last, event.start_time.year))
+    this_year = datetime.now(UTC).year
+    for tzid, (first, last) in sorted(zones.items()):
+        calendar.add_component(_vtimezone(tzid, first - 1, max(last, this_year) + TIMEZONE_YEARS_AHEAD))
+    for component in components:
+        calendar.add_component(component)
+    calendar.add_missing_timezones()  # any zone the loop above did not cover (none, as long as it is right)
+    return calendar.to_ical()
