@@ -61,15 +61,14 @@ def calendar_href(user, calendar: Calendar) -> str:
     return f"{home_href(user)}{calendar.slug}/"
 
 
-def name_of(*, name: str | None, pk: int) -> str:
-    """A member's resource name: the one an app gave it, else `<event id>.ics`."""
-    return name or f"{pk}{ICS}"
+def name_of(*, name: str | None, uid: str) -> str:
+    """A member's resource name: the one an app gave it, else `<uid>.ics`."""
+    return name or f"{uid}{ICS}"
 
 
-def _default_keys(names: list[str]) -> list[int]:
-    """The event ids that names of the `<event id>.ics` form stand for."""
-    stems = (name[: -len(ICS)] for name in names if name.endswith(ICS))
-    return [int(stem) for stem in stems if stem.isascii() and stem.isdigit() and len(stem) < 19]
+def _default_uids(names: list[str]) -> list[str]:
+    """The UIDs that names of the `<uid>.ics` form stand for."""
+    return [name[: -len(ICS)] for name in names if name.endswith(ICS)]
 
 
 def resource_href(user, calendar: Calendar, name: str) -> str:
@@ -101,14 +100,14 @@ class Member(NamedTuple):
     def of(cls, event: Event) -> Member:
         stored = getattr(event, "dav_name", None)
         return cls(
-            event.pk, event.version, name_of(name=stored.name if stored else None, pk=event.pk), event.updated_at
+            event.pk, event.version, name_of(name=stored.name if stored else None, uid=event.uid), event.updated_at
         )
 
 
 def member_rows(queryset: QuerySet[Event]) -> list[Member]:
     """The members of `queryset` by id, read as the few columns naming and tagging them need."""
-    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "updated_at")
-    return [Member(pk, version, name_of(name=name, pk=pk), updated) for pk, version, name, updated in rows]
+    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "uid", "updated_at")
+    return [Member(pk, version, name_of(name=name, uid=uid), updated) for pk, version, name, uid, updated in rows]
 
 
 def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]:
@@ -116,17 +115,17 @@ def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]
     for events that end up in one calendar: the caller's own wins, then the oldest."""
     if not names:
         return {}
-    query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, pk__in=_default_keys(names))
+    query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, uid__in=_default_uids(names))
     rows = (
         members(user=user, calendar=calendar)
         .filter(query)
         .annotate(mine=Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("mine", "pk")
-        .values_list("pk", "dav_name__name")
+        .values_list("pk", "dav_name__name", "uid")
     )
     found: dict[str, int] = {}
-    for pk, name in rows:
-        found.setdefault(name_of(name=name, pk=pk), pk)
+    for pk, name, uid in rows:
+        found.setdefault(name_of(name=name, uid=uid), pk)
     return found
 
 

@@ -10,7 +10,7 @@ NAME_MAX = 255
 class ResourceName(models.Model):
     """The last path segment an app PUT an event to (e.g. `3F2504E0.ics`), kept so the app finds it there.
 
-    Events made elsewhere have none and are named `<event id>.ics`. Unique per owner.
+    Events made elsewhere have none and are named `<uid>.ics`. Unique per owner, as UIDs are.
     """
 
     event = models.OneToOneField("events.Event", on_delete=models.CASCADE, primary_key=True, related_name="dav_name")

@@ -139,8 +139,6 @@ def _event_filter(comp: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
 
 
 def _uid_filter(prop: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
-    if (prop.get("name") or "").upper() == "UID":  # until events carry their iCalendar UID
-        raise DavError(403, "Filtering on UID is not supported yet.", _UNSUPPORTED)
     if (prop.get("name") or "").upper() != "UID":
         raise DavError(403, "Only the UID property can be filtered on.", _UNSUPPORTED)
     children = list(prop)
@@ -269,7 +267,7 @@ def _state_of(scope: Scope, event_ids: list[int], members: QuerySet[Event], want
     present = answers(scope, members.filter(pk__in=event_ids), wanted, names_only)
     listed = {item.href for item in present}
     gone = [
-        calendars.resource_href(scope.user, scope.calendar, calendars.name_of(name=name, pk=pk))
-        for pk, name in Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("pk", "dav_name__name")
+        calendars.resource_href(scope.user, scope.calendar, calendars.name_of(name=name, uid=uid))
+        for name, uid in Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("dav_name__name", "uid")
     ]
     return [*present, *((href, 404) for href in gone if href not in listed)]

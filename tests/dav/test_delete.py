@@ -10,7 +10,7 @@ from .conftest import error_condition, share, xml_of
 
 
 def _href(client, event, calendar="writable") -> str:
-    return f"{getattr(client, calendar)}{event.pk}.ics"
+    return f"{getattr(client, calendar)}{event.uid}.ics"
 
 
 def test_the_owner_deletes_with_if_match_and_everyone_learns_it(team):

@@ -20,7 +20,7 @@ def test_owned_and_edited_events_are_in_the_writable_calendar_viewed_ones_in_the
     owner, editor, viewer, stranger = (team[n] for n in ("owner", "editor", "viewer", "stranger"))
     event = make_event(owner.user, title="Planning")
     share(event, owner.user, editor=editor.user, viewer=viewer.user)
-    name = f"{event.pk}.ics"
+    name = f"{event.uid}.ics"
 
     assert list(_members(owner, owner.writable)) == [owner.writable + name]
     assert list(_members(editor, editor.writable)) == [editor.writable + name]
@@ -53,12 +53,12 @@ def test_a_name_given_by_an_app_is_kept(team):
 def test_propfind_on_one_member_and_on_a_missing_one(team):
     owner = team["owner"]
     event = make_event(owner.user)
-    href = f"{owner.writable}{event.pk}.ics"
+    href = f"{owner.writable}{event.uid}.ics"
     node = responses(owner.propfind(href, ["D:getetag", "D:getcontenttype", "D:resourcetype"]))[href]
     assert prop(node, "D:getcontenttype").text.startswith("text/calendar")
     assert len(prop(node, "D:resourcetype")) == 0
     assert owner.propfind(f"{owner.writable}999999.ics", ["D:getetag"]).status_code == 404
-    assert owner.propfind(f"{owner.shared}{event.pk}.ics", ["D:getetag"]).status_code == 404  # not in that one
+    assert owner.propfind(f"{owner.shared}{event.uid}.ics", ["D:getetag"]).status_code == 404  # not in that one
 
 
 def test_multiget_answers_each_href_found_or_404(team):
@@ -66,8 +66,8 @@ def test_multiget_answers_each_href_found_or_404(team):
     mine = make_event(owner.user)
     other = make_event(viewer.user, start=BASE_TIME + timedelta(days=1))  # the viewer's own, not shared
     hrefs = [
-        f"{owner.writable}{mine.pk}.ics",
-        f"{owner.writable}{other.pk}.ics",
+        f"{owner.writable}{mine.uid}.ics",
+        f"{owner.writable}{other.uid}.ics",
         f"{owner.writable}nothing.ics",
         "/elsewhere/x.ics",
     ]
@@ -82,10 +82,10 @@ def test_a_role_change_moves_the_event_between_calendars(team):
     owner, viewer = team["owner"], team["viewer"]
     event = make_event(owner.user)
     share(event, owner.user, viewer=viewer.user)
-    assert list(_members(viewer, viewer.shared)) == [f"{viewer.shared}{event.pk}.ics"]
+    assert list(_members(viewer, viewer.shared)) == [f"{viewer.shared}{event.uid}.ics"]
     sharing_services.permission_set_role(event=event, actor=owner.user, user_id=viewer.user.pk, role="editor")
     assert _members(viewer, viewer.shared) == {}
-    assert list(_members(viewer, viewer.writable)) == [f"{viewer.writable}{event.pk}.ics"]
+    assert list(_members(viewer, viewer.writable)) == [f"{viewer.writable}{event.uid}.ics"]
 
 
 def test_listing_a_calendar_costs_a_fixed_number_of_queries(team, django_assert_max_num_queries):

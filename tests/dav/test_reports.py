@@ -32,7 +32,7 @@ def test_time_range_finds_events_by_their_occurrences(team):
     single = make_event(owner.user, title="Once")  # BASE_TIME, an hour
     series = make_event(owner.user, title="Weekly", start=BASE_TIME - timedelta(days=14), recurrence=WEEKLY)
     later = make_event(owner.user, title="Later", start=BASE_TIME + timedelta(days=200))
-    href = {e.pk: f"{owner.writable}{e.pk}.ics" for e in (single, series, later)}
+    href = {e.pk: f"{owner.writable}{e.uid}.ics" for e in (single, series, later)}
 
     week = _range(BASE_TIME - timedelta(hours=1), BASE_TIME + timedelta(days=1))
     assert _query(owner, owner.writable, week) == {href[single.pk], href[series.pk]}
@@ -53,7 +53,7 @@ def test_a_cancelled_occurrence_is_not_found_and_a_moved_one_is_found_where_it_i
     event_services.event_occurrence_change(
         event=series, actor=owner.user, original_start=second, changes={"cancelled": True}
     )
-    href = f"{owner.writable}{series.pk}.ics"
+    href = f"{owner.writable}{series.uid}.ics"
     assert _query(owner, owner.writable, _range(second, second + timedelta(hours=1))) == set()
     series.refresh_from_db()
     third = BASE_TIME + timedelta(days=14)
@@ -78,7 +78,7 @@ def test_other_components_match_nothing_and_only_the_read_only_calendar_holds_vi
         "</C:calendar-query>"
     )
     assert responses(owner.report(owner.writable, todo)) == {}
-    assert _query(viewer, viewer.shared) == {f"{viewer.shared}{event.pk}.ics"}
+    assert _query(viewer, viewer.shared) == {f"{viewer.shared}{event.uid}.ics"}
     assert _query(viewer, viewer.writable) == set()
 
 
@@ -117,7 +117,7 @@ def test_first_sync_lists_everything_then_nothing_changed(team):
     owner = team["owner"]
     events = [make_event(owner.user, start=BASE_TIME + timedelta(days=d)) for d in range(3)]
     listed, token = sync(owner, owner.writable)
-    assert listed == {f"{owner.writable}{e.pk}.ics": 200 for e in events}
+    assert listed == {f"{owner.writable}{e.uid}.ics": 200 for e in events}
     again, same = sync(owner, owner.writable, token)
     assert (again, same) == ({}, token)
 
@@ -133,9 +133,9 @@ def test_changes_deletions_and_new_events_come_once_each(team):
     new = make_event(owner.user, start=BASE_TIME + timedelta(days=5))
     delta, token = sync(owner, owner.writable, token)
     assert delta == {
-        f"{owner.writable}{changed.pk}.ics": 200,
-        f"{owner.writable}{deleted.pk}.ics": 404,
-        f"{owner.writable}{new.pk}.ics": 200,
+        f"{owner.writable}{changed.uid}.ics": 200,
+        f"{owner.writable}{deleted.uid}.ics": 404,
+        f"{owner.writable}{new.uid}.ics": 200,
     }
     assert sync(owner, owner.writable, token)[0] == {}
 
@@ -147,7 +147,7 @@ def test_a_removed_share_is_a_404_member_and_a_role_change_moves_the_event(team)
     _, shared_token = sync(viewer, viewer.shared)
     _, writable_token = sync(viewer, viewer.writable)
     _, editor_token = sync(editor, editor.writable)
-    href = f"{event.pk}.ics"
+    href = f"{event.uid}.ics"
 
     sharing_services.permission_set_role(event=event, actor=owner.user, user_id=viewer.user.pk, role="editor")
     assert sync(viewer, viewer.shared, shared_token)[0] == {viewer.shared + href: 404}
@@ -170,7 +170,7 @@ def test_limit_truncates_with_507_and_the_token_continues_without_a_gap(team):
         seen.update(page)
         if not truncated:
             break
-    assert seen == {f"{collection}{e.pk}.ics": 200 for e in events}
+    assert seen == {f"{collection}{e.uid}.ics": 200 for e in events}
 
     for event in events:
         event_services.event_update(event=event, actor=owner.user, changes={"title": "Renamed"})

@@ -43,7 +43,7 @@ class World:
     def path(self, template: str, role: str) -> str:
         user = self.users[role]
         return template.format(
-            home=f"/dav/calendars/{user.pk}/", principal=f"/dav/principals/{user.pk}/", event=self.event.pk
+            home=f"/dav/calendars/{user.pk}/", principal=f"/dav/principals/{user.pk}/", event=self.event.uid
         )
 
     def credentials(self, role: str) -> dict:
@@ -114,6 +114,21 @@ def check_deleted(response, world, role):
     assert Event.objects.get(pk=world.event.pk).deleted_at is not None
 
 
+def check_read(response, world, role):
+    assert f"UID:{world.event.uid}" in response.content.decode() or response.content == b""  # HEAD: no body
+    assert response["ETag"] == f'"{world.event.version}-{world.event.pk:x}"'
+
+
+def check_replaced(response, world, role):
+    event = Event.objects.get(pk=world.event.pk)
+    assert (event.title, event.version) == ("Replaced", world.event.version + 1)
+    assert Event.history.get(id=event.pk, version=event.version).history_user_id == world.users[role].pk
+
+
+def check_created(response, world, role):
+    assert Event.objects.get(owner=world.users[role], uid="new-object").version == 1
+
+
 def check_renamed(response, world, role):
     assert CalendarSettings.objects.get(user=world.users[role], calendar="events").displayname == "Mine"
 
@@ -126,6 +141,8 @@ class Row:
     check: Callable = check_nothing
     body: str = ""
     depth: str | None = "0"
+    headers: tuple = ()
+    content_type: str = "application/xml"
 
     def expected(self, role: str) -> int:
         index = ROLES.index(role)
@@ -143,6 +160,12 @@ QUERY = (
     '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>'
     '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter></C:filter>'
     "</C:calendar-query>"
+)
+
+ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+    "DTSTAMP:20300101T000000Z\r\nDTSTART:20300107T090000Z\r\nDTEND:20300107T100000Z\r\nSUMMARY:Replaced\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
 )
 
 TABLE: dict[tuple[str, str], list[Row]] = {
@@ -175,6 +198,43 @@ TABLE: dict[tuple[str, str], list[Row]] = {
         Row("PROPFIND", WRITABLE_MEMBER, (404, 404, 207, 207)),
         Row("PROPFIND", SHARED_MEMBER, (404, 207, 404, 404)),
     ],
+    ("resource", "GET"): [
+        Row("GET", WRITABLE_MEMBER, (404, 404, 200, 200), check_read),
+        Row("GET", SHARED_MEMBER, (404, 200, 404, 404), check_read),
+    ],
+    ("resource", "HEAD"): [
+        Row("HEAD", WRITABLE_MEMBER, (404, 404, 200, 200), check_read),
+        Row("HEAD", SHARED_MEMBER, (404, 200, 404, 404), check_read),
+    ],
+    ("resource", "PUT"): [
+        # If-Match: * replaces only what is there: the event is in the writable calendar of its owner and editors.
+        Row(
+            "PUT",
+            WRITABLE_MEMBER,
+            (412, 412, 204, 204),
+            check_replaced,
+            ICS.replace("{uid}", "{event}"),
+            headers=(("HTTP_IF_MATCH", "*"),),
+            content_type="text/calendar",
+        ),
+        Row(
+            "PUT",
+            SHARED_MEMBER,
+            (403, 403, 403, 403),
+            body=ICS.replace("{uid}", "{event}"),
+            content_type="text/calendar",
+        ),
+        # A new object in one's own writable calendar: anyone may.
+        Row(
+            "PUT",
+            "{home}events/new.ics",
+            (201, 201, 201, 201),
+            check_created,
+            ICS.replace("{uid}", "new-object"),
+            headers=(("HTTP_IF_NONE_MATCH", "*"),),
+            content_type="text/calendar",
+        ),
+    ],
     ("resource", "DELETE"): [
         Row("DELETE", WRITABLE_MEMBER, (404, 404, 403, 204), check_deleted),
         Row("DELETE", SHARED_MEMBER, (404, 403, 404, 404)),
@@ -195,22 +255,25 @@ def test_dav_access(client, world, key, index, role):
     row = TABLE[key][index]
     expected = row.expected(role)
     before = state()
-    body = row.body.replace("{home}", world.path("{home}", role)).replace("{event}", str(world.event.pk))
-    extra = world.credentials(role)
+    body = row.body.replace("{home}", world.path("{home}", role)).replace("{event}", world.event.uid)
+    extra = {**world.credentials(role), **dict(row.headers)}
     if row.depth is not None:
         extra["HTTP_DEPTH"] = row.depth
 
-    response = client.generic(row.method, world.path(row.path, role), body, content_type="application/xml", **extra)
+    response = client.generic(row.method, world.path(row.path, role), body, content_type=row.content_type, **extra)
 
     assert response.status_code == expected, response.content[:500]
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Basic")
-    if expected >= 400:
+    if expected >= 400 and row.method != "HEAD":
         assert response["Content-Type"].startswith("application/xml")
         assert xml_of(response).tag == "{DAV:}error"
         assert state() == before, "a refused request changed something"
         return
-    if row.method in ("PROPFIND", "REPORT", "OPTIONS"):
+    if expected >= 400:  # HEAD
+        assert state() == before
+        return
+    if row.method in ("PROPFIND", "REPORT", "OPTIONS", "GET", "HEAD"):
         assert state() == before, "a read wrote something"
     row.check(response, world, role)
 
@@ -227,7 +290,7 @@ def test_another_users_tree_is_404_like_a_missing_one(client, world):
     for path in (
         f"/dav/principals/{owner.pk}/",
         f"/dav/calendars/{owner.pk}/events/",
-        f"/dav/calendars/{owner.pk}/events/{world.event.pk}.ics",
+        f"/dav/calendars/{owner.pk}/events/{world.event.uid}.ics",
     ):
         for target in (path, path.replace(str(owner.pk), "999999")):
             response = client.generic("PROPFIND", target, "", HTTP_DEPTH="0", **world.credentials("editor"))
