@@ -24,6 +24,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from common.conditional import matches_none
+from common.views import not_found
 from events.models import Event
 
 from . import calendars, objects, properties, reports, requests, services, sync
@@ -253,9 +254,16 @@ def _with_dav(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@csrf_exempt
 def well_known(request, *args, **kwargs):
     """RFC 6764 §5: /.well-known/caldav leads to the root, whatever the method; no credentials needed."""
     return HttpResponsePermanentRedirect(calendars.ROOT)
 
 
-well_known = csrf_exempt(well_known)
+@csrf_exempt
+def server_root(request):
+    """The server's base URL, which is what people type into an app: WebDAV requests there (the first thing
+    clients such as the caldav library send) are redirected to the DAV root; anything else is not found."""
+    if request.method in ("PROPFIND", "OPTIONS", "REPORT"):
+        return HttpResponsePermanentRedirect(calendars.ROOT)
+    return not_found(request)
