@@ -142,9 +142,9 @@ def dav_server(tmp_path_factory):
         log.close()
 
 
-def run_client(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_client(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
     """A program of the clients' virtualenv (python, vdirsyncer), its output kept for the assertion message."""
     program = str(INTEROP_VENV / "bin" / args[0])
     return subprocess.run(
-        [program, *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        [program, *args[1:]], input=input_text, capture_output=True, text=True, timeout=300, check=False
     )
