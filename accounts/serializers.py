@@ -1,6 +1,5 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
 from common.fields import StrictCharField
@@ -27,16 +26,6 @@ class UserRefSerializer(serializers.ModelSerializer):
         # What the declared fields give, without building them: this is nested in every event and
         # permission answered, and building a ModelSerializer's fields costs more than the row.
         return {"id": user.pk, "username": user.username}
-
-
-def user_ref(instance, name: str) -> dict | None:
-    """`instance.<name>` as UserRefSerializer answers it nested: None when there is none (or it is gone, as
-    for a history row whose user was deleted since), exactly as DRF's nested field does."""
-    try:
-        user = getattr(instance, name)
-    except ObjectDoesNotExist:
-        return None
-    return None if user is None else {"id": user.pk, "username": user.username}
 
 
 class RegisterInputSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common.exceptions import Conflict
-from history.services import audit_record
+from history.audit import audit_record
 from notifications.live import session_sockets_close
 
 from . import app_passwords, tokens

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
@@ -45,8 +46,6 @@ def refresh_rotate(raw_refresh: str) -> tuple[object, dict[str, str]]:
         refresh = RefreshToken(raw_refresh)  # verifies signature, expiry, type and the blacklist
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.filter(pk=refresh.get("user_id"), is_active=True).first()
     if user is None:
         raise InvalidToken("The account of this token is gone or inactive.")

@@ -177,25 +177,47 @@ def validation_errors(detail: Any) -> dict:
     return {"non_field_errors": [detail]}
 
 
-def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
-    """DRF's EXCEPTION_HANDLER: every API error as application/problem+json."""
+def as_api_exception(exc: Exception) -> Exception:
+    """Django's and the database's errors as the API exception they answer as; anything else unchanged."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, DatabaseError) and _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, DatabaseError) and _sqlstate(exc) in RETRYABLE_SQLSTATES:
         # PostgreSQL broke a lock cycle (e.g. two transactions calls touching two events in opposite
         # orders) or a serialization conflict: nothing was written, and the same request may succeed now.
-        exc = RetryableConflict()
-    elif is_unavailable(exc):
-        return unavailable_response(exc)
-    elif isinstance(exc, OverflowError):
+        return RetryableConflict()
+    if isinstance(exc, OverflowError):
         # A backstop: inputs are bounded (common.fields), so this is an input that was missed; log it to bound it too.
         logger.warning("OverflowError answered as a 400", exc_info=exc)
-        exc = exceptions.ValidationError({"non_field_errors": [OUT_OF_RANGE]})
+        return exceptions.ValidationError({"non_field_errors": [OUT_OF_RANGE]})
+    return exc
 
+
+def problem_of(exc: exceptions.APIException) -> tuple[str, str, str, dict[str, Any]]:
+    """(slug, title, detail, extra members) of the problem an API exception answers with."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, DomainError):
+        return exc.slug, exc.title, str(exc.detail), dict(exc.extra)
+    slug, title = next((value for cls, value in _TYPES.items() if isinstance(exc, cls)), ("error", "Error."))
+    if isinstance(exc, exceptions.ValidationError):
+        extra["errors"] = validation_errors(exc.detail)
+        detail = _first_message(extra["errors"])
+    elif isinstance(exc.detail, dict):  # simplejwt's {"detail", "code", "messages"}
+        detail = str(exc.detail.get("detail", title))
+    else:
+        detail = str(exc.detail)
+    return slug, title, detail, extra
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+    """DRF's EXCEPTION_HANDLER: every API error as application/problem+json."""
+    converted = as_api_exception(exc)
+    if converted is exc and is_unavailable(exc):
+        return unavailable_response(exc)
+    exc = converted
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's handler500 answers with a problem and logs it
 
@@ -207,21 +229,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(max(1, int(exc.wait)))
 
-    extra: dict[str, Any] = {}
-    if isinstance(exc, DomainError):
-        slug, title = exc.slug, exc.title
-        detail = str(exc.detail)
-        extra = dict(exc.extra)
-    else:
-        slug, title = next((value for cls, value in _TYPES.items() if isinstance(exc, cls)), ("error", "Error."))
-        if isinstance(exc, exceptions.ValidationError):
-            extra["errors"] = validation_errors(exc.detail)
-            detail = _first_message(extra["errors"])
-        elif isinstance(exc.detail, dict):  # simplejwt's {"detail", "code", "messages"}
-            detail = str(exc.detail.get("detail", title))
-        else:
-            detail = str(exc.detail)
-
+    slug, title, detail, extra = problem_of(exc)
     response = problem_response(exc.status_code, slug, title, detail, **extra)
     for key, value in headers.items():
         response[key] = value

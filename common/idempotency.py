@@ -40,6 +40,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from .exceptions import problem_response
@@ -51,7 +52,7 @@ HEADER = "Idempotency-Key"
 RETENTION = timedelta(hours=24)
 RUNNING_TIMEOUT = timedelta(minutes=5)
 KEY_MAX = 255
-_KEY = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")  # visible ASCII, as clients send UUIDs or similar
+KEY_PATTERN = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")  # visible ASCII, as clients send UUIDs or similar
 _KEPT_HEADERS = ("Location", "ETag")
 _NOT_KEPT = {401, 408, 429}
 # Their answers carry live tokens (or a new app password): never stored, the key is ignored.
@@ -68,7 +69,7 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         if request.path_info.rstrip("/") in TOKEN_PATHS:
             return self.get_response(request)
-        if not _KEY.match(key):  # counted against the rate limits too, so it carries the RateLimit headers
+        if not KEY_PATTERN.match(key):  # counted against the rate limits too, so it carries the RateLimit headers
             return _throttled(request, _caller(request)) or problem_response(
                 400,
                 "validation-error",
@@ -151,13 +152,15 @@ def _caller(request: HttpRequest):
     """The user a valid bearer token names, else None (the view will answer 401 if it needs one)."""
     if not request.headers.get("Authorization"):
         return None
-    from accounts.authentication import JWTAuthentication
-
-    try:
-        found = JWTAuthentication().authenticate(request)
-    except exceptions.APIException:
-        return None
-    return found[0] if found else None
+    # The API's own authentication classes (settings), so this middleware names no app's module.
+    for authentication in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        try:
+            found = authentication().authenticate(request)
+        except exceptions.APIException:
+            return None
+        if found:
+            return found[0]
+    return None
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -268,56 +271,3 @@ def _throttled(request: HttpRequest, user) -> HttpResponse | None:
     response = problem_response(429, "rate-limited", "Too many requests.", "Request was throttled.")
     response["Retry-After"] = str(max(1, int(wait)))
     return response
-
-
-def schema_hook(result: dict, generator, request, public) -> dict:
-    """drf-spectacular postprocessing: document Idempotency-Key and its 409/422 on every POST."""
-    from .schema import RATELIMIT_HEADERS, RETRY_AFTER_HEADER
-
-    parameter = {
-        "in": "header",
-        "name": HEADER,
-        "required": False,
-        "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": _KEY.pattern},
-        "description": (
-            "Makes a retry safe: the same key with the same request (method, path, body) within 24 hours "
-            "replays the first answer (status and body, with `Idempotent-Replayed: true`) without doing anything "
-            "again; the same key with another request → 422; while the first is still running → 409. Keys are "
-            "per user (per client address when anonymous)."
-        ),
-    }
-    ignored = {
-        **parameter,
-        "schema": {"type": "string"},
-        "description": (
-            "Accepted and ignored: this answer carries live tokens, which are never stored, so every request "
-            "does its work (a lost answer: log in again)."
-        ),
-    }
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for path, operations in result.get("paths", {}).items():
-        operation = operations.get("post")
-        if operation is None:
-            continue
-        if path.rstrip("/") in TOKEN_PATHS:
-            operation.setdefault("parameters", []).append(ignored)
-            continue
-        operation.setdefault("parameters", []).append(parameter)
-        responses = operation.setdefault("responses", {})
-        if "409" in responses:
-            responses["409"]["description"] += " Also: a request with this Idempotency-Key is still running."
-        else:
-            responses["409"] = {
-                "description": "A request with this Idempotency-Key is still running.",
-                "content": problem,
-                "headers": {**RATELIMIT_HEADERS, "Retry-After": RETRY_AFTER_HEADER},
-            }
-        responses.setdefault(
-            "422",
-            {
-                "description": "This Idempotency-Key was used for another request.",
-                "content": problem,
-                "headers": RATELIMIT_HEADERS,
-            },
-        )
-    return result

@@ -9,8 +9,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from rest_framework.throttling import BaseThrottle
 
+from . import request_context
 from .exceptions import problem_response
+from .views import RefusedBodyView
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -75,8 +78,6 @@ class BodySizeLimitMiddleware:
 def _refuse(request: HttpRequest, refusal: HttpResponse) -> HttpResponse:
     """`refusal` after the throttles (a 429 instead once they are spent), with the RateLimit headers:
     answered here, the request never reaches the views nor RateLimitHeadersMiddleware."""
-    from .views import RefusedBodyView
-
     response = RefusedBodyView.as_view()(request, refusal=refusal)
     if callable(getattr(response, "render", None)):
         response = response.render()  # a DRF answer (the 429) that no view handler will render now
@@ -113,10 +114,6 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from rest_framework.throttling import BaseThrottle
-
-        from . import request_context
-
         token = request_context.set_current(
             request_context.RequestContext(
                 ip=request_context.valid_ip(BaseThrottle().get_ident(request)),

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from .exceptions import PROBLEM_CONTENT_TYPE
 from .fields import MAX_ID
+from .idempotency import HEADER, KEY_MAX, KEY_PATTERN, TOKEN_PATHS
 
 _DESCRIPTIONS = {
     400: "Invalid input: `errors` maps each field to its messages.",
@@ -152,8 +153,6 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
     def _add_headers(self, code: str, response: dict, *, etag: bool) -> None:
-        from .idempotency import TOKEN_PATHS
-
         headers = response.setdefault("headers", {})
         if etag:
             headers["ETag"] = _ETAG
@@ -181,3 +180,54 @@ class JWTScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "An access token from /api/auth/login or /api/auth/register (15 minutes).",
         }
+
+
+def idempotency_schema_hook(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing: document Idempotency-Key and its 409/422 on every POST."""
+    parameter = {
+        "in": "header",
+        "name": HEADER,
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": KEY_PATTERN.pattern},
+        "description": (
+            "Makes a retry safe: the same key with the same request (method, path, body) within 24 hours "
+            "replays the first answer (status and body, with `Idempotent-Replayed: true`) without doing anything "
+            "again; the same key with another request → 422; while the first is still running → 409. Keys are "
+            "per user (per client address when anonymous)."
+        ),
+    }
+    ignored = {
+        **parameter,
+        "schema": {"type": "string"},
+        "description": (
+            "Accepted and ignored: this answer carries live tokens, which are never stored, so every request "
+            "does its work (a lost answer: log in again)."
+        ),
+    }
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in result.get("paths", {}).items():
+        operation = operations.get("post")
+        if operation is None:
+            continue
+        if path.rstrip("/") in TOKEN_PATHS:
+            operation.setdefault("parameters", []).append(ignored)
+            continue
+        operation.setdefault("parameters", []).append(parameter)
+        responses = operation.setdefault("responses", {})
+        if "409" in responses:
+            responses["409"]["description"] += " Also: a request with this Idempotency-Key is still running."
+        else:
+            responses["409"] = {
+                "description": "A request with this Idempotency-Key is still running.",
+                "content": problem,
+                "headers": {**RATELIMIT_HEADERS, "Retry-After": RETRY_AFTER_HEADER},
+            }
+        responses.setdefault(
+            "422",
+            {
+                "description": "This Idempotency-Key was used for another request.",
+                "content": problem,
+                "headers": RATELIMIT_HEADERS,
+            },
+        )
+    return result

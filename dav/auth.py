@@ -18,7 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.app_passwords import app_password_user
-from history.services import audit_record
+from history.audit import audit_record
 
 from .answers import DavError
 

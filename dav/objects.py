@@ -14,8 +14,8 @@ from django.db import transaction
 from events import services as event_services
 from events.locks import calendar_lock
 from events.models import Event
+from history.audit import audit_record
 from history.models import Action
-from history.services import audit_record
 from ical.export import calendar_bytes
 from ical.parse import ICalendarSyntaxError, parse_calendar
 from ical.services import ObjectRefused, event_save_from_ical

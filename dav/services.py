@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from history.services import audit_record
+from history.audit import audit_record
 
 from .calendars import Calendar
 from .models import CalendarSettings

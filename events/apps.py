@@ -6,6 +6,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
+        # Signal receivers are wired once the app registry is ready (cache imports the models).
         from simple_history.signals import post_create_historical_record
 
         from . import cache

@@ -35,6 +35,10 @@ from django.core.cache import cache
 from django.db import transaction
 from rest_framework.response import Response
 
+from sharing.models import EventPermission
+
+from .models import Event
+
 CACHE_SECONDS = 300
 _KEPT_HEADERS = ("ETag",)
 
@@ -95,8 +99,6 @@ class _Invalidation:
         self.users: set[int] = set()
 
     def event_changed(self, event_id: int, user_ids: Iterable[int] = ()) -> None:
-        from sharing.models import EventPermission
-
         if event_id not in self.holders:
             self.holders[event_id] = set(
                 EventPermission.objects.filter(event_id=event_id).values_list("user_id", flat=True)
@@ -136,10 +138,6 @@ def invalidate_users(user_ids: Iterable[int]) -> None:
 
 def on_historical_record(sender, instance, history_instance, **kwargs) -> None:
     """simple-history's post_create_historical_record: every versioned event or permission write lands here."""
-    from sharing.models import EventPermission
-
-    from .models import Event
-
     if isinstance(instance, Event) and instance.pk is not None:
         invalidate_event(instance.pk)
     elif isinstance(instance, EventPermission) and instance.event_id is not None:

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.manager import HistoricalQuerySet
 
 from history.models import EventHistoricalRecords, EventVersionFields
 
@@ -20,19 +21,10 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
-class EventQuerySet(models.QuerySet):
-    def alive(self) -> EventQuerySet:
-        return self.filter(deleted_at__isnull=True)
+class SeriesWindow:
+    """The window narrowing shared by live events and their historical rows (time travel lists filter them)."""
 
-    def visible_to(self, user) -> EventQuerySet:
-        """Live events `user` holds any role on, annotated with `my_role`.
-
-        The role is read from the permission row the filter joins (one per event and user), not from a
-        subquery per row: the same answer without a second lookup (and sort) of that row for each event.
-        """
-        return self.alive().filter(permissions__user=user).annotate(my_role=F("permissions__role"))
-
-    def overlapping(self, start, end) -> EventQuerySet:
+    def overlapping(self, start, end) -> models.QuerySet:
         """Events whose series may have an occurrence in [start, end): narrowed by the indexed series bounds.
 
         `series_end` is null for unbounded recurring series. Recurring candidates still need expanding.
@@ -44,6 +36,23 @@ class EventQuerySet(models.QuerySet):
         if start is not None:
             query &= Q(series_end__isnull=True) | Q(series_end__gt=start) | Q(series_end=start, start_time=start)
         return self.filter(query)
+
+
+class EventQuerySet(SeriesWindow, models.QuerySet):
+    def alive(self) -> EventQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user) -> EventQuerySet:
+        """Live events `user` holds any role on, annotated with `my_role`.
+
+        The role is read from the permission row the filter joins (one per event and user), not from a
+        subquery per row: the same answer without a second lookup (and sort) of that row for each event.
+        """
+        return self.alive().filter(permissions__user=user).annotate(my_role=F("permissions__role"))
+
+
+class EventHistoricalQuerySet(SeriesWindow, HistoricalQuerySet):
+    pass
 
 
 # What a version of an event says, apart from its bookkeeping (id, version, timestamps) and its owner
@@ -97,6 +106,7 @@ class Event(models.Model):
 
     # Reasons may be as long as the API allows (500); simple-history's default column holds 100.
     history = EventHistoricalRecords(
+        historical_queryset=EventHistoricalQuerySet,
         bases=[EventVersionFields],
         excluded_fields=["updated_at"],
         history_change_reason_field=models.TextField(null=True),

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from accounts.serializers import UserRefSerializer, user_ref
+from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
 from common.schema import ProblemSerializer
 from recurrence import overrides as series_overrides
@@ -21,6 +21,7 @@ from sharing.serializers import PermissionSerializer
 
 from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, UID_MAX, Event
+from .representation import event_data
 
 
 def validated_timezone(name: str) -> str:
@@ -292,27 +293,7 @@ class EventSerializer(serializers.ModelSerializer):
         serializers run per event in places (a batch's 500 change-feed payloads): that building was most
         of the serializer's cost. Fields a subclass adds are rendered by their own declared fields.
         """
-        zone = timezones.get(event.timezone)
-        data = {
-            "id": event.id,  # not pk: a version from the past (history row) serializes too, its pk is the row's
-            "uid": event.uid,
-            "title": event.title,
-            "description": event.description,
-            "location": event.location,
-            "start_time": event.start_time.astimezone(zone).isoformat(),
-            "end_time": event.end_time.astimezone(zone).isoformat(),
-            "timezone": event.timezone,
-            "is_all_day": event.is_all_day,
-            "is_recurring": event.is_recurring,
-            "recurrence_pattern": event.recurrence,
-            "exceptions": series_overrides.describe(event),
-            "version": event.version,
-            "owner": user_ref(event, "owner"),
-        }
-        if hasattr(event, "my_role"):  # a read-only field without a value is left out, as DRF does
-            data["my_role"] = _ROLE.to_representation(event.my_role)
-        data["created_at"] = _DATETIME.to_representation(event.created_at)
-        data["updated_at"] = _DATETIME.to_representation(event.updated_at)
+        data = event_data(event)
         for field in self._added_fields:
             try:
                 attribute = field.get_attribute(event)
@@ -336,8 +317,6 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 _EVENT_FIELDS = frozenset(EventSerializer.Meta.fields)
-_ROLE = serializers.ChoiceField(choices=Role.choices)
-_DATETIME = serializers.DateTimeField()
 
 
 class ConflictSerializer(serializers.Serializer):

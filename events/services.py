@@ -11,8 +11,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from simple_history.utils import bulk_create_with_history
 
 from common.exceptions import Conflict, Gone, PreconditionFailed, SchedulingConflict
+from history.audit import audit_record
 from history.models import RESTORE_WINDOW, Action
-from history.services import audit_record
 from notifications.feed import event_changed, events_created
 from recurrence import overrides as series_overrides
 from recurrence import rules

@@ -5,7 +5,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 # How long a deleted event can be restored by its owners.
@@ -33,21 +32,8 @@ class EventVersionFields(models.Model):
         abstract = True
 
 
-class EventHistoricalQuerySet(HistoricalQuerySet):
-    """Historical event rows answer the same window narrowing as live events (time travel lists filter them)."""
-
-    def overlapping(self, start, end):
-        from events.models import EventQuerySet
-
-        return EventQuerySet.overlapping(self, start, end)
-
-
 class EventHistoricalRecords(HistoricalRecords):
     """simple-history for events, with the database guarding "one row per version"."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("historical_queryset", EventHistoricalQuerySet)
-        super().__init__(*args, **kwargs)
 
     def get_meta_options(self, model):
         meta = super().get_meta_options(model)

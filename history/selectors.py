@@ -13,9 +13,11 @@ from typing import Any
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
+from django_filters import utils
 from rest_framework.exceptions import NotFound
 
 from common.fields import parse_id
+from events.filters import EventFilter
 from events.models import Event
 from sharing.models import EventPermission
 from sharing.roles import Role
@@ -268,10 +270,6 @@ def events_as_of(*, user, as_of: datetime) -> QuerySet:
 
 def events_as_of_filtered(*, user, as_of: datetime, params) -> QuerySet:
     """`events_as_of` narrowed by the event list's filters (the same EventFilter, applied to the versions)."""
-    from django_filters import utils
-
-    from events.filters import EventFilter
-
     if not EventFilter.base_filters.keys() & params.keys():  # nothing to filter: skip building the filter form
         return events_as_of(user=user, as_of=as_of)
     filterset = EventFilter(params, queryset=events_as_of(user=user, as_of=as_of))

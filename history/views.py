@@ -30,12 +30,13 @@ from events.request_options import (
     expected_version_of,
     on_conflict,
 )
+from events.rollback import event_rollback
 from events.selectors import event_get
 from events.serializers import EventWriteResultSerializer
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import diff, selectors, services
+from . import diff, selectors
 from .serializers import (
     AuditEntrySerializer,
     AuditQuerySerializer,
@@ -184,7 +185,7 @@ class EventRollbackView(ThrottleRefusalsMixin, APIView):
         target = selectors.version_get(event=event, version=version)
         # One transaction, so the answer (and its ETag) shows the version this rollback made, not a later one.
         with transaction.atomic():
-            event, conflicts = services.event_rollback(
+            event, conflicts = event_rollback(
                 event=event,
                 actor=request.user,
                 version=target.version,

@@ -30,8 +30,8 @@ from common.exceptions import DomainError
 from events import services as event_services
 from events.models import Event
 from events.serializers import EventInputSerializer
+from history.audit import audit_record
 from history.models import Action
-from history.services import audit_record
 from recurrence import overrides as series_exceptions
 from sharing.models import EventPermission
 from sharing.roles import Role

@@ -25,8 +25,10 @@ from redis.exceptions import RedisError
 from accounts.tokens import SESSION_CLAIM, access_token_revoked
 
 from . import cursors
+from .cursors import CursorGone
 from .fanout import message_for
 from .groups import session_group, user_group
+from .selectors import check_cursor, feed_messages, stream_state
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,6 @@ __all__ = ["CLOSE_CURSOR_GONE", "CLOSE_INTERNAL_ERROR", "CLOSE_UNAUTHENTICATED",
 
 @database_sync_to_async
 def _start_position(user_id: int, raw_cursor: str | None) -> tuple[int, int]:
-    from .selectors import check_cursor, stream_state
-
     if not raw_cursor:
         position = stream_state(user_id=user_id)[0]
         return position, position
@@ -72,8 +72,6 @@ def _start_position(user_id: int, raw_cursor: str | None) -> tuple[int, int]:
 
 @database_sync_to_async
 def _feed_messages(user_id: int, after: int, until: int | None, limit: int):
-    from .selectors import feed_messages
-
     return feed_messages(user_id=user_id, after=after, until=until, limit=limit)
 
 
@@ -138,8 +136,6 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             if self.session_group:
                 await self.channel_layer.group_add(self.session_group, self.channel_name)
         try:
-            from .selectors import CursorGone
-
             self.position, self.floor = await _start_position(user.pk, raw_cursor)
         except (cursors.InvalidCursor, CursorGone):
             await self.accept(subprotocol=subprotocol)

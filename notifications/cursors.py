@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.core import signing
 
+from common.exceptions import Gone
+
 _SALT = "notifications.sync-cursor"
 MAX_LENGTH = 512
 
@@ -62,3 +64,14 @@ def decode(raw: str, *, user_id: int) -> Cursor:
     if values["f"] > values["p"]:
         raise InvalidCursor("malformed")
     return Cursor(user_id=values["u"], position=values["p"], floor=values["f"], snapshot_after=values["a"])
+
+
+class CursorGone(Gone):
+    """The cursor points into entries that were pruned, past anything recorded, or is not the caller's (410)."""
+
+    slug = "sync-cursor-gone"
+    title = "Resync needed."
+    default_detail = (
+        "This cursor is unknown, not yours, or older than the changes we keep. "
+        "Call GET /api/sync without a cursor to list your events again."
+    )

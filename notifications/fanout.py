@@ -66,7 +66,7 @@ def message_for(payload: dict, *, feed_kind: str, role: str, notification_id: in
 
 def _is_redis(layer) -> bool:
     try:
-        from channels_redis.core import RedisChannelLayer
+        from channels_redis.core import RedisChannelLayer  # only a Redis layer is asked for, never at import
     except ImportError:  # pragma: no cover - channels_redis is a dependency
         return False
     return isinstance(layer, RedisChannelLayer)

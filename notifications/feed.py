@@ -33,7 +33,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from events.models import Event
-from events.serializers import EventSerializer
+from events.representation import event_data
 from sharing.models import EventPermission
 
 from . import live
@@ -168,7 +168,7 @@ def _payload(pending: _Pending, actor, now: datetime) -> dict:
     }
     if pending.kind in _WITH_STATE:
         event.my_role = None  # set per recipient
-        payload["event"] = EventSerializer(event).data
+        payload["event"] = event_data(event)
     return _json(payload)
 
 

@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from events.representation import event_data
 from events.selectors import events_visible
-from events.serializers import EventSerializer
 
-from .cursors import Cursor, InvalidCursor
+from .cursors import Cursor, CursorGone, InvalidCursor
 from .fanout import message_for
 from .models import FeedEntry, FeedKind, Notification, SyncStream
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-
-
-class CursorGone(Exception):
-    """The cursor points into entries that were pruned, or past anything we recorded."""
 
 
 @dataclass
@@ -81,7 +77,7 @@ def _snapshot_page(*, user, cursor: Cursor | None, limit: int) -> SyncPage:
     events = events[:limit]
     changes = [
         {"type": FeedKind.CREATED, "event_id": data["id"], "version": data["version"], "event": data}
-        for data in EventSerializer(events, many=True).data
+        for data in map(event_data, events)
     ]
     next_cursor = Cursor(user.pk, position, position, snapshot_after=events[-1].pk if has_more else None)
     return SyncPage(changes=changes, cursor=next_cursor, has_more=has_more)
@@ -107,7 +103,7 @@ def _feed_page(*, user, cursor: Cursor, limit: int) -> SyncPage:
         latest[event_id] = {"seq": seq, "kind": kind, "version": version, "created": created}
     alive = [event_id for event_id, item in latest.items() if item["kind"] in (FeedKind.CREATED, FeedKind.UPDATED)]
     states = {event.pk: event for event in events_visible(user=user).filter(pk__in=alive)} if alive else {}
-    serialized = {data["id"]: data for data in EventSerializer(list(states.values()), many=True).data}
+    serialized = {data["id"]: data for data in map(event_data, states.values())}
 
     changes = []
     for event_id, item in latest.items():  # dicts keep insertion order: by each event's last position

@@ -8,7 +8,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.exceptions import Gone
 from common.fields import query_data
 from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
@@ -27,15 +26,6 @@ RETENTION_NOTE = (
     f"Changes are kept {retention.retention_days()} days (`manage.py prune_notifications`, run daily); "
     "a cursor older than what is kept answers 410."
 )
-
-
-class CursorGone(Gone):
-    slug = "sync-cursor-gone"
-    title = "Resync needed."
-    default_detail = (
-        "This cursor is unknown, not yours, or older than the changes we keep. "
-        "Call GET /api/sync without a cursor to list your events again."
-    )
 
 
 class NotificationListView(ThrottleRefusalsMixin, GenericAPIView):
@@ -118,9 +108,6 @@ class SyncView(ThrottleRefusalsMixin, APIView):
             try:
                 cursor = cursors.decode(valid["cursor"], user_id=request.user.pk)
             except cursors.InvalidCursor:
-                raise CursorGone() from None
-        try:
-            page = selectors.sync_page(user=request.user, cursor=cursor, limit=limit)
-        except selectors.CursorGone:
-            raise CursorGone() from None
+                raise cursors.CursorGone() from None
+        page = selectors.sync_page(user=request.user, cursor=cursor, limit=limit)  # CursorGone → 410
         return Response({"changes": page.changes, "cursor": cursors.encode(page.cursor), "has_more": page.has_more})

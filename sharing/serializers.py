@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from accounts.serializers import UserRefSerializer, user_ref
+from accounts.representation import user_ref
+from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, StrictCharField
 
 from .models import EventPermission

@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from rest_framework.exceptions import NotFound, ValidationError
 
 from common.exceptions import LastOwner
-from history.services import audit_record
+from history.audit import audit_record
 from notifications.feed import event_changed
 from notifications.models import ChangeKind
 

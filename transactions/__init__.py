@@ -1,2 +1,3 @@
 """`POST /api/transactions`: several operations of several apps in one database transaction
-(`services`: the executor, `views`: the endpoint)."""
+(`operations`: each operation run exactly as its own endpoint would run it, in one `transaction.atomic`;
+`views`: the endpoint)."""

@@ -1,4 +1,4 @@
-"""`POST /api/transactions`: thin view over transactions.services.transaction_execute."""
+"""`POST /api/transactions`: thin view over transactions.operations.transaction_execute."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from events.request_options import change_reason
 from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, DeleteInputSerializer, EventInputSerializer
 from sharing.serializers import ShareTargetSerializer
 
-from .services import MAX_OPERATIONS, OPS, transaction_execute
+from .operations import MAX_OPERATIONS, OPS, transaction_execute
 
 _REFERENCE_HELP = 'An id, or a reference to an earlier result such as "$0.id".'
 

@@ -77,6 +77,7 @@ def secret_key_from_file(path: Path) -> str:
     Written to a private temporary file and hard-linked into place: when several workers start at
     once, exactly one key wins and every worker reads that one.
     """
+    # Only the key file needs these; settings modules stay quick to import.
     import secrets
     import tempfile
 
@@ -214,6 +215,7 @@ def redis_cache(url: str) -> dict:
 
 def redis_channel_layer(url: str) -> dict:
     """The channel layer on Redis: a CHANNEL_LAYERS entry."""
+    # redis is imported only when Redis is configured (the default runs without it).
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     return {
@@ -387,7 +389,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "sharing.roles.Role"},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "common.idempotency.schema_hook"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "common.schema.idempotency_schema_hook"],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 

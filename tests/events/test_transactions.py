@@ -9,7 +9,7 @@ import pytest
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
-from transactions.services import MAX_OPERATIONS
+from transactions.operations import MAX_OPERATIONS
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from accounts.tokens import tokens_for
 from events import services as event_services
 from events.models import Event
-from history import services as history_services
+from events.rollback import event_rollback
 from notifications.cursors import Cursor, encode
 from notifications.models import Notification
 from sharing import services as sharing_services
@@ -105,7 +105,7 @@ def build() -> World:
     _share(hers, alice, me=(me, Role.EDITOR))
     hers = _edit(hers, alice, title="Alice 1:1 (agenda)")
     hers = _edit(hers, me, location="Cafe")
-    history_services.event_rollback(event=hers, actor=alice, version=1, conflict_strategy="allow")
+    event_rollback(event=hers, actor=alice, version=1, conflict_strategy="allow")
     hers.refresh_from_db()
     her_series = make_event(
         alice,

@@ -10,8 +10,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from history.admin import AuditEntryAdmin
+from history.audit import audit_record
 from history.models import AuditEntry
-from history.services import audit_record
 from tests.factories import BASE_TIME, PASSWORD, UserFactory, make_event
 
 pytestmark = pytest.mark.django_db

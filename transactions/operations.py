@@ -6,6 +6,9 @@ first one that fails rolls everything back and is reported with its index. Notif
 entries and cache invalidations are queued by the services with `transaction.on_commit`, so they
 go out only when the whole transaction has committed, and never for one that failed.
 
+This is API-layer code, like a view run once per operation: it reads the input with the endpoints' own
+serializers and checks their roles; the writes themselves are the apps' services.
+
 Operations:
 
 | op | fields | result (status) |
@@ -25,7 +28,6 @@ title of "$5.00" is never touched.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -35,11 +37,12 @@ from django.db import transaction
 from django.http import Http404
 from rest_framework import exceptions
 
-from common.exceptions import DomainError, problem_exception_handler
+from common.exceptions import DomainError, as_api_exception, problem_of
 from events import selectors, services
+from events.rollback import event_rollback
 from events.serializers import DeleteInputSerializer, EventInputSerializer, EventWriteResultSerializer
 from history import selectors as history_selectors
-from history import services as history_services
+from history.audit import audit_record
 from history.serializers import RollbackInputSerializer
 from sharing import services as sharing_services
 from sharing.permissions import require_role
@@ -56,14 +59,11 @@ class OperationFailed(DomainError):
     """Operation `index` failed with `error`: its problem, plus `failed_index` and `failed_op`; nothing was changed."""
 
     def __init__(self, index: int, op: str, error: Exception) -> None:
-        rendered = problem_exception_handler(error, {})
-        body = json.loads(rendered.content)
-        self.status_code = body["status"]
-        self.slug = body["type"].removeprefix("/problems/")
-        self.title = body["title"]
-        extra = {key: value for key, value in body.items() if key not in {"type", "title", "status", "detail"}}
+        problem = as_api_exception(error)
+        self.status_code = problem.status_code
+        self.slug, self.title, detail, extra = problem_of(problem)
         super().__init__(
-            f"Operation {index} ({op}) failed: {body['detail']} Nothing was changed.",
+            f"Operation {index} ({op}) failed: {detail} Nothing was changed.",
             failed_index=index,
             failed_op=op,
             **extra,
@@ -88,9 +88,7 @@ def transaction_execute(*, actor, operations: list[dict], reason: str | None = N
             raise OperationFailed(index, str(op), error) from error
         results.append({"op": op, "status": status, "result": result})
     # Each operation audits itself too; this row ties them to the one call that ran them together.
-    history_services.audit_record(
-        actor=actor, action="transaction.executed", data={"operations": [r["op"] for r in results]}
-    )
+    audit_record(actor=actor, action="transaction.executed", data={"operations": [r["op"] for r in results]})
     return results
 
 
@@ -218,7 +216,7 @@ def _rollback(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]
     if "version" not in operation:
         raise exceptions.ValidationError({"version": ["This field is required."]})
     target = history_selectors.version_get(event=event, version=operation["version"])
-    event, conflicts = history_services.event_rollback(
+    event, conflicts = event_rollback(
         event=event,
         actor=actor,
         version=target.version,
