@@ -36,6 +36,15 @@ def _when(instant: datetime, tz: str, is_all_day: bool) -> datetime | date:
     return instant.astimezone(UTC) if tz == "UTC" else local
 
 
+def _exact(instant: datetime, tz: str, all_day: bool) -> datetime | date:
+    """Like `_when`, but in UTC when the local wall time would not say exactly this instant: the second pass
+    of a repeated hour (a TZID time means the first)."""
+    value = _when(instant, tz, all_day)
+    if isinstance(value, datetime) and value.replace(fold=0).astimezone(UTC) != instant:
+        return instant.astimezone(UTC)
+    return value
+
+
 def _stamp(event) -> datetime:
     changed = getattr(event, "updated_at", None) or getattr(event, "history_date", None) or event.created_at
     return changed.astimezone(UTC)
@@ -64,8 +73,9 @@ def event_components(event) -> list[VEvent]:
     master = _base(event, stamp)
     master.add("CREATED", event.created_at.astimezone(UTC))
     master.add("LAST-MODIFIED", stamp)
-    master.add("DTSTART", _when(event.start_time, tz, all_day))
-    master.add("DTEND", _when(event.end_time, tz, all_day))
+    # A series' DTSTART stays in its zone (the rule repeats its wall time); a single event's is exact.
+    master.add("DTSTART", (_when if event.recurrence else _exact)(event.start_time, tz, all_day))
+    master.add("DTEND", _exact(event.end_time, tz, all_day))
     _texts(master, event.title, event.description, event.location)
     exceptions = series_exceptions.of(event) if event.recurrence else {}
     if event.recurrence:
@@ -87,8 +97,8 @@ def event_components(event) -> list[VEvent]:
         override.add("RECURRENCE-ID", _when(original, tz, all_day))
         start = exception.start or original
         end = exception.end or _original_end(original, length, tz, all_day)
-        override.add("DTSTART", _when(start, tz, all_day))
-        override.add("DTEND", _when(end, tz, all_day))
+        override.add("DTSTART", _exact(start, tz, all_day))
+        override.add("DTEND", _exact(end, tz, all_day))
         _texts(
             override,
             exception.title if exception.title is not None else event.title,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import BaseParser
@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.conditional import etag, matches_none
-from common.exceptions import PROBLEM_CONTENT_TYPE
 from common.fields import parse_id
 from common.schema import problem_responses
 from common.throttling import FeedThrottle
@@ -44,7 +43,8 @@ ICS_RESPONSE = OpenApiResponse(
 
 
 def _refuse_unknown(request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
+    # `format` is every endpoint's content-negotiation override (common/negotiation.py): it shapes errors here.
+    unknown = sorted(set(request.query_params) - allowed - {"format"})
     if unknown:
         raise ValidationError({unknown[0]: ["This query parameter is not taken here."]})
 
@@ -68,7 +68,7 @@ class EventIcsView(ThrottleRefusalsMixin, APIView):
         tags=["ical"],
         summary="One event as iCalendar",
         parameters=[ID_PARAMETER, IF_NONE_MATCH, AS_OF_PARAMETER],
-        responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None},
+        responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None, **problem_responses(400)},
         description=(
             "A VCALENDAR with the event: UID, DTSTAMP, SEQUENCE (version − 1), DTSTART/DTEND with TZID (VALUE=DATE "
             "for all-day), SUMMARY, DESCRIPTION, LOCATION, RRULE/RDATE/EXDATE (cancelled occurrences are EXDATEs), "
@@ -145,7 +145,14 @@ class EventImportView(ThrottleRefusalsMixin, APIView):
 
 
 class FeedListView(ThrottleRefusalsMixin, APIView):
-    @extend_schema(tags=["ical"], summary="Your subscription feeds", responses={200: FeedSerializer(many=True)})
+    @extend_schema(
+        tags=["ical"],
+        summary="Your subscription feeds",
+        responses={
+            200: inline_serializer("FeedList", {"results": FeedSerializer(many=True)}),
+            **problem_responses(400),
+        },
+    )
     def get(self, request):
         _refuse_unknown(request, set())
         feeds_ = Feed.objects.filter(owner=request.user)
@@ -178,7 +185,7 @@ class FeedDetailView(ThrottleRefusalsMixin, APIView):
         tags=["ical"],
         summary="Revoke a subscription feed",
         parameters=[OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH)],
-        responses={204: None, **problem_responses(404)},
+        responses={204: None, **problem_responses(400, 404)},
     )
     def delete(self, request, id=None):
         _refuse_unknown(request, set())
@@ -202,7 +209,7 @@ class FeedCalendarView(APIView):
             OpenApiParameter("secret", OpenApiTypes.STR, OpenApiParameter.PATH, description="The feed's secret."),
             IF_NONE_MATCH,
         ],
-        responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None, (404, PROBLEM_CONTENT_TYPE): None},
+        responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None, **problem_responses(400, 404)},
         description=(
             "Every event the feed's owner can see now (series in full; one-off events from a year back on; at most "
             f"{feeds.MAX_EVENTS}), with REFRESH-INTERVAL and X-PUBLISHED-TTL of one hour. ETag/If-None-Match → 304. "
