@@ -8,7 +8,7 @@ preconditions (ETags, RFC 4791 §5.3.2.1), the resource's name, and the reason n
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 
 from events import services as event_services
@@ -42,6 +42,7 @@ def render(events: list[Event]) -> dict[int, str]:
     """
     if not events:
         return {}
+    cache = caches["calendar_data"]
     cached = cache.get_many([_render_key(event) for event in events])
     texts: dict[int, str] = {}
     fresh: dict[str, str] = {}
