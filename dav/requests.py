@@ -22,6 +22,8 @@ def depth(request, *, default: str = "0") -> str:
 
 
 def body_xml(request) -> Element | None:
+    if len(request.body) > xml.MAX_XML_BYTES:
+        raise DavError(413, f"The XML body is larger than {xml.MAX_XML_BYTES} bytes.")
     try:
         return xml.parse(request.body)
     except xml.BadXml as exc:
