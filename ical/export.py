@@ -58,8 +58,9 @@ def _base(event, stamp: datetime) -> VEvent:
     return component
 
 
-def _texts(component: VEvent, title: str, description: str, location: str) -> None:
-    component.add("SUMMARY", title)
+def _texts(component: VEvent, title: str, description: str, location: str, untitled: bool = False) -> None:
+    if title and not (untitled and title == extra_properties.UNTITLED):
+        component.add("SUMMARY", title)
     if description:
         component.add("DESCRIPTION", description)
     if location:
@@ -76,11 +77,13 @@ def event_components(event) -> list[VEvent]:
     # A series' DTSTART stays in its zone (the rule repeats its wall time); a single event's is exact.
     master.add("DTSTART", (_when if event.recurrence else _exact)(event.start_time, tz, all_day))
     master.add("DTEND", _exact(event.end_time, tz, all_day))
-    _texts(master, event.title, event.description, event.location)
+    extra = getattr(event, "ical_extra", None) or {}
+    _texts(master, event.title, event.description, event.location, untitled=extra.get(extra_properties.NO_SUMMARY))
     exceptions = series_exceptions.of(event) if event.recurrence else {}
     if event.recurrence:
         pattern = recurrence.Pattern.from_json(event.recurrence)
-        master.add("RRULE", vRecur.from_ical(pattern.rrule))
+        if not (extra.get(extra_properties.NO_RRULE) and pattern.rrule == "FREQ=DAILY;COUNT=1"):
+            master.add("RRULE", vRecur.from_ical(pattern.rrule))
         cancelled = [original for original, exception in exceptions.items() if exception.cancelled]
         exdates = sorted({*pattern.exdates, *cancelled})
         if exdates:
@@ -104,6 +107,7 @@ def event_components(event) -> list[VEvent]:
             exception.title if exception.title is not None else event.title,
             exception.description if exception.description is not None else event.description,
             exception.location if exception.location is not None else event.location,
+            untitled=extra.get(extra_properties.NO_SUMMARY),
         )
         extra_properties.apply(override, exception.ical)
         components.append(override)
@@ -154,4 +158,4 @@ def calendar_bytes(events, *, name: str | None = None, refresh: timedelta | None
     for component in components:
         calendar.add_component(component)
     calendar.add_missing_timezones()  # any zone the loop above did not cover (none, as long as it is right)
-    return calendar.to_ical()
+    return calendar.to_ical(sorted=False)  # the properties in the order they were added: an import's order kept

@@ -19,6 +19,9 @@ from icalendar import Component
 
 from .mapping import MODELLED_PARAMETERS
 
+NO_SUMMARY = "no_summary"  # the VEVENT had no SUMMARY: its title is UNTITLED, and the export writes none
+UNTITLED = "(no title)"
+NO_RRULE = "no_rrule"  # the VEVENT had RDATEs but no RRULE: ours is FREQ=DAILY;COUNT=1, not written back
 MAX_EXTRA_CHARS = 65_536  # of one component's kept lines: an event is not an attachment store
 
 

@@ -17,8 +17,9 @@ Limits: 10 MB, 10,000 components, nesting 10 deep (each refused with the line wh
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Calendar, Component
@@ -32,6 +33,7 @@ from .mapping import BOOKKEEPING, MODELLED
 MAX_BYTES = 10 * 1024 * 1024
 MAX_COMPONENTS = 10_000
 MAX_DEPTH = 10
+ONLY_DTSTART = "FREQ=DAILY;COUNT=1"
 SKIPPED = ("VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 _OVERRIDE_MODELLED = frozenset(
     {"DTSTART", "DTEND", "DURATION", "SUMMARY", "DESCRIPTION", "LOCATION", "RECURRENCE-ID", *BOOKKEEPING}
@@ -70,14 +72,28 @@ class ParsedCalendar:
     skipped: dict[str, int]
 
 
+def _logical_lines(text: str):
+    """(line number, unfolded content line) pairs: RFC 5545 §3.1 folding undone, numbered where each starts."""
+    number, current = 0, None
+    for index, physical in enumerate(text.splitlines(), start=1):
+        if physical[:1] in (" ", "\t") and current is not None:
+            current += physical[1:]
+            continue
+        if current is not None:
+            yield number, current
+        number, current = index, physical
+    if current is not None:
+        yield number, current
+
+
 def _check_structure(text: str) -> None:
     """Line-level checks with line numbers, before the library parses: nesting, balance, content lines."""
     stack: list[tuple[str, int]] = []
     components = 0
     seen_begin = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line or line[0] in " \t":
-            continue  # a continuation of a folded line (or an empty line, which we tolerate)
+    for number, line in _logical_lines(text):
+        if not line.strip():
+            continue  # empty lines: tolerated, as most readers do
         name = line.split(":", 1)[0].split(";", 1)[0].upper()
         if ":" not in line:
             raise ICalendarSyntaxError(f"line {number}: not a content line (no ':'; broken folding?): {line[:60]!r}")
@@ -144,6 +160,23 @@ def parse_calendar(data: bytes, default_tz: str = "UTC") -> ParsedCalendar:
                 vevents.append(component)
             elif component.name != "VTIMEZONE":
                 skipped[component.name] = skipped.get(component.name, 0) + 1
+    zones: dict[str, tzinfo] = {}
+    for calendar in calendars:
+        for vtimezone in calendar.walk("VTIMEZONE"):
+            tzid = vtimezone.tz_name
+            if not event_timezones.is_valid(tzid):  # Windows names too: the file's own rules, matched below
+                try:
+                    zones[tzid] = vtimezone.to_tz(lookup_tzid=False)
+                except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+                    raise ICalendarSyntaxError(f"VTIMEZONE {tzid[:80]!r}: {exc}"[:300]) from None
+    token = _FILE_ZONES.set(zones)
+    try:
+        return _grouped(vevents, default_tz, calendar_tz, skipped)
+    finally:
+        _FILE_ZONES.reset(token)
+
+
+def _grouped(vevents, default_tz, calendar_tz, skipped) -> ParsedCalendar:
     groups: dict[str, list[tuple[int, Component]]] = {}
     objects: list[ICalObject] = []
     for index, component in enumerate(vevents):
@@ -162,17 +195,51 @@ class _Refused(Exception):
     pass
 
 
-def _values(component: Component, name: str) -> list:
-    """The values of a (possibly repeated, possibly list-valued) date property, decoded."""
+# The custom VTIMEZONEs of the file being read, by TZID. The library keeps the custom zones it has seen in
+# one process-wide registry, so a TZID would otherwise get the rules of another file (another user's) that
+# defined it first, or a zone where this file defines none: each file's times use its own VTIMEZONEs only.
+_FILE_ZONES: ContextVar[dict[str, tzinfo] | None] = ContextVar("ical_file_zones", default=None)
+
+
+def _in_file_zone(value, params):
+    tzid = params.get("TZID") if params else None
+    if tzid is None or not isinstance(value, datetime):
+        return value
+    own = (_FILE_ZONES.get() or {}).get(str(tzid))
+    if own is not None:
+        return value.replace(tzinfo=own)
+    if timezones.iana_name(value.tzinfo) is None:
+        raise _Refused(
+            f"TZID {str(tzid)[:80]!r}: not an IANA or Windows zone name, and the file has no VTIMEZONE for it"
+        )
+    return value
+
+
+def _decoded(component: Component, name: str):
+    prop = component[name]
+    if isinstance(prop, list):
+        raise _Refused(f"{name}: more than one")
+    return _in_file_zone(component.decoded(name), getattr(prop, "params", {}))
+
+
+def _values(component: Component, name: str, periods: list | None = None) -> list:
+    """The values of a (possibly repeated, possibly list-valued) date property, decoded. A PERIOD value
+    (RDATE only) gives its start; the period itself is appended to `periods` as (start, end)."""
     raw = component.get(name)
     if raw is None:
         return []
     found = []
     for prop in raw if isinstance(raw, list) else [raw]:
         for item in getattr(prop, "dts", [prop]):
-            value = item.dt
+            value = _in_file_zone(item.dt, getattr(prop, "params", {}))
             if isinstance(value, tuple):
-                raise _Refused(f"{name}: PERIOD values are not supported")
+                if periods is None:
+                    raise _Refused(f"{name}: PERIOD values are not allowed here")
+                start, until = value
+                periods.append((start, until if isinstance(until, date) else start + until))
+                value = start
+            if not isinstance(value, date):
+                raise _Refused(f"{name}: {str(value)[:40]!r} is not a date or date-time")
             found.append(value)
     return found
 
@@ -200,16 +267,22 @@ def _object(uid: str, members, default_tz: str, calendar_tz: str | None) -> ICal
         for _, component in members:
             if component is not master:
                 obj.overrides.append(_read_override(component, obj.fields))
-    except _Refused as exc:
+    except (_Refused, timezones.CustomZoneError) as exc:
         obj.errors.append(str(exc))
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # Whatever else a malformed object trips on is its error, never the request's 500.
+        obj.errors.append(f"cannot be read: {exc}"[:300])
     for component in [c for _, c in members]:
         for prop, message in getattr(component, "errors", []):
             obj.errors.append(f"{prop}: {message}"[:300])
     return obj
 
 
+NO_MATCH = ""  # a custom VTIMEZONE that agrees with no IANA zone (ical/timezones.py)
+
+
 def _zone_of(component: Component, values: list, default_tz: str, calendar_tz: str | None, single: bool) -> str:
-    start = component.decoded("DTSTART")
+    start = _decoded(component, "DTSTART")
     if not isinstance(start, datetime):
         return default_tz
     if start.tzinfo is None:
@@ -224,9 +297,7 @@ def _zone_of(component: Component, values: list, default_tz: str, calendar_tz: s
         return name
     tzid = str(component["DTSTART"].params.get("TZID", ""))
     matched = timezones.matching_zone(tzid, start.tzinfo, _aware_instants(values))
-    if matched is None:
-        raise _Refused(f"DTSTART: the time zone {tzid[:80]!r} matches no IANA zone")
-    return matched
+    return matched if matched is not None else NO_MATCH
 
 
 def _text(component: Component, name: str) -> str:
@@ -247,7 +318,7 @@ def _wire(value, tz: str) -> str:
 
 def _end(component: Component, start):
     if "DTEND" in component:
-        end = component.decoded("DTEND")
+        end = _decoded(component, "DTEND")
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise _Refused("DTEND: a date and a date-time cannot be mixed with DTSTART")
         return end
@@ -262,7 +333,9 @@ def _end(component: Component, start):
 def _read_master(obj: ICalObject, component: Component, default_tz: str, calendar_tz: str | None) -> None:
     if "DTSTART" not in component:
         raise _Refused("DTSTART: missing")
-    start = component.decoded("DTSTART")
+    if isinstance(component["DTSTART"], list):
+        raise _Refused("DTSTART: more than one")
+    start = _decoded(component, "DTSTART")
     if not isinstance(start, date):
         raise _Refused("DTSTART: not a date or date-time")
     end = _end(component, start)
@@ -271,14 +344,21 @@ def _read_master(obj: ICalObject, component: Component, default_tz: str, calenda
         raise _Refused("RRULE: more than one RRULE in one VEVENT is not supported")
     if "EXRULE" in component:
         raise _Refused("EXRULE: not supported (deprecated by RFC 5545)")
-    exdates, rdates = _values(component, "EXDATE"), _values(component, "RDATE")
-    if rdates and rrules is None:
-        raise _Refused("RDATE: without an RRULE is not supported")
+    periods: list = []
+    exdates, rdates = _values(component, "EXDATE"), _values(component, "RDATE", periods)
     tz = _zone_of(component, [start, end, *exdates, *rdates], default_tz, calendar_tz, single=rrules is None)
+    rrule_text = rrules.to_ical().decode() if rrules is not None else None
+    if tz == NO_MATCH:
+        # Exact instants instead of rules: see ical/timezones.py.
+        tzid = str(component["DTSTART"].params.get("TZID", ""))
+        tz = timezones.fixed_zone(start)
+        if rrule_text is not None:
+            rdates = timezones.expand_in_custom_zone(tzid, rrule_text, start, exdates, rdates)
+            rrule_text, exdates = ONLY_DTSTART, []
     is_all_day = not isinstance(start, datetime)
     fields: dict[str, Any] = {
         "uid": obj.uid,
-        "title": _text(component, "SUMMARY") or "(no title)",
+        "title": _text(component, "SUMMARY") or extra_properties.UNTITLED,
         "description": _text(component, "DESCRIPTION"),
         "location": _text(component, "LOCATION"),
         "start_time": _wire(start, tz),
@@ -287,14 +367,26 @@ def _read_master(obj: ICalObject, component: Component, default_tz: str, calenda
         "is_all_day": is_all_day,
         "recurrence_pattern": None,
     }
-    if rrules is not None:
+    if rrule_text is None and rdates:
+        rrule_text = ONLY_DTSTART  # DTSTART and RDATEs: a rule that adds nothing to DTSTART carries the RDATEs
+    if rrule_text is not None:
         fields["recurrence_pattern"] = {
-            "rrule": rrules.to_ical().decode(),
+            "rrule": rrule_text,
             "exdates": [_wire(v, tz) for v in exdates],
             "rdates": [_wire(v, tz) for v in rdates],
         }
     obj.fields = fields
+    # An RDATE PERIOD is an occurrence with its own length: an RDATE and an override with that end.
+    length = instant(end, tz) - instant(start, tz)
+    for begins, ends in periods:
+        original = instant(begins, tz)
+        if instant(ends, tz) - original != length:
+            obj.overrides.append(Override(recurrence_id=original, start=original, end=instant(ends, tz)))
     obj.extra = extra_properties.collect(component, modelled=MODELLED)
+    if "SUMMARY" not in component:
+        obj.extra[extra_properties.NO_SUMMARY] = True  # so the export writes no SUMMARY either
+    if rrule_text == ONLY_DTSTART and rrules is None:
+        obj.extra[extra_properties.NO_RRULE] = True  # so the export writes no RRULE either
     if extra_properties.size(obj.extra) > extra_properties.MAX_EXTRA_CHARS:
         raise _Refused(f"the VEVENT's other properties exceed {extra_properties.MAX_EXTRA_CHARS} characters")
 
@@ -314,18 +406,20 @@ def _read_override(component: Component, fields: dict) -> Override:
     if fields.get("recurrence_pattern") is None:
         raise _Refused("RECURRENCE-ID: an override of an event that does not recur")
     tz = fields["timezone"]
-    override = Override(recurrence_id=instant(component.decoded("RECURRENCE-ID"), tz))
+    override = Override(recurrence_id=instant(_decoded(component, "RECURRENCE-ID"), tz))
     status = str(component.get("STATUS", "")).upper()
     if status == "CANCELLED":
         override.cancelled = True
         return override
     if "DTSTART" in component:
-        start = component.decoded("DTSTART")
+        start = _decoded(component, "DTSTART")
         override.start = instant(start, tz)
         override.end = instant(_end(component, start), tz)
+    # An override is the whole instance (RFC 5545 §3.8.4.4): a text it lacks is empty there, not the series'.
     for name, prop_name in (("title", "SUMMARY"), ("description", "DESCRIPTION"), ("location", "LOCATION")):
-        if prop_name in component:
-            setattr(override, name, _text(component, prop_name))
+        setattr(override, name, _text(component, prop_name))
+    if "SUMMARY" not in component and fields["title"] == extra_properties.UNTITLED:
+        override.title = None  # untitled like its series
     override.extra = extra_properties.collect(component, modelled=_OVERRIDE_MODELLED)
     if extra_properties.size(override.extra) > extra_properties.MAX_EXTRA_CHARS:
         raise _Refused(f"an override's other properties exceed {extra_properties.MAX_EXTRA_CHARS} characters")

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -33,11 +33,12 @@ from events.serializers import EventInputSerializer
 from history.audit import audit_record
 from history.models import Action
 from recurrence import overrides as series_exceptions
+from recurrence import timezones
 from sharing.models import EventPermission
 from sharing.roles import Role
 
 from .models import Feed
-from .parse import ICalObject, parse_calendar
+from .parse import ICalObject, Override, parse_calendar
 
 IMPORT_REASON = "iCalendar import"
 MAX_FEEDS = 20  # per user
@@ -154,6 +155,27 @@ def _exceptions(obj: ICalObject, changes: dict, event: Event | None) -> dict:
     return series_exceptions.dump(found)
 
 
+def _cancelled_stay_exceptions(event: Event, fields: dict, overrides: list) -> tuple[dict, list]:
+    """Our exports write a cancelled occurrence as an EXDATE (the contract). Read back into the same event, an
+    EXDATE of an occurrence the event holds as cancelled stays that cancelled exception, so that importing an
+    export changes nothing."""
+    pattern = fields.get("recurrence_pattern")
+    cancelled = {k for k, v in (event.exceptions or {}).items() if v.get("cancelled")}
+    if not pattern or not cancelled:
+        return fields, overrides
+    zone = timezones.get(fields["timezone"])
+    kept, moved = [], []
+    for text in pattern["exdates"]:
+        value = datetime.fromisoformat(text)
+        value = value.replace(tzinfo=zone) if value.tzinfo is None else value
+        instant = value.astimezone(UTC)
+        (moved if series_exceptions.key(instant) in cancelled else kept).append((text, instant))
+    if not moved:
+        return fields, overrides
+    fields = {**fields, "recurrence_pattern": {**pattern, "exdates": [text for text, _ in kept]}}
+    return fields, [*overrides, *(Override(recurrence_id=instant, cancelled=True) for _, instant in moved)]
+
+
 def event_save_from_ical(
     *,
     actor,
@@ -168,8 +190,10 @@ def event_save_from_ical(
     with transaction.atomic():
         event = _target(actor=actor, uid=obj.uid)
         fields = dict(obj.fields)
+        overrides = list(obj.overrides)
         if event is not None:
             fields.pop("uid")
+            fields, overrides = _cancelled_stay_exceptions(event, fields, overrides)
         serializer = EventInputSerializer(instance=event, data=fields, partial=event is not None)
         if not serializer.is_valid():
             raise ObjectRefused(_messages(serializer.errors))
@@ -178,7 +202,7 @@ def event_save_from_ical(
             # The file states the whole event: times compare as instants, and the schedule as a whole.
             current = {k: getattr(event, k) for k in ("start_time", "end_time", "timezone", "is_all_day", "recurrence")}
             changes = {k: v for k, v in changes.items() if current.get(k, object()) != v}
-        exceptions = _exceptions(obj, changes, event)
+        exceptions = _exceptions(replace(obj, overrides=overrides), changes, event)
         if event is None or exceptions != (event.exceptions or {}) or changes.keys() & set(current):
             changes["exceptions"] = exceptions
         if event is None or obj.extra != (event.ical_extra or {}):
