@@ -8,6 +8,8 @@ preconditions (ETags, RFC 4791 §5.3.2.1), the resource's name, and the reason n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.cache import caches
 from django.db import transaction
 
@@ -17,8 +19,9 @@ from events.models import Event
 from history.audit import audit_record
 from history.models import Action
 from ical.export import calendar_bytes
-from ical.parse import ICalendarSyntaxError, parse_calendar
-from ical.services import ObjectRefused, event_save_from_ical
+from ical.parse import ICalendarSyntaxError, ICalObject, ObjectRefused, parse_calendar
+from ical.selectors import event_for_uid
+from ical.services import event_save_from_ical
 from sharing.roles import Role, role_allows
 
 from . import calendars
@@ -111,10 +114,21 @@ def _parse(request):
     return obj
 
 
-def object_put(*, user, calendar: Calendar, name: str, href: str, request, client: str) -> tuple[Event, bool]:
+def object_put(
+    *,
+    user,
+    calendar: Calendar,
+    name: str,
+    href: str,
+    request,
+    client: str,
+    changes_of: Callable[[ICalObject, Event | None], dict],
+) -> tuple[Event, bool]:
     """Create (201) or replace (204) the event at `name` from the PUT body, through the iCalendar import of one
-    object: the same event services as the REST API. Scheduling conflicts never refuse it (apps cannot resolve
-    a 409): they are saved and recorded in the audit trail. Returns (event, created)."""
+    object: the same event services as the REST API. `changes_of(obj, event)` validates the object against the
+    event as the iCalendar input does (the view passes it: validation is the HTTP layer's). Scheduling
+    conflicts never refuse it (apps cannot resolve a 409): they are saved and recorded in the audit trail.
+    Returns (event, created)."""
     obj = _parse(request)
     with transaction.atomic():
         calendar_lock(user.pk)  # the order event writes take their locks in: the calendar, then the row
@@ -134,9 +148,11 @@ def object_put(*, user, calendar: Calendar, name: str, href: str, request, clien
                 existing = calendars.resource_href(user, calendar, Member.of(other).name)
                 raise _precondition(403, "no-uid-conflict", "This UID is already in the calendar.", href=existing)
         try:
+            target = event_for_uid(user=user, uid=obj.uid)
             outcome = event_save_from_ical(
                 actor=user,
-                obj=obj,
+                event=target,
+                changes=changes_of(obj, target),
                 reason=client,
                 conflict_strategy="warn",
                 action=Action.UPDATED,

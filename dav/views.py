@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from common.conditional import matches_none
 from common.views import not_found
 from events.models import Event
+from ical.serializers import ical_changes
 
 from . import calendars, objects, properties, reports, requests, services, sync
 from .answers import DavError, Propstat, multistatus, need_privileges
@@ -226,6 +227,7 @@ class DavView(View):
             href=target.href,
             request=request,
             client=_client(request),
+            changes_of=lambda obj, event: ical_changes(obj=obj, event=event),
         )
         # No ETag: what we store is not byte for byte what the app sent (our VTIMEZONEs, DTSTAMP...), and
         # RFC 4791 §5.3.4 then tells the server to leave it out, so that the app reads the object back.

@@ -44,6 +44,14 @@ class ICalendarSyntaxError(ValueError):
     """The body is not iCalendar we can read; the message says what and where."""
 
 
+class ObjectRefused(Exception):
+    """One iCalendar object cannot be saved; `errors` says why (messages naming the property)."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 @dataclass
 class Override:
     recurrence_id: datetime  # UTC: the original start of the occurrence

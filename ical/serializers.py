@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rest_framework import serializers
 
 from common.fields import StrictCharField
-from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, validated_timezone
+from events.models import Event
+from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, EventInputSerializer, validated_timezone
 
+from . import changes as folding
 from .models import NAME_MAX, Feed
+from .parse import ICalObject, ObjectRefused, ParsedCalendar
+from .selectors import event_for_uid
+from .services import ImportRejected, PlannedObject, error_messages
 
 
 class ImportQuerySerializer(serializers.Serializer):
@@ -66,3 +73,45 @@ class FeedCreatedSerializer(FeedSerializer):
     class Meta(FeedSerializer.Meta):
         fields = ["id", "name", "url", "webcal_url", "created_at", "last_used_at"]
         read_only_fields = fields
+
+
+def ical_changes(*, obj: ICalObject, event: Event | None) -> dict:
+    """The validated changes that make `event` (None: a new event) what `obj` describes: the same checks as
+    the REST API's (EventInputSerializer), plus its overrides as exceptions and its unmodelled properties.
+    Only what differs from `event`. ObjectRefused with the messages when the object breaks a rule."""
+    if obj.errors:
+        raise ObjectRefused(obj.errors)
+    fields = dict(obj.fields)
+    overrides = list(obj.overrides)
+    if event is not None:
+        fields.pop("uid")
+        fields, overrides = folding.cancelled_stay_exceptions(event, fields, overrides)
+    serializer = EventInputSerializer(instance=event, data=fields, partial=event is not None)
+    if not serializer.is_valid():
+        raise ObjectRefused(error_messages(serializer.errors))
+    changes = dict(serializer.validated_data["changes"])
+    schedule = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
+    exceptions = folding.exceptions_of(replace(obj, overrides=overrides), changes, event)
+    if event is None or exceptions != (event.exceptions or {}) or changes.keys() & set(schedule):
+        changes["exceptions"] = exceptions  # the file states them whole: they do not follow a moved series
+    changes["ical_extra"] = obj.extra
+    if event is not None:
+        changes = {key: value for key, value in changes.items() if getattr(event, key) != value}
+    return changes
+
+
+def import_plan(*, actor, parsed: ParsedCalendar) -> list[PlannedObject]:
+    """Every object of `parsed` with its target event and validated changes; ImportRejected (400, `errors:
+    [{index, uid, errors}]`) listing every object that cannot be imported. Reads only."""
+    planned, errors = [], []
+    for obj in parsed.objects:
+        try:
+            event = event_for_uid(user=actor, uid=obj.uid) if obj.uid else None
+            planned.append(PlannedObject(obj.index, obj.uid, event, ical_changes(obj=obj, event=event)))
+        except ObjectRefused as exc:
+            errors.append({"index": obj.index, "uid": obj.uid, "errors": exc.errors})
+    if errors:
+        raise ImportRejected(
+            f"{len(errors)} of {len(parsed.objects)} objects cannot be imported; nothing was changed.", errors=errors
+        )
+    return planned

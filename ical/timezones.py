@@ -125,8 +125,8 @@ class CustomZoneError(ValueError):
     pass
 
 
-def expand_in_custom_zone(tzid: str, rule: str, start: datetime, exdates: list, rdates: list) -> list[str]:
-    """The occurrences (UTC, RFC 3339) of `rule` from `start` in its own (custom) zone, with `rdates` added and
+def expand_in_custom_zone(tzid: str, rule: str, start: datetime, exdates: list, rdates: list) -> list[datetime]:
+    """The occurrences (in UTC) of `rule` from `start` in its own (custom) zone, with `rdates` added and
     `exdates` removed. CustomZoneError for an unbounded rule or more than MAX_EXPANDED occurrences."""
     if "COUNT=" not in rule.upper() and "UNTIL=" not in rule.upper():
         raise CustomZoneError(
@@ -141,4 +141,4 @@ def expand_in_custom_zone(tzid: str, rule: str, start: datetime, exdates: list, 
     instants.discard(start.astimezone(UTC))
     if len(found) > MAX_EXPANDED:
         raise CustomZoneError(f"RRULE: more than {MAX_EXPANDED} occurrences in a time zone that matches no IANA zone")
-    return [value.isoformat().replace("+00:00", "Z") for value in sorted(instants)]
+    return sorted(instants)

@@ -24,16 +24,17 @@ from events.serializers import EventDetailSerializer
 from history import selectors as history_selectors
 from history.serializers import AS_OF_PARAMETER, parse_as_of
 
-from . import feeds, services
+from . import feeds, selectors, services
 from .export import calendar_bytes
 from .models import Feed
-from .parse import MAX_BYTES, MAX_COMPONENTS, ICalendarSyntaxError
+from .parse import MAX_BYTES, MAX_COMPONENTS, ICalendarSyntaxError, parse_calendar
 from .serializers import (
     FeedCreatedSerializer,
     FeedInputSerializer,
     FeedSerializer,
     ImportQuerySerializer,
     ImportResultSerializer,
+    import_plan,
 )
 
 CALENDAR_TYPE = "text/calendar"
@@ -131,16 +132,17 @@ class EventImportView(ThrottleRefusalsMixin, APIView):
         if reason and len(reason) > 500:
             raise ValidationError({"change_reason": ["Ensure this field has no more than 500 characters."]})
         try:
-            result = services.calendar_import(
-                actor=request.user,
-                data=body,
-                default_tz=options["timezone"],
-                conflict_strategy=options["conflict_strategy"],
-                reason=reason,
-                dry_run=options["dry_run"],
-            )
+            parsed = parse_calendar(body, options["timezone"])
         except ICalendarSyntaxError as exc:
             raise ValidationError({"body": [str(exc)]}) from None
+        result = services.calendar_import(
+            actor=request.user,
+            planned=import_plan(actor=request.user, parsed=parsed),
+            skipped=parsed.skipped,
+            conflict_strategy=options["conflict_strategy"],
+            reason=reason,
+            dry_run=options["dry_run"],
+        )
         return Response(ImportResultSerializer(result).data)
 
 
@@ -218,7 +220,7 @@ class FeedCalendarView(APIView):
     )
     def get(self, request, secret=None):
         _refuse_unknown(request, set())
-        feed = services.feed_find(secret or "")
+        feed = selectors.feed_find(secret or "")
         if feed is None:
             raise NotFound("No such feed.")
         now = timezone.now()
