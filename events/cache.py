@@ -60,6 +60,13 @@ def _tokens(keys: list[str]) -> list[str] | None:
     return [found[key] for key in keys]
 
 
+def user_token(user_id: int) -> str | None:
+    """The current generation token of everything `user_id` can see (None when the cache is down): a key
+    that embeds it is never read again once any of those events or their permissions change."""
+    tokens = _tokens([_gen_key("user", user_id)])
+    return tokens[0] if tokens else None
+
+
 def _bump(*, events: Iterable[int] = (), users: Iterable[int] = ()) -> None:
     fresh = {_gen_key("event", pk): uuid.uuid4().hex for pk in events}
     fresh.update({_gen_key("user", pk): uuid.uuid4().hex for pk in users})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from django.core.cache import cache
 from icalendar import Calendar, Timezone, vRecur
 from icalendar import Event as VEvent
 
@@ -129,11 +130,36 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
 
 
+VEVENT_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def _event_bytes(events) -> list[bytes]:
+    """Each event's VEVENTs as folded iCalendar bytes. A live event's are kept in the cache under its id and
+    version (they depend on nothing else), so a feed re-renders only the events that changed."""
+    keys = {f"ical:vevent:{e.pk}:{e.version}": e for e in events if isinstance(getattr(e, "pk", None), int)}
+    found = cache.get_many(list(keys)) if keys else {}
+    fresh = {}
+    rendered = []
+    for event in events:
+        key = f"ical:vevent:{event.pk}:{event.version}" if isinstance(getattr(event, "pk", None), int) else None
+        data = found.get(key) if key else None
+        if data is None:
+            data = b"".join(component.to_ical(sorted=False) for component in event_components(event))
+            if key and key in keys and keys[key] is event:
+                fresh[key] = data
+        rendered.append(data)
+    if fresh:
+        cache.set_many(fresh, VEVENT_CACHE_SECONDS)
+    return rendered
+
+
 def calendar_bytes(events, *, name: str | None = None, refresh: timedelta | None = None) -> bytes:
     """One VCALENDAR (bytes, CRLF, folded) with every event in `events` and the VTIMEZONEs they use.
 
     `name` sets NAME and X-WR-CALNAME; `refresh` sets REFRESH-INTERVAL (RFC 7986) and X-PUBLISHED-TTL, how
-    often subscribers should poll.
+    often subscribers should poll. The calendar's own lines and the VTIMEZONEs are built by the library (the
+    zones by `Timezone.from_tzid`, what `add_missing_timezones` uses, cached per zone and span); each event's
+    VEVENTs come from `_event_bytes`.
     """
     calendar = Calendar()
     calendar.add("PRODID", PRODID)
@@ -146,16 +172,13 @@ def calendar_bytes(events, *, name: str | None = None, refresh: timedelta | None
         calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", refresh)
     zones: dict[str, tuple[int, int]] = {}
-    components = []
     for event in events:
-        components.extend(event_components(event))
         if event.timezone != "UTC" and not event.is_all_day:
             first, last = zones.get(event.timezone, (event.start_time.year, event.start_time.year))
             zones[event.timezone] = (min(first, event.start_time.year), max(last, event.start_time.year))
     this_year = datetime.now(UTC).year
     for tzid, (first, last) in sorted(zones.items()):
         calendar.add_component(_vtimezone(tzid, first - 1, max(last, this_year) + TIMEZONE_YEARS_AHEAD))
-    for component in components:
-        calendar.add_component(component)
-    calendar.add_missing_timezones()  # any zone the loop above did not cover (none, as long as it is right)
-    return calendar.to_ical(sorted=False)  # the properties in the order they were added: an import's order kept
+    head = calendar.to_ical(sorted=False)  # the properties in the order they were added: an import's order kept
+    end = b"END:VCALENDAR\r\n"
+    return head[: -len(end)] + b"".join(_event_bytes(events)) + end

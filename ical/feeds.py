@@ -4,7 +4,10 @@ A feed holds every event its owner can see (owned or shared; an event unshared f
 at once): every series in full (with its overrides), and one-off events that end at most `PAST` ago; at
 most `MAX_EVENTS` events (series first, then the latest one-off events). Its ETag is a digest of the ids
 and versions of those events (and of the feed's name), read in one indexed query, so a poller's 304
-costs that query and nothing else; the body is built once per ETag and kept in the cache.
+costs that query and nothing else, and not even that while the owner's calendar has not changed: the tag is
+kept in the cache under the owner's generation token (events/cache.py), replaced by any change to what they
+can see. The body is built once per ETag and kept in the cache, and each event's VEVENTs are kept per
+version (ical/export.py), so a change to one event re-renders that event only.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db.models import Q
 
+from events.cache import user_token
 from events.selectors import events_visible
 
 from .export import calendar_bytes
@@ -26,19 +30,29 @@ REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL and X-PUBLISHED-TTL: how often 
 CACHE_SECONDS = 3600
 
 
-def _feed_events(feed: Feed, now: datetime):
-    return (
-        events_visible(user=feed.owner)
-        .filter(Q(is_recurring=True) | Q(end_time__gte=now - PAST))
-        .order_by("-is_recurring", "-start_time", "id")
-    )
+def _since(now: datetime) -> datetime:
+    """The oldest end of a one-off event the feed holds: PAST before today's start (UTC), so it moves daily."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) - PAST
 
 
 def feed_etag(feed: Feed, now: datetime) -> tuple[str, list[int]]:
     """The feed's ETag now, and the ids of the events it holds."""
-    rows = list(_feed_events(feed, now).values_list("id", "version")[:MAX_EVENTS])
+    token = user_token(feed.owner_id)
+    key = f"ical:feed-tag:{feed.pk}:{token}:{_since(now).date()}" if token else None
+    kept = cache.get(key) if key else None
+    if kept is not None:
+        return kept
+    rows = list(
+        events_visible(user=feed.owner)
+        .filter(Q(is_recurring=True) | Q(end_time__gte=_since(now)))
+        .order_by("-is_recurring", "-start_time", "id")
+        .values_list("id", "version")[:MAX_EVENTS]
+    )
     digest = hashlib.sha256(repr((feed.pk, feed.name, rows)).encode()).hexdigest()[:32]
-    return f'"feed-{digest}"', [pk for pk, _ in rows]
+    found = (f'"{len(rows)}-{digest}"', [pk for pk, _ in rows])
+    if key:
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 def feed_body(feed: Feed, etag: str, ids: list[int]) -> bytes:

@@ -28,7 +28,7 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import APIException, ValidationError
 
-from common.exceptions import DomainError
+from common.exceptions import DomainError, SchedulingConflict
 from events import services as event_services
 from events.models import Event
 from history.audit import audit_record
@@ -120,6 +120,47 @@ def error_messages(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}{detail}"]
 
 
+def _refusal(item: PlannedObject, exc: APIException) -> dict:
+    entry = {"index": item.index, "uid": item.uid, "errors": error_messages(exc.detail)}
+    if "conflicts" in getattr(exc, "extra", {}):
+        entry["conflicts"] = exc.extra["conflicts"]
+    return entry
+
+
+def _create_all(actor, creates: list[PlannedObject], note: str, conflict_strategy: str, result) -> list[dict]:
+    """Create the new events of an import in one batch; their errors (a conflict under reject), if any."""
+    try:
+        with transaction.atomic():
+            created, found = event_services.event_create_batch(
+                actor=actor, items=[item.changes for item in creates], reason=note, conflict_strategy=conflict_strategy
+            )
+    except SchedulingConflict as exc:
+        hits: dict[int, list] = {}
+        for hit in exc.extra.get("conflicts", []):
+            hits.setdefault(hit["index"], []).append(hit)
+        return [
+            {
+                "index": creates[index].index,
+                "uid": creates[index].uid,
+                "errors": ["The event overlaps your calendar; send conflict_strategy=warn or allow to import anyway."],
+                "conflicts": found_hits,
+            }
+            for index, found_hits in sorted(hits.items())
+        ]
+    except (ValidationError, APIException) as exc:
+        return [{"index": item.index, "uid": item.uid, "errors": error_messages(exc.detail)} for item in creates]
+    by_index: dict[int, list] = {}
+    for hit in found:
+        by_index.setdefault(hit["index"], []).append({k: v for k, v in hit.items() if k != "index"})
+    for index, (item, event) in enumerate(zip(creates, created, strict=True)):
+        result.created.append(event.pk)
+        if index in by_index:
+            result.conflicts.append(
+                {"index": item.index, "uid": item.uid, "event_id": event.pk, "conflicts": by_index[index]}
+            )
+    return []
+
+
 class _DryRun(Exception):
     pass
 
@@ -142,7 +183,14 @@ def calendar_import(
     errors: list[dict] = []
     try:
         with transaction.atomic():
+            # New events: one event_create_batch (the service behind POST /api/events/batch: the same rules,
+            # bulk inserts, one conflict check for them all); existing ones: one event_update each.
+            creates = [item for item in planned if item.event is None]
+            if creates:
+                errors += _create_all(actor, creates, note, conflict_strategy, result)
             for item in planned:
+                if item.event is None:
+                    continue
                 try:
                     with transaction.atomic():  # a savepoint: a refused object leaves nothing behind
                         outcome = event_save_from_ical(
@@ -156,10 +204,7 @@ def calendar_import(
                     errors.append({"index": item.index, "uid": item.uid, "errors": exc.errors})
                     continue
                 except APIException as exc:  # SchedulingConflict under reject, NotFound, ...
-                    entry = {"index": item.index, "uid": item.uid, "errors": error_messages(exc.detail)}
-                    if "conflicts" in getattr(exc, "extra", {}):
-                        entry["conflicts"] = exc.extra["conflicts"]
-                    errors.append(entry)
+                    errors.append(_refusal(item, exc))
                     continue
                 event_id = outcome.event.pk
                 getattr(result, outcome.outcome).append(event_id)

@@ -38,6 +38,16 @@ from .serializers import (
 )
 
 CALENDAR_TYPE = "text/calendar"
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    required=True,
+    pattern=r'^(W/)?"[0-9]+-[0-9a-f]*"$',
+    description="For an event: its own ETag (version and digest); for a feed: the number of events and a digest "
+    "of their versions. Send it back in If-None-Match.",
+)
 ICS_RESPONSE = OpenApiResponse(
     response={"type": "string", "format": "binary"}, description="An iCalendar (RFC 5545) VCALENDAR."
 )
@@ -68,7 +78,7 @@ class EventIcsView(ThrottleRefusalsMixin, APIView):
     @extend_schema(
         tags=["ical"],
         summary="One event as iCalendar",
-        parameters=[ID_PARAMETER, IF_NONE_MATCH, AS_OF_PARAMETER],
+        parameters=[ID_PARAMETER, IF_NONE_MATCH, AS_OF_PARAMETER, ETAG_HEADER],
         responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None, **problem_responses(400)},
         description=(
             "A VCALENDAR with the event: UID, DTSTAMP, SEQUENCE (version − 1), DTSTART/DTEND with TZID (VALUE=DATE "
@@ -210,6 +220,7 @@ class FeedCalendarView(APIView):
         parameters=[
             OpenApiParameter("secret", OpenApiTypes.STR, OpenApiParameter.PATH, description="The feed's secret."),
             IF_NONE_MATCH,
+            ETAG_HEADER,
         ],
         responses={(200, CALENDAR_TYPE): ICS_RESPONSE, 304: None, **problem_responses(400, 404)},
         description=(

@@ -259,10 +259,14 @@ SINGLE_EVENT_ANSWERS = [
     ("get", "/api/events/{id}/occurrences", "304"),
     ("patch", "/api/events/{id}/occurrences/{original_start}", "200"),
     ("post", "/api/events/{id}/restore", "200"),
+    ("get", "/api/events/{id}/ics", "200"),
+    ("get", "/api/events/{id}/ics", "304"),
 ]
+# A subscription feed's answer is tagged too (a digest of what it holds): pollers send If-None-Match.
+FEED_ANSWERS = [("get", "/api/feed/{secret}.ics", "200"), ("get", "/api/feed/{secret}.ics", "304")]
 
 
-@pytest.mark.parametrize("method, path, code", SINGLE_EVENT_ANSWERS)
+@pytest.mark.parametrize("method, path, code", SINGLE_EVENT_ANSWERS + FEED_ANSWERS)
 def test_single_event_answers_document_a_required_etag(schema, method, path, code):
     etag = operation(schema, method, path)["responses"][code]["headers"]["ETag"]
 
@@ -280,7 +284,7 @@ def test_every_api_answer_documents_the_ratelimit_headers_and_only_event_answers
             assert set(headers) >= RATELIMIT, (method, path, code)
             assert not any(headers[name].get("required") for name in RATELIMIT)
             if "ETag" in headers:
-                assert (method, path, code) in SINGLE_EVENT_ANSWERS or path.endswith(
+                assert (method, path, code) in SINGLE_EVENT_ANSWERS + FEED_ANSWERS or path.endswith(
                     ("/restore", "/rollback/{version}")
                 )
             checked += 1

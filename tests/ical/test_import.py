@@ -174,3 +174,24 @@ def test_uid_of_event_shared_as_viewer_is_an_error(api, event_with_roles):
 
 def test_unknown_parameter_is_refused(api, user):
     assert_problem(_import(api, user, CAL.format(body=SERIES), bogus="1"), 400)
+
+
+ONE = """BEGIN:VEVENT\r
+UID:one@example.com\r
+DTSTART:20300107T090000Z\r
+DTEND:20300107T100000Z\r
+SUMMARY:Overlaps\r
+END:VEVENT\r
+"""
+
+
+def test_conflicts_are_listed_under_warn_and_refuse_under_reject(api, user):
+    from tests.factories import make_event
+
+    existing = make_event(user, title="Busy")  # 2030-01-07 09:00-10:00 UTC
+    refused = assert_problem(_import(api, user, CAL.format(body=ONE), conflict_strategy="reject"), 400)
+    assert refused["errors"][0]["uid"] == "one@example.com" and refused["errors"][0]["conflicts"]
+    assert Event.objects.filter(uid="one@example.com").count() == 0
+    body = _import(api, user, CAL.format(body=ONE)).json()
+    [conflict] = body["conflicts"]
+    assert conflict["uid"] == "one@example.com" and conflict["conflicts"][0]["event_id"] == existing.pk

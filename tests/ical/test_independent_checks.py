@@ -71,7 +71,7 @@ def _export(client, event_id) -> bytes:
     assert response.status_code == 200
     ics = response.content
     assert b"\r\n" in ics and all(len(line) <= 75 for line in ics.split(b"\r\n"))  # folded at 75 octets
-    Calendar.from_ical(ics)  # icalendar reads it
+    assert Calendar.from_ical(ics).get_missing_tzids() == set()  # icalendar reads it: a VTIMEZONE per TZID
     parsed = vobject.readOne(ics.decode())  # and so does vobject, with its own parser
     assert parsed.vevent.uid.value
     return ics
