@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test chromium venv install install-dev migrate lint format schema check bench clean
+.PHONY: run test chromium venv install install-dev interop-venv migrate lint format schema check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,6 +21,16 @@ $(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt requirements/
 	$(BIN)/pip install --quiet --no-deps -r requirements/ical-check.txt
 	touch $(VENV)/.installed $@
 
+# The CalDAV clients the interop tests drive (caldav, vdirsyncer), in a virtualenv of their own: their
+# dependencies would replace ours (requirements/interop.txt says which).
+INTEROP_VENV ?= .venv-interop
+$(INTEROP_VENV)/.installed: requirements/interop.txt
+	$(PYTHON) -m venv $(INTEROP_VENV) || python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install --quiet -r requirements/interop.txt
+	touch $@
+
+interop-venv: $(INTEROP_VENV)/.installed
+
 venv: $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -33,7 +43,7 @@ run: migrate
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off
 
 ## The whole suite, on whatever DATABASE_URL / REDIS_URL say (nothing: SQLite and memory)
-test: install-dev chromium
+test: install-dev chromium interop-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Debian's Chromium for the browser test (tests/browser); nothing to do when it is there
@@ -56,4 +66,4 @@ check: install-dev
 	$(MAKE) schema lint
 
 clean:
-	rm -rf $(VENV) .pytest_cache db.sqlite3
+	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache db.sqlite3

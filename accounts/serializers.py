@@ -60,3 +60,20 @@ class TokenPairSerializer(serializers.Serializer):
 
 class SessionSerializer(TokenPairSerializer):
     user = UserSerializer()
+
+
+class AppPasswordInputSerializer(serializers.Serializer):
+    name = StrictCharField(min_length=1, max_length=100, help_text="What the password is for, e.g. “Phone calendar”.")
+
+
+class AppPasswordSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    last_used_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When an app last signed in with it (to the hour); null: never."
+    )
+
+
+class NewAppPasswordSerializer(AppPasswordSerializer):
+    password = serializers.CharField(read_only=True, help_text="The secret: shown only in this answer.")

@@ -13,10 +13,12 @@ from django.db.models.functions import Lower
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
+from common.exceptions import Conflict
 from history.audit import audit_record
 from notifications.live import session_sockets_close
 
-from . import tokens
+from . import app_passwords, tokens
+from .models import AppPassword
 
 User = get_user_model()
 
@@ -108,3 +110,42 @@ def browser_logout(*, request) -> None:
     django_logout(request)
     if user.is_authenticated:
         audit_record(actor=user, action="auth.logout", target=user, data={"via": "session"})
+
+
+class TooManyAppPasswords(Conflict):
+    slug = "too-many-app-passwords"
+    title = "Too many app passwords."
+    default_detail = f"An account has at most {AppPassword.PER_USER_MAX} app passwords; revoke one first."
+
+
+@transaction.atomic
+def app_password_create(*, user: User, name: str) -> tuple[AppPassword, str]:
+    """A new app password for `user`: (row, secret); the secret is never stored. Raises TooManyAppPasswords (409)."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # serializes creates: the cap holds under races
+    if AppPassword.objects.filter(user=user).count() >= AppPassword.PER_USER_MAX:
+        raise TooManyAppPasswords()
+    secret = app_passwords.new_secret()
+    row = AppPassword.objects.create(user=user, name=name, digest=app_passwords.digest_of(secret))
+    audit_record(actor=user, action="auth.app_password_created", target=row, data={"name": name})
+    return row, secret
+
+
+@transaction.atomic
+def app_password_revoke(*, user: User, app_password: AppPassword, actor=None) -> None:
+    """Delete an app password of `user` (by them, or by staff in the admin): the next request with it is refused."""
+    audit_record(
+        actor=actor or user,
+        action="auth.app_password_revoked",
+        target=app_password,
+        data={"name": app_password.name, "user": user.pk},
+    )
+    app_password.delete()
+
+
+@transaction.atomic
+def app_passwords_revoke_all(*, user: User, actor=None) -> int:
+    """Delete every app password of `user` (on deactivation); the number deleted."""
+    count, _ = AppPassword.objects.filter(user=user).delete()
+    if count:
+        audit_record(actor=actor, action="auth.app_passwords_revoked", target=user, data={"count": count})
+    return count

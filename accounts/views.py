@@ -1,17 +1,25 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.schema import problem_responses
+from common.fields import parse_id
+from common.schema import PAGE_PARAMETERS, problem_responses
 from common.throttling import AUTH_THROTTLES, REGISTER_THROTTLES
 from common.views import ThrottleRefusalsMixin
 
 from . import services
+from .models import AppPassword
 from .serializers import (
+    AppPasswordInputSerializer,
+    AppPasswordSerializer,
     LoginInputSerializer,
     LogoutInputSerializer,
+    NewAppPasswordSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
     SessionSerializer,
@@ -114,3 +122,56 @@ class MeView(ThrottleRefusalsMixin, APIView):
     @extend_schema(tags=["auth"], operation_id="auth_me", responses={200: UserSerializer, **problem_responses(401)})
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+class AppPasswordListView(ThrottleRefusalsMixin, GenericAPIView):
+    serializer_class = AppPasswordSerializer
+
+    def get_queryset(self):
+        return AppPassword.objects.filter(user=self.request.user).order_by("created_at", "id")
+
+    @extend_schema(
+        tags=["auth"],
+        operation_id="auth_app_passwords_list",
+        summary="Your app passwords (never their secrets)",
+        parameters=PAGE_PARAMETERS,
+        responses={200: AppPasswordSerializer(many=True), **problem_responses(401)},
+        description="Oldest first, with when each was last used (to the hour). Paginated (`page`, `page_size`).",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AppPasswordSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["auth"],
+        operation_id="auth_app_passwords_create",
+        summary="A new app password, for a calendar app (CalDAV)",
+        request=AppPasswordInputSerializer,
+        responses={201: NewAppPasswordSerializer, **problem_responses(400, 401, 409)},
+        description=(
+            "The `password` is in this answer only: it is stored hashed and cannot be shown again. An app signs "
+            "in to CalDAV with your username (or email) and this password; your account password is refused "
+            f"there. At most {AppPassword.PER_USER_MAX} per account (409 above). Logging out of a session "
+            "leaves app passwords working; revoke them one by one, or deactivate the account."
+        ),
+    )
+    def post(self, request):
+        data = AppPasswordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row, secret = services.app_password_create(user=request.user, name=data.validated_data["name"])
+        return Response({**AppPasswordSerializer(row).data, "password": secret}, status=status.HTTP_201_CREATED)
+
+
+class AppPasswordDetailView(ThrottleRefusalsMixin, APIView):
+    @extend_schema(
+        tags=["auth"],
+        operation_id="auth_app_passwords_revoke",
+        summary="Revoke an app password",
+        parameters=[OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Its id.")],
+        responses={204: OpenApiResponse(description="Revoked."), **problem_responses(401, 404)},
+        description="The next request made with it is refused. Another user's app password answers 404.",
+    )
+    def delete(self, request, id):
+        row = get_object_or_404(AppPassword, pk=parse_id(id), user=request.user)
+        services.app_password_revoke(user=request.user, app_password=row)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -56,8 +56,8 @@ KEY_MAX = 255
 KEY_PATTERN = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")  # visible ASCII, as clients send UUIDs or similar
 _KEPT_HEADERS = ("Location", "ETag")
 _NOT_KEPT = {401, 408, 429}
-# Their answers carry live tokens: never stored, the key is ignored.
-TOKEN_PATHS = frozenset({"/api/auth/register", "/api/auth/login", "/api/auth/refresh"})
+# Their answers carry live tokens (or a new app password): never stored, the key is ignored.
+TOKEN_PATHS = frozenset({"/api/auth/register", "/api/auth/login", "/api/auth/refresh", "/api/auth/app-passwords"})
 
 
 class IdempotencyMiddleware:

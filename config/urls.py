@@ -26,6 +26,7 @@ urlpatterns = [
             )
         ),
     ),
+    path("", include("dav.urls")),  # CalDAV (/dav/) and its discovery (/.well-known/caldav)
     path("api/", include("accounts.urls")),
     path("", include("history.urls")),  # before events.urls: it routes /api/events/deleted
     path("api/", include("ical.urls")),  # before events.urls: its router would take "import" for an event id

@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "sharing",
     "history",
     "notifications",
+    "dav",
     "ical",
 ]
 # The benchmark data generator (`manage.py generate_data`: bulk users with a known password) is
@@ -254,6 +255,18 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "calendar"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Events as iCalendar text for CalDAV, by event and version (never stale: every change is a new version). Its
+# own alias so that, in memory, a calendar app's initial sync of thousands of events does not push the
+# answers cache out (and is not culled at the local-memory default of 300 entries).
+CACHES["calendar_data"] = (
+    {**redis_cache(REDIS_URL), "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-ics"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "calendar-data",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CALENDAR_DATA_CACHE_ENTRIES", 20_000)},
+    }
+)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrEmailBackend"]

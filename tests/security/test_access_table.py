@@ -46,7 +46,8 @@ from django.utils.crypto import get_random_string
 from drf_spectacular.settings import spectacular_settings
 from rest_framework.test import APIClient
 
-from accounts.models import RevokedAccessToken
+from accounts import services as account_services
+from accounts.models import AppPassword, RevokedAccessToken
 from accounts.tokens import tokens_for
 from events import services as event_services
 from events.models import Event
@@ -96,6 +97,7 @@ class World:
     deleted: Event  # deleted by its owner, once shared with the editor and the viewer
     notification: Notification  # one of the viewer's
     refresh: str  # a live refresh token of `member`
+    app_password: AppPassword  # one of the owner's
     feed: Feed  # the owner's subscription feed
     feed_secret: str  # its URL's secret: the feed URL's own way in, no other credential
 
@@ -110,6 +112,7 @@ class World:
             "member": self.users["member"].pk,
             "occurrence": SECOND_OCCURRENCE,
             "refresh": self.refresh,
+            "app_password": gone if missing else self.app_password.pk,
             "feed": 10_000 + self.feed.pk if missing else self.feed.pk,
             "secret": "no-such-feed-secret" if missing else self.feed_secret,
         }
@@ -173,6 +176,7 @@ def world(db) -> World:
         deleted=deleted,
         notification=Notification.objects.filter(recipient=users["viewer"]).order_by("pk").first(),
         refresh=tokens_for(users["member"])["refresh"],
+        app_password=account_services.app_password_create(user=owner, name="Phone")[0],
     )
 
 
@@ -214,6 +218,19 @@ def check_logout(response, w, role, client):
 
 def check_me(response, w, role):
     assert response.json()["username"] == role
+
+
+def check_app_passwords(response, w, role):
+    names = [item["name"] for item in response.json()["results"]]
+    assert names == (["Phone"] if role == "owner" else [])
+
+
+def check_app_password_create(response, w, role):
+    assert AppPassword.objects.get(pk=response.json()["id"], user=w.users[role]).name == "Laptop"
+
+
+def check_app_password_revoke(response, w, role):
+    assert not AppPassword.objects.filter(pk=w.app_password.pk).exists()
 
 
 def check_list(response, w, role):
@@ -471,6 +488,14 @@ TABLE: dict[tuple[str, str], list[Call]] = {
     ],
     ("post", "/api/auth/logout"): [Call("/api/auth/logout", (204, 204, 204, 204, 401, 204), check_logout, {})],
     ("get", "/api/auth/me"): [Call("/api/auth/me", ANY_USER, check_me)],
+    ("get", "/api/auth/app-passwords"): [Call("/api/auth/app-passwords", ANY_USER, check_app_passwords)],
+    ("post", "/api/auth/app-passwords"): [
+        Call("/api/auth/app-passwords", CREATED, check_app_password_create, {"name": "Laptop"})
+    ],
+    ("delete", "/api/auth/app-passwords/{id}"): [
+        # The caller's own only: anyone else's is 404, like one that does not exist.
+        Call("/api/auth/app-passwords/{app_password}", (204, 404, 404, 404, 401, 404), check_app_password_revoke)
+    ],
     # events/urls.py
     ("get", "/api/events"): [Call("/api/events", ANY_USER, check_list)],
     ("post", "/api/events"): [Call("/api/events", CREATED, check_create, NEW_EVENT)],
