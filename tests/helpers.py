@@ -87,6 +87,11 @@ def database_state() -> dict[str, list[str]]:
     return state
 
 
+def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) -> set[str]:
+    """The tables whose rows differ between two database_state()s: for a refusal that must leave a trace."""
+    return {table for table in before.keys() | after.keys() if before.get(table) != after.get(table)}
+
+
 # --- writes through the real services -------------------------------------------------------------------
 
 

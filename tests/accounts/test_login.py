@@ -4,10 +4,20 @@ import msgpack
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from history.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, changed_tables, database_state
 
 URL = "/api/auth/login"
+
+
+def assert_only_the_failure_is_audited(before: dict) -> None:
+    """A refused login changes nothing (no session, no token) but the audit trail: one auth.login_failed row."""
+    after = database_state()
+    audit = AuditEntry._meta.db_table
+    assert changed_tables(before, after) == {audit}
+    assert len(after[audit]) == len(before[audit]) + 1
+    assert AuditEntry.objects.latest("pk").action == "auth.login_failed"
 
 
 def assert_session_for(api, response, user) -> None:
@@ -95,13 +105,13 @@ def test_login_accepts_messagepack(api, alice):
     ],
 )
 def test_bad_credentials_are_401_without_tokens(api, alice, credentials):
-    before = OutstandingToken.objects.count()
+    before = database_state()
 
     response = api.post(URL, credentials)
 
     body = assert_problem(response, 401)
     assert "access" not in body and "refresh" not in body
-    assert OutstandingToken.objects.count() == before
+    assert_only_the_failure_is_audited(before)
 
 
 def test_wrong_password_and_unknown_user_answer_alike(api, alice):
@@ -119,13 +129,13 @@ def test_an_inactive_user_cannot_log_in(api, alice):
     alice.is_active = False
     alice.save()
     unknown = api.post(URL, {"username": "nobody", "password": PASSWORD})
-    before = OutstandingToken.objects.count()
+    before = database_state()
 
     response = api.post(URL, {"username": "alice", "password": PASSWORD})
 
     body = assert_problem(response, 401)
     assert body == assert_problem(unknown, 401)  # an inactive account looks like no account
-    assert OutstandingToken.objects.count() == before
+    assert_only_the_failure_is_audited(before)
 
 
 @pytest.mark.parametrize(
@@ -141,13 +151,13 @@ def test_an_inactive_user_cannot_log_in(api, alice):
     ],
 )
 def test_malformed_login_input_is_400(api, alice, data, field):
-    before = OutstandingToken.objects.count()
+    before = database_state()
 
     response = api.post(URL, data)
 
     assert_problem(response, 400)
     assert field in response.json()["errors"]
-    assert OutstandingToken.objects.count() == before
+    assert database_state() == before
 
 
 def test_a_failed_login_carries_a_bearer_challenge(api, alice):

@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from events.models import Event
 from tests.factories import BASE_TIME, make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -17,28 +16,14 @@ START = BASE_TIME.isoformat()
 LATER = (BASE_TIME + timedelta(hours=1)).isoformat()
 
 
-@pytest.fixture
-def me(user):
-    return user
-
-
-@pytest.fixture
-def client(api, user):
-    return api.as_user(user)
-
-
-def state():
-    return list(Event.objects.values().order_by("pk")), Event.history.count()
-
-
 def assert_refused_naming_end_time(response, before) -> None:
     problem = assert_problem(response, 400)
     assert problem["errors"]["end_time"] == ["end_time must be after start_time."], problem
-    assert state() == before
+    assert database_state() == before
 
 
 def test_create(client):
-    before = state()
+    before = database_state()
     response = client.post("/api/events", {"title": "Zero", "start_time": START, "end_time": START})
     assert_refused_naming_end_time(response, before)
 
@@ -49,18 +34,18 @@ def test_create(client):
 )
 def test_update(client, me, method, body):
     event = make_event(me)
-    before = state()
+    before = database_state()
     response = getattr(client, method)(f"/api/events/{event.pk}", body)
     assert_refused_naming_end_time(response, before)
 
 
 def test_batch_names_the_item_and_the_field(client):
-    before = state()
+    before = database_state()
     good = {"title": "Fine", "start_time": START, "end_time": LATER}
     response = client.post("/api/events/batch", {"events": [good, {**good, "end_time": START}]})
     problem = assert_problem(response, 400)
     assert problem["errors"] == [{"index": 1, "errors": {"end_time": ["end_time must be after start_time."]}}]
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -75,7 +60,7 @@ def test_transactions(client, me, operation):
     event = make_event(me)
     if operation.get("event_id") == "$existing":
         operation = {**operation, "event_id": event.pk}
-    before = state()
+    before = database_state()
     response = client.post(
         "/api/transactions",
         {"operations": [{"op": "update", "event_id": event.pk, "data": {"title": "First"}}, operation]},
@@ -83,7 +68,7 @@ def test_transactions(client, me, operation):
     problem = assert_problem(response, 400)
     assert problem["failed_index"] == 1
     assert "end_time" in problem["errors"], problem
-    assert state() == before
+    assert database_state() == before
 
 
 @pytest.mark.parametrize(
@@ -96,7 +81,7 @@ def test_transactions(client, me, operation):
 )
 def test_one_occurrence(client, me, body):
     series = make_event(me, recurrence={"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": [], "rdates": []})
-    before = state()
+    before = database_state()
     response = client.patch(f"/api/events/{series.pk}/occurrences/2030-01-14T09:00:00Z", body)
     assert_refused_naming_end_time(response, before)
 

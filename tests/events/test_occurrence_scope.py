@@ -7,26 +7,12 @@ import pytest
 
 from events.models import Event
 from tests.factories import make_event
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, database_state
 
 pytestmark = pytest.mark.django_db
 
 WEEKLY = {"rrule": "FREQ=WEEKLY;COUNT=6", "exdates": [], "rdates": []}  # Mondays 09:00 UTC from 2030-01-07
 THIRD = "2030-01-21T09:00:00Z"
-
-
-@pytest.fixture
-def client(api, user):
-    return api.as_user(user)
-
-
-@pytest.fixture
-def series(user):
-    return make_event(user, title="Weekly", recurrence=WEEKLY)
-
-
-def state():
-    return list(Event.objects.values().order_by("pk")), Event.history.count()
 
 
 def titles(client, event_id) -> list[str]:
@@ -41,8 +27,8 @@ def without_ids(answer: dict) -> dict:
 
 
 @pytest.mark.parametrize("where", ["query", "body"])
-def test_following_splits_the_series_exactly_as_the_series_endpoint_does(client, user, series, where):
-    twin = make_event(user, title="Weekly", recurrence=WEEKLY)
+def test_following_splits_the_series_exactly_as_the_series_endpoint_does(client, me, series, where):
+    twin = make_event(me, title="Weekly", recurrence=WEEKLY)
     body = {"title": "Later", "conflict_strategy": "allow"}  # the twin overlaps the series
     url = f"/api/events/{series.pk}/occurrences/{THIRD}"
     if where == "query":
@@ -119,13 +105,13 @@ def test_this_is_the_default_and_changes_the_occurrence_alone(client, series, ur
     ],
 )
 def test_a_scope_or_parameter_not_taken_is_a_400_naming_it_and_changes_nothing(client, series, url_suffix, body, field):
-    before = state()
+    before = database_state()
 
     response = client.patch(f"/api/events/{series.pk}/occurrences/{THIRD}{url_suffix}", body)
 
     problem = assert_problem(response, 400)
     assert field in problem["errors"], problem
-    assert state() == before
+    assert database_state() == before
 
 
 def test_the_write_options_still_work_with_every_scope(client, series):

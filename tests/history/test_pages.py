@@ -12,8 +12,7 @@ from rest_framework.test import APIClient
 from events.models import Event
 from sharing import services as sharing_services
 from tests.factories import UserFactory, make_event
-
-from .conftest import edit
+from tests.helpers import database_state, edit
 
 pytestmark = pytest.mark.django_db
 
@@ -140,10 +139,10 @@ def test_restoring_from_the_page_is_the_rollback(people):
 
 def test_a_restore_without_the_csrf_token_or_by_a_viewer_changes_nothing(people):
     event, users = people
-    before = list(Event.objects.values()), Event.history.count()
-    forged = browser(users["owner"]).post(f"/events/{event.pk}/version/2", "", content_type=FORM)
+    owner, viewer = browser(users["owner"]), browser(users["viewer"])  # their sessions are rows too
+    before = database_state()
+    forged = owner.post(f"/events/{event.pk}/version/2", "", content_type=FORM)
     assert "CSRF" in html(forged, 403)
-    viewer = browser(users["viewer"])
     refused = viewer.post(f"/events/{event.pk}/version/2", "", content_type=FORM, HTTP_X_CSRFTOKEN=viewer.csrf)
     assert "Your role on this event does not allow this" in html(refused, 403)
-    assert (list(Event.objects.values()), Event.history.count()) == before
+    assert database_state() == before
