@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 
 from accounts import services as account_services
 from accounts.models import AppPassword
@@ -52,6 +53,13 @@ class World:
         user = self.users[role]
         secret = {"wrong_password": "not-the-password", "account_password": PASSWORD}.get(role, self.secrets[role])
         return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{user.username}:{secret}".encode()).decode()}
+
+
+@pytest.fixture
+def http() -> Client:
+    """A plain HTTP client: the only credentials are the Basic header each row sends (the shared `client`
+    fixture carries a Bearer token, which would replace it)."""
+    return Client()
 
 
 @pytest.fixture
@@ -251,7 +259,7 @@ def _cells():
 
 
 @pytest.mark.parametrize("key, index, role", list(_cells()))
-def test_dav_access(client, world, key, index, role):
+def test_dav_access(http, world, key, index, role):
     row = TABLE[key][index]
     expected = row.expected(role)
     before = state()
@@ -260,7 +268,7 @@ def test_dav_access(client, world, key, index, role):
     if row.depth is not None:
         extra["HTTP_DEPTH"] = row.depth
 
-    response = client.generic(row.method, world.path(row.path, role), body, content_type=row.content_type, **extra)
+    response = http.generic(row.method, world.path(row.path, role), body, content_type=row.content_type, **extra)
 
     assert response.status_code == expected, response.content[:500]
     if expected == 401:
@@ -285,7 +293,7 @@ def test_every_dav_handler_has_a_row():
             assert (kind, method) in covered, f"{method} on a {kind} has no row in the DAV access table"
 
 
-def test_another_users_tree_is_404_like_a_missing_one(client, world):
+def test_another_users_tree_is_404_like_a_missing_one(http, world):
     owner = world.users["owner"]
     for path in (
         f"/dav/principals/{owner.pk}/",
@@ -293,5 +301,5 @@ def test_another_users_tree_is_404_like_a_missing_one(client, world):
         f"/dav/calendars/{owner.pk}/events/{world.event.uid}.ics",
     ):
         for target in (path, path.replace(str(owner.pk), "999999")):
-            response = client.generic("PROPFIND", target, "", HTTP_DEPTH="0", **world.credentials("editor"))
+            response = http.generic("PROPFIND", target, "", HTTP_DEPTH="0", **world.credentials("editor"))
             assert response.status_code == 404, target
