@@ -29,12 +29,11 @@ from events.models import Event
 from ical.serializers import ical_changes
 
 from . import calendars, objects, properties, reports, requests, services, sync
-from .answers import DavError, Propstat, multistatus, need_privileges
+from .answers import DAV_HEADER, DavError, Propstat, multistatus, need_privileges
 from .auth import dav_user
 from .calendars import CALENDARS, Calendar
 from .xml import APPLE, CALDAV, DAV, element, tag
 
-DAV_HEADER = "1, 3, calendar-access"
 _PATH = re.compile(
     r"^/?(?:(?P<principals>principals/(?P<principal>[^/]+)/?)"
     r"|(?:calendars/(?P<home>[^/]+)/?(?:(?P<calendar>[^/]+)/?(?:(?P<name>[^/]+))?)?))?$"
@@ -107,7 +106,8 @@ class DavView(View):
                 raise DavError(405, f"{method} is not allowed here.", headers={"Allow": ALLOW[target.kind]})
             return _with_dav(handler(request, user, target))
         except RequestDataTooBig:
-            return _with_dav(DavError(413, "The body is too large.").response())
+            condition = tag(CALDAV, "max-resource-size") if request.method == "PUT" else None
+            return _with_dav(DavError(413, "The body is too large.", condition).response())
         except DavError as error:
             return _with_dav(error.response())
 

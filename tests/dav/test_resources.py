@@ -10,8 +10,9 @@ from events.models import Event
 from history.models import AuditEntry
 from notifications.models import FeedEntry, Notification
 from tests.factories import BASE_TIME, make_event
+from tests.helpers import database_state
 
-from .conftest import error_condition, share
+from .conftest import error_condition, prop, responses, share, xml_of
 
 ICS = """BEGIN:VCALENDAR\r
 VERSION:2.0\r
@@ -202,3 +203,31 @@ def test_a_name_freed_by_a_delete_can_be_used_again(team):
     assert owner.request("DELETE", href).status_code == 204
     assert put(owner, href, ics(uid="two")).status_code == 201
     assert "UID:two" in owner.request("GET", href).content.decode()
+
+
+def test_a_body_over_the_limit_fails_max_resource_size_as_a_dav_error(team, settings):
+    owner = team["owner"]
+    event = make_event(owner.user, title="Kept")
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    listing = owner.propfind(owner.writable, ["C:max-resource-size"])
+    assert prop(responses(listing)[owner.writable], "C:max-resource-size").text == str(limit)
+
+    big = ics(uid=event.uid, more="DESCRIPTION:" + "x" * limit + "\r\n")
+    before = database_state()
+    for href in (owner.writable + f"{event.uid}.ics", owner.writable + "new.ics"):
+        response = put(owner, href, big)
+        assert response.status_code == 413, response.content
+        assert response["DAV"].startswith("1, 3")
+        assert error_condition(response) == "{urn:ietf:params:xml:ns:caldav}max-resource-size"
+        assert str(limit) in xml_of(response).findtext("M:message", namespaces={"M": "urn:x-calendar-api:dav"})
+    assert database_state() == before
+
+
+def test_a_bad_content_length_is_a_dav_error(team):
+    owner = team["owner"]
+    response = owner.client.generic(
+        "PUT", owner.writable + "x.ics", ics(), content_type="text/calendar", CONTENT_LENGTH="many", **owner.auth
+    )
+    assert response.status_code == 400
+    assert error_condition(response) is None
+    assert not Event.objects.exists()
