@@ -8,12 +8,13 @@ so: gone from one, new in the other).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 
 from events.models import Event
 from events.selectors import events_visible
@@ -23,6 +24,8 @@ from .models import CalendarSettings
 
 ROOT = "/dav/"
 ICS = ".ics"
+# The longest member name: `~<owner id>~` before an owner's `<uid>.ics` (a UID is at most 255 characters).
+NAME_MAX = len("~~") + 19 + 255 + 4
 _SAFE = "@:+=~-._!$&'()*,;"  # kept as they are in a path segment (RFC 3986 pchar)
 
 
@@ -62,8 +65,27 @@ def calendar_href(user, calendar: Calendar) -> str:
 
 
 def name_of(*, name: str | None, uid: str) -> str:
-    """A member's resource name: the one an app gave it, else `<uid>.ics`."""
+    """What an event's owner calls its resource: the name an app gave it, else `<uid>.ics`."""
     return name or f"{uid}{ICS}"
+
+
+# Names are unique per owner (as UIDs are), not per calendar: one editor's calendar may hold two owners' events
+# that their apps both named `meeting.ics`. So the caller's own events are listed under their own names, and
+# everyone else's under the owner's name qualified by the owner: `~<owner id>~<name>`. An event's href then
+# depends on nothing but the event and the caller, so it never changes when other events come and go (sync
+# tokens and ETags stay right), and a new resource may not be given a name of that form (see `is_reserved`).
+_QUALIFIED = re.compile(r"^~(\d{1,19})~(.+)$", re.DOTALL)
+
+
+def member_name(*, user, owner_id: int, name: str | None, uid: str) -> str:
+    """The name of an event (owned by `owner_id`, named `name` by its owner's app) in a calendar of `user`."""
+    own = name_of(name=name, uid=uid)
+    return own if owner_id == user.pk else f"~{owner_id}~{own}"
+
+
+def is_reserved(name: str) -> bool:
+    """Whether `name` has the form of another owner's event's name (not for a new resource of the caller)."""
+    return _QUALIFIED.match(name) is not None
 
 
 def _default_uids(names: list[str]) -> list[str]:
@@ -89,7 +111,7 @@ class Member(NamedTuple):
 
     pk: int
     version: int
-    name: str
+    name: str  # in the caller's calendar (member_name)
     updated_at: datetime
 
     @property
@@ -97,35 +119,49 @@ class Member(NamedTuple):
         return etag_of(self.pk, self.version)
 
     @classmethod
-    def of(cls, event: Event) -> Member:
+    def of(cls, event: Event, user) -> Member:
         stored = getattr(event, "dav_name", None)
-        return cls(
-            event.pk, event.version, name_of(name=stored.name if stored else None, uid=event.uid), event.updated_at
-        )
+        name = member_name(user=user, owner_id=event.owner_id, name=stored.name if stored else None, uid=event.uid)
+        return cls(event.pk, event.version, name, event.updated_at)
 
 
-def member_rows(queryset: QuerySet[Event]) -> list[Member]:
+def member_rows(queryset: QuerySet[Event], user) -> list[Member]:
     """The members of `queryset` by id, read as the few columns naming and tagging them need."""
-    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "uid", "updated_at")
-    return [Member(pk, version, name_of(name=name, uid=uid), updated) for pk, version, name, uid, updated in rows]
+    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "uid", "owner_id", "updated_at")
+    return [
+        Member(pk, version, member_name(user=user, owner_id=owner, name=name, uid=uid), updated)
+        for pk, version, name, uid, owner, updated in rows
+    ]
 
 
 def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]:
-    """{name: event id} of the members of `calendar` named `names`. Apps of two owners may have used one name
-    for events that end up in one calendar: the caller's own wins, then the oldest."""
-    if not names:
+    """{name: event id} of the members of `calendar` named `names` (each names one event at most)."""
+    by_owner: dict[int, list[str]] = {}
+    for name in names:
+        qualified = _QUALIFIED.match(name)
+        owner, own = (int(qualified[1]), qualified[2]) if qualified else (user.pk, name)
+        if qualified and owner == user.pk:
+            continue  # the caller's own events are never named this way
+        by_owner.setdefault(owner, []).append(own)
+    if not by_owner:
         return {}
-    query = Q(dav_name__name__in=names) | Q(dav_name__isnull=True, uid__in=_default_uids(names))
+    query = Q()
+    for owner, owned in by_owner.items():
+        query |= Q(owner_id=owner) & (
+            Q(dav_name__name__in=owned) | Q(dav_name__isnull=True, uid__in=_default_uids(owned))
+        )
     rows = (
         members(user=user, calendar=calendar)
         .filter(query)
-        .annotate(mine=Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField()))
-        .order_by("mine", "pk")
-        .values_list("pk", "dav_name__name", "uid")
+        .order_by("pk")
+        .values_list("pk", "dav_name__name", "uid", "owner_id")
     )
+    wanted = set(names)
     found: dict[str, int] = {}
-    for pk, name, uid in rows:
-        found.setdefault(name_of(name=name, uid=uid), pk)
+    for pk, name, uid, owner in rows:
+        key = member_name(user=user, owner_id=owner, name=name, uid=uid)
+        if key in wanted:  # an app's name `<other uid>.ics` does not stand for the event of that uid
+            found.setdefault(key, pk)  # an app's name equal to another event's `<uid>.ics`: the older one
     return found
 
 

@@ -56,9 +56,9 @@ def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, n
     if needs_data:
         events = list(queryset.select_related("dav_name").order_by("pk"))
         texts = scope.render(events)
-        members = [(Member.of(event), texts.get(event.pk)) for event in events]
+        members = [(Member.of(event, scope.user), texts.get(event.pk)) for event in events]
     else:
-        members = [(member, None) for member in calendars.member_rows(queryset)]
+        members = [(member, None) for member in calendars.member_rows(queryset, scope.user)]
     answers = []
     for member, text in members:
         href = calendars.resource_href(scope.user, scope.calendar, member.name)
@@ -266,8 +266,11 @@ def _state_of(scope: Scope, event_ids: list[int], members: QuerySet[Event], want
         return []
     present = answers(scope, members.filter(pk__in=event_ids), wanted, names_only)
     listed = {item.href for item in present}
+    rows = Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("dav_name__name", "uid", "owner_id")
     gone = [
-        calendars.resource_href(scope.user, scope.calendar, calendars.name_of(name=name, uid=uid))
-        for name, uid in Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("dav_name__name", "uid")
+        calendars.resource_href(
+            scope.user, scope.calendar, calendars.member_name(user=scope.user, owner_id=owner, name=name, uid=uid)
+        )
+        for name, uid, owner in rows
     ]
     return [*present, *((href, 404) for href in gone if href not in listed)]

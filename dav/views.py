@@ -81,7 +81,7 @@ def _resolve(user, path: str) -> Target:
         name = calendars.name_from_segment(match["name"])
     except UnicodeDecodeError:
         raise not_found from None
-    if not name or len(name) > 255:
+    if not name or len(name) > calendars.NAME_MAX:
         raise not_found
     return Target("resource", calendars.resource_href(user, calendar, name), calendar, name)
 
@@ -195,7 +195,7 @@ class DavView(View):
 
     def resource_get(self, request, user, target: Target):
         event = _member(user, target)
-        member = calendars.Member.of(event)
+        member = calendars.Member.of(event, user)
         if matches_none(request.headers.get("If-None-Match"), member.etag):
             return HttpResponse(status=304, headers={"ETag": member.etag})
         text = objects.render([event])[event.pk]
@@ -213,7 +213,7 @@ class DavView(View):
         event = _member(user, target)  # 404 first: a stranger learns nothing about what is not theirs
         if not target.calendar.writable:
             raise need_privileges(target.href, "unbind")
-        objects.check_if_match(request, calendars.Member.of(event))
+        objects.check_if_match(request, calendars.Member.of(event, user))
         objects.object_delete(event=event, actor=user, client=_client(request), href=target.href)
         return HttpResponse(status=204)
 

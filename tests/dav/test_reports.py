@@ -9,7 +9,7 @@ from notifications.retention import feed_prune
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, make_event
 
-from .conftest import error_condition, responses, share, sync
+from .conftest import error_condition, member_name, responses, share, sync
 
 WEEKLY = {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [], "rdates": []}
 
@@ -78,7 +78,7 @@ def test_other_components_match_nothing_and_only_the_read_only_calendar_holds_vi
         "</C:calendar-query>"
     )
     assert responses(owner.report(owner.writable, todo)) == {}
-    assert _query(viewer, viewer.shared) == {f"{viewer.shared}{event.uid}.ics"}
+    assert _query(viewer, viewer.shared) == {viewer.shared + member_name(viewer, event)}
     assert _query(viewer, viewer.writable) == set()
 
 
@@ -147,7 +147,7 @@ def test_a_removed_share_is_a_404_member_and_a_role_change_moves_the_event(team)
     _, shared_token = sync(viewer, viewer.shared)
     _, writable_token = sync(viewer, viewer.writable)
     _, editor_token = sync(editor, editor.writable)
-    href = f"{event.uid}.ics"
+    href = member_name(viewer, event)
 
     sharing_services.permission_set_role(event=event, actor=owner.user, user_id=viewer.user.pk, role="editor")
     assert sync(viewer, viewer.shared, shared_token)[0] == {viewer.shared + href: 404}

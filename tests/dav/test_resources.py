@@ -12,7 +12,7 @@ from notifications.models import FeedEntry, Notification
 from tests.factories import BASE_TIME, make_event
 from tests.helpers import database_state
 
-from .conftest import error_condition, prop, responses, share, xml_of
+from .conftest import error_condition, member_name, prop, responses, share, xml_of
 
 ICS = """BEGIN:VCALENDAR\r
 VERSION:2.0\r
@@ -81,7 +81,7 @@ def test_put_with_if_match_replaces_as_one_new_version_and_a_stale_tag_is_412(te
     share(event, owner.user, editor=editor.user)
     tag = owner.request("GET", href)["ETag"]
 
-    editors_href = editor.writable + "x.ics"
+    editors_href = editor.writable + member_name(editor, event, "x.ics")
     response = put(editor, editors_href, ics(summary="Moved"), if_match=tag, user_agent="DAVx5/4.4")
     assert response.status_code == 204, response.content
     event.refresh_from_db()
@@ -188,12 +188,12 @@ def test_the_read_only_calendar_refuses_writes_with_need_privileges(team):
     owner, viewer = team["owner"], team["viewer"]
     event = make_event(owner.user)
     share(event, owner.user, viewer=viewer.user)
-    for href in (viewer.shared + f"{event.uid}.ics", viewer.shared + "new.ics"):
+    for href in (viewer.shared + member_name(viewer, event), viewer.shared + "new.ics"):
         response = put(viewer, href, ics(uid=event.uid))
         assert response.status_code == 403
         assert error_condition(response) == "{DAV:}need-privileges"
     assert Event.objects.get(pk=event.pk).version == event.version
-    assert viewer.request("GET", viewer.shared + f"{event.uid}.ics").status_code == 200
+    assert viewer.request("GET", viewer.shared + member_name(viewer, event)).status_code == 200
 
 
 def test_a_name_freed_by_a_delete_can_be_used_again(team):
