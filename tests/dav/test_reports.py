@@ -88,8 +88,23 @@ def test_other_components_match_nothing_and_only_the_read_only_calendar_holds_vi
         ('<C:time-range start="yesterday"/>', "valid-filter"),
         ("<C:time-range/>", "valid-filter"),
         ('<C:time-range start="20300102T000000Z" end="20300101T000000Z"/>', "valid-filter"),
-        ('<C:param-filter name="X"/>', "supported-filter"),
-        ('<C:prop-filter name="SUMMARY"><C:text-match>x</C:text-match></C:prop-filter>', "supported-filter"),
+        ('<C:param-filter name="X"/>', "valid-filter"),  # only inside a prop-filter
+        (
+            '<C:prop-filter name="SUMMARY"><C:is-not-defined/><C:text-match>x</C:text-match></C:prop-filter>',
+            "valid-filter",
+        ),
+        (
+            '<C:prop-filter name="SUMMARY"><C:text-match negate-condition="maybe">x</C:text-match></C:prop-filter>',
+            "valid-filter",
+        ),
+        ("<C:prop-filter/>", "valid-filter"),
+        ('<C:prop-filter name="DTSTART"><C:time-range start="20300101T000000Z"/></C:prop-filter>', "supported-filter"),
+        ('<C:comp-filter name="VALARM"><C:time-range start="20300101T000000Z"/></C:comp-filter>', "supported-filter"),
+        ('<C:comp-filter name="VTIMEZONE"/>', "supported-filter"),
+        (
+            '<C:prop-filter name="SUMMARY"><C:text-match collation="i;basic">x</C:text-match></C:prop-filter>',
+            "supported-collation",
+        ),
     ],
 )
 def test_filters_we_cannot_answer_are_refused_with_their_precondition(team, time_range, condition):
