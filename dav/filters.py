@@ -26,7 +26,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from django.db.models import Q, QuerySet
@@ -37,6 +37,7 @@ from events.selectors import events_in_window
 from ical.export import event_components
 
 from .answers import DavError
+from .requests import utc_datetime
 from .xml import CALDAV, tag
 
 _VALID = tag(CALDAV, "valid-filter")
@@ -126,12 +127,10 @@ def _text_match(node: Element) -> TextMatch:
 
 
 def _utc(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise DavError(403, f"time-range {name} must be a UTC date-time like 20300107T000000Z.", _VALID) from None
+    found = utc_datetime(value)
+    if value is not None and found is None:
+        raise DavError(403, f"time-range {name} must be a UTC date-time like 20300107T000000Z.", _VALID)
+    return found
 
 
 def _window(node: Element) -> tuple[datetime | None, datetime | None]:

@@ -4,7 +4,7 @@ sync-collection (RFC 6578)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from events.models import Event
 from notifications.models import FeedEntry
 
-from . import calendars, filters, properties, sync
+from . import calendar_data, calendars, filters, properties, sync
 from .answers import DavError, Propstat
 from .calendars import Calendar, Member
 from .requests import wanted_properties
-from .xml import DAV, tag
+from .xml import CALDAV, DAV, tag
 
 MAX_HREFS = 1000  # in one calendar-multiget
 SERVER_LIMIT = 1000  # results of one sync-collection when the client sets no lower limit
@@ -33,6 +33,15 @@ class Scope:
     user: object
     calendar: Calendar
     render: Renderer
+
+
+def _with_calendar_data(root: Element, scope: Scope) -> Scope:
+    """`scope` rendering calendar-data as the report's `<C:calendar-data>` asks (expanded, limited, whole)."""
+    for child in root:
+        if child.tag == tag(DAV, "prop"):
+            asked = next((p for p in child if p.tag == tag(CALDAV, "calendar-data")), None)
+            return replace(scope, render=calendar_data.renderer(asked, scope.render))
+    return scope
 
 
 def _report_props(root: Element) -> tuple[list[str] | None, bool]:
@@ -75,6 +84,7 @@ def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, n
 
 def multiget(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
+    scope = _with_calendar_data(root, scope)
     hrefs = [child.text or "" for child in root if child.tag == tag(DAV, "href")]
     if len(hrefs) > MAX_HREFS:
         raise DavError(400, f"At most {MAX_HREFS} hrefs in one calendar-multiget.")
@@ -106,6 +116,7 @@ def multiget(root: Element, scope: Scope) -> list:
 
 def query(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
+    scope = _with_calendar_data(root, scope)
     comps = filters.parse(root)
     return answers(
         scope, filters.matching(comps, calendars.members(user=scope.user, calendar=scope.calendar)), wanted, names_only
