@@ -71,16 +71,17 @@ def name_of(*, name: str | None, uid: str) -> str:
 
 # Names are unique per owner (as UIDs are), not per calendar: one editor's calendar may hold two owners' events
 # that their apps both named `meeting.ics`. So the caller's own events are listed under their own names, and
-# everyone else's under the owner's name qualified by the owner: `~<owner id>~<name>`. An event's href then
-# depends on nothing but the event and the caller, so it never changes when other events come and go (sync
-# tokens and ETags stay right), and a new resource may not be given a name of that form (see `is_reserved`).
+# everyone else's under the owner's name qualified by the event's id: `~<event id>~<name>`. An event's href then
+# depends on nothing but the event and the caller (not on the other events, nor on which owner is the primary
+# one), so it never changes when other events come and go: sync tokens and ETags stay right. A new resource may
+# not be given a name of that form (see `is_reserved`).
 _QUALIFIED = re.compile(r"^~(\d{1,19})~(.+)$", re.DOTALL)
 
 
-def member_name(*, user, owner_id: int, name: str | None, uid: str) -> str:
-    """The name of an event (owned by `owner_id`, named `name` by its owner's app) in a calendar of `user`."""
+def member_name(*, user, pk: int, owner_id: int, name: str | None, uid: str) -> str:
+    """The name of event `pk` (owned by `owner_id`, named `name` by its owner's app) in a calendar of `user`."""
     own = name_of(name=name, uid=uid)
-    return own if owner_id == user.pk else f"~{owner_id}~{own}"
+    return own if owner_id == user.pk else f"~{pk}~{own}"
 
 
 def is_reserved(name: str) -> bool:
@@ -121,56 +122,52 @@ class Member(NamedTuple):
     @classmethod
     def of(cls, event: Event, user) -> Member:
         stored = getattr(event, "dav_name", None)
-        name = member_name(user=user, owner_id=event.owner_id, name=stored.name if stored else None, uid=event.uid)
+        name = member_name(
+            user=user, pk=event.pk, owner_id=event.owner_id, name=stored.name if stored else None, uid=event.uid
+        )
         return cls(event.pk, event.version, name, event.updated_at)
+
+
+_NAMING = ("pk", "version", "dav_name__name", "uid", "owner_id", "updated_at")
 
 
 def member_rows(queryset: QuerySet[Event], user) -> list[Member]:
     """The members of `queryset` by id, read as the few columns naming and tagging them need."""
-    rows = queryset.order_by("pk").values_list("pk", "version", "dav_name__name", "uid", "owner_id", "updated_at")
     return [
-        Member(pk, version, member_name(user=user, owner_id=owner, name=name, uid=uid), updated)
-        for pk, version, name, uid, owner, updated in rows
+        Member(pk, version, member_name(user=user, pk=pk, owner_id=owner, name=name, uid=uid), updated)
+        for pk, version, name, uid, owner, updated in queryset.order_by("pk").values_list(*_NAMING)
     ]
 
 
+def _named(*, user, calendar: Calendar, names: list[str]) -> QuerySet[Event]:
+    """The members of `calendar` that may be named `names` (a superset: the names are compared after)."""
+    own = [name for name in names if not _QUALIFIED.match(name)]
+    others = [int(match[1]) for name in names if (match := _QUALIFIED.match(name))]
+    query = Q(owner_id=user.pk) & (Q(dav_name__name__in=own) | Q(dav_name__isnull=True, uid__in=_default_uids(own)))
+    if others:
+        query |= Q(pk__in=others) & ~Q(owner_id=user.pk)
+    return members(user=user, calendar=calendar).filter(query).order_by("pk")
+
+
 def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]:
-    """{name: event id} of the members of `calendar` named `names` (each names one event at most)."""
-    by_owner: dict[int, list[str]] = {}
-    for name in names:
-        qualified = _QUALIFIED.match(name)
-        owner, own = (int(qualified[1]), qualified[2]) if qualified else (user.pk, name)
-        if qualified and owner == user.pk:
-            continue  # the caller's own events are never named this way
-        by_owner.setdefault(owner, []).append(own)
-    if not by_owner:
+    """{name: event id} of the members of `calendar` named `names` (each names one event at most). One query."""
+    if not names:
         return {}
-    query = Q()
-    for owner, owned in by_owner.items():
-        query |= Q(owner_id=owner) & (
-            Q(dav_name__name__in=owned) | Q(dav_name__isnull=True, uid__in=_default_uids(owned))
-        )
-    rows = (
-        members(user=user, calendar=calendar)
-        .filter(query)
-        .order_by("pk")
-        .values_list("pk", "dav_name__name", "uid", "owner_id")
-    )
-    wanted = set(names)
     found: dict[str, int] = {}
-    for pk, name, uid, owner in rows:
-        key = member_name(user=user, owner_id=owner, name=name, uid=uid)
-        if key in wanted:  # an app's name `<other uid>.ics` does not stand for the event of that uid
-            found.setdefault(key, pk)  # an app's name equal to another event's `<uid>.ics`: the older one
+    wanted = set(names)
+    for member in member_rows(_named(user=user, calendar=calendar, names=names), user):
+        if member.name in wanted:  # an app's name `<other uid>.ics` does not stand for the event of that uid
+            found.setdefault(member.name, member.pk)  # an app's name equal to another's `<uid>.ics`: the older
     return found
 
 
-def by_name(*, user, calendar: Calendar, name: str) -> Event | None:
-    """The member of `calendar` named `name`, with the caller's role (`my_role`) and its stored name."""
-    pk = pks_by_name(user=user, calendar=calendar, names=[name]).get(name)
-    if pk is None:
-        return None
-    return members(user=user, calendar=calendar).select_related("dav_name").filter(pk=pk).first()
+def by_name(*, user, calendar: Calendar, name: str, lock: bool = False) -> Event | None:
+    """The member of `calendar` named `name`, with the caller's role (`my_role`) and its stored name; its row
+    locked (`lock`) until the transaction ends, so that it is read as the last write left it. One query."""
+    candidates = _named(user=user, calendar=calendar, names=[name]).select_related("dav_name")
+    if lock:
+        candidates = candidates.select_for_update(of=("self",))
+    return next((event for event in candidates if Member.of(event, user).name == name), None)
 
 
 def etag_of(pk: int, version: int) -> str:

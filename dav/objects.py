@@ -133,12 +133,8 @@ def object_put(
     obj = _parse(request)
     with transaction.atomic():
         calendar_lock(user.pk)  # the order event writes take their locks in: the calendar, then the row
-        current = calendars.by_name(user=user, calendar=calendar, name=name)
-        if current is not None:  # its row locked, the version re-read: If-Match is judged against the last write
-            live = Event.objects.select_for_update().filter(pk=current.pk, deleted_at__isnull=True)
-            version = live.values_list("version", flat=True).first()
-            if version != current.version:  # deleted or written meanwhile: read again, under the row lock now
-                current = calendars.by_name(user=user, calendar=calendar, name=name) if version is not None else None
+        # Its row locked as it is read: If-Match is judged against the last write, and the changes made against it.
+        current = calendars.by_name(user=user, calendar=calendar, name=name, lock=True)
         member = Member.of(current, user) if current is not None else None
         check_if_match(request, member)
         if current is None and (calendars.is_reserved(name) or len(name) > STORED_NAME_MAX):

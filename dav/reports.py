@@ -208,11 +208,6 @@ def _state_of(scope: Scope, event_ids: list[int], members: QuerySet[Event], want
         return []
     present = answers(scope, members.filter(pk__in=event_ids), wanted, names_only)
     listed = {item.href for item in present}
-    rows = Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("dav_name__name", "uid", "owner_id")
-    gone = [
-        calendars.resource_href(
-            scope.user, scope.calendar, calendars.member_name(user=scope.user, owner_id=owner, name=name, uid=uid)
-        )
-        for name, uid, owner in rows
-    ]
+    rows = calendars.member_rows(Event.objects.filter(pk__in=event_ids), scope.user)
+    gone = [calendars.resource_href(scope.user, scope.calendar, member.name) for member in rows]
     return [*present, *((href, 404) for href in gone if href not in listed)]

@@ -21,7 +21,7 @@ def test_owned_and_edited_events_are_in_the_writable_calendar_viewed_ones_in_the
     event = make_event(owner.user, title="Planning")
     share(event, owner.user, editor=editor.user, viewer=viewer.user)
     name = f"{event.uid}.ics"
-    shared_name = f"~{owner.user.pk}~{name}"  # another owner's event: the owner's id before its name
+    shared_name = f"~{event.pk}~{name}"  # another owner's event: its id before the owner's name
 
     assert list(_members(owner, owner.writable)) == [owner.writable + name]
     assert list(_members(editor, editor.writable)) == [editor.writable + shared_name]

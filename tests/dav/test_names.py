@@ -31,18 +31,18 @@ def test_two_owners_events_of_one_name_and_uid_are_two_members_each_reached_by_i
         assert created.status_code == 201, created.content
     anns, bobs = (Event.objects.get(owner=owner.user, uid="same") for owner in (ann, bob))
     share(anns, ann.user, editor=eve.user)
-    anns_href = eve.writable + f"~{ann.user.pk}~meeting.ics"
+    anns_href = eve.writable + f"~{anns.pk}~meeting.ics"
     assert _listing(eve) == {anns_href}
     _, token = sync(eve, eve.writable)
     share(bobs, bob.user, editor=eve.user)
-    bobs_href = eve.writable + f"~{bob.user.pk}~meeting.ics"
+    bobs_href = eve.writable + f"~{bobs.pk}~meeting.ics"
 
     # Both listed, under hrefs that depend on nothing but the event and the caller: Ann's did not move.
     assert _listing(eve) == {anns_href, bobs_href}
     assert sync(eve, eve.writable, token)[0] == {bobs_href: 200}
     share(anns, ann.user, editor=bob.user)
     assert _listing(ann) == {ann.writable + "meeting.ics"}
-    assert _listing(bob) == {bob.writable + "meeting.ics", bob.writable + f"~{ann.user.pk}~meeting.ics"}
+    assert _listing(bob) == {bob.writable + "meeting.ics", bob.writable + f"~{anns.pk}~meeting.ics"}
 
     tags = {}
     for href, owner in ((anns_href, ann), (bobs_href, bob)):
@@ -69,7 +69,7 @@ def test_two_owners_events_of_one_name_and_uid_are_two_members_each_reached_by_i
     assert Event.objects.get(pk=anns.pk).deleted_at is None
     assert sync(eve, eve.writable, token)[0] == {bobs_href: 404}
     assert _listing(eve) == {anns_href}
-    assert _listing(bob) == {bob.writable + f"~{ann.user.pk}~meeting.ics"}
+    assert _listing(bob) == {bob.writable + f"~{anns.pk}~meeting.ics"}
 
 
 def test_events_made_elsewhere_with_one_uid_are_named_apart(db):
@@ -78,7 +78,7 @@ def test_events_made_elsewhere_with_one_uid_are_named_apart(db):
     events = {owner: make_event(owner.user, title=owner.user.username, uid="from-rest") for owner in (ann, bob)}
     for owner, event in events.items():
         share(event, owner.user, viewer=eve.user)
-    hrefs = {owner: eve.shared + f"~{owner.user.pk}~from-rest.ics" for owner in (ann, bob)}
+    hrefs = {owner: eve.shared + f"~{event.pk}~from-rest.ics" for owner, event in events.items()}
     assert set(responses(eve.propfind(eve.shared, ["D:getetag"], depth="1"))) - {eve.shared} == set(hrefs.values())
     for owner, href in hrefs.items():
         assert f"SUMMARY:{owner.user.username}" in eve.request("GET", href).content.decode()

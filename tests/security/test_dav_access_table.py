@@ -48,9 +48,9 @@ class World:
         )
 
     def member(self, role: str) -> str:
-        """The event's resource name in `role`'s calendar: another owner's events carry the owner's id."""
+        """The event's resource name in `role`'s calendar: another owner's events carry their id."""
         name = f"{self.event.uid}.ics"
-        return name if role == "owner" else f"~{self.event.owner_id}~{name}"
+        return name if role == "owner" else f"~{self.event.pk}~{name}"
 
     def credentials(self, role: str) -> dict:
         if role == "anonymous":
