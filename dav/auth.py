@@ -46,8 +46,9 @@ def _failure_windows(request, identifier: str) -> list[tuple[str, int, int, int]
 
 
 def _refuse_if_throttled(windows) -> None:
+    counts = cache.get_many([key for key, _, _, _ in windows])  # read, not counted: a good password is no failure
     for key, limit, _, reset in windows:
-        if (cache.get(key) or 0) >= limit:  # read, not counted: a good password is no failure
+        if (counts.get(key) or 0) >= limit:
             raise DavError(429, "Too many failed sign-ins; try again later.", headers={"Retry-After": str(reset)})
 
 

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from events.models import Event
 from events.selectors import events_visible
 from sharing.roles import Role
 
-from .models import CalendarSettings
+from .models import CalendarSettings, ResourceName
 
 ROOT = "/dav/"
 ICS = ".ics"
@@ -143,10 +143,19 @@ def _named(*, user, calendar: Calendar, names: list[str]) -> QuerySet[Event]:
     """The members of `calendar` that may be named `names` (a superset: the names are compared after)."""
     own = [name for name in names if not _QUALIFIED.match(name)]
     others = [int(match[1]) for name in names if (match := _QUALIFIED.match(name))]
-    query = Q(owner_id=user.pk) & (Q(dav_name__name__in=own) | Q(dav_name__isnull=True, uid__in=_default_uids(own)))
-    if others:
-        query |= Q(pk__in=others) & ~Q(owner_id=user.pk)
-    return members(user=user, calendar=calendar).filter(query).order_by("pk")
+    # Each branch follows an index (the stored names by owner and name, the events by owner and UID, by id), so
+    # a lookup costs the same in a calendar of ten or ten thousand events.
+    ids = (
+        ResourceName.objects.filter(owner_id=user.pk, name__in=own)
+        .order_by()
+        .values_list("event_id")
+        .union(
+            Event.objects.filter(owner_id=user.pk, uid__in=_default_uids(own)).order_by().values_list("pk"),
+            Event.objects.filter(pk__in=others).order_by().values_list("pk"),
+            all=True,
+        )
+    )
+    return members(user=user, calendar=calendar).filter(pk__in=ids).order_by("pk")
 
 
 def pks_by_name(*, user, calendar: Calendar, names: list[str]) -> dict[str, int]:
