@@ -24,7 +24,7 @@ from .models import CalendarSettings, ResourceName
 
 ROOT = "/dav/"
 ICS = ".ics"
-# The longest member name: `~<owner id>~` before an owner's `<uid>.ics` (a UID is at most 255 characters).
+# The longest member name: `~<event id>~` before an owner's `<uid>.ics` (a UID is at most 255 characters).
 NAME_MAX = len("~~") + 19 + 255 + 4
 _SAFE = "@:+=~-._!$&'()*,;"  # kept as they are in a path segment (RFC 3986 pchar)
 
