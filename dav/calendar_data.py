@@ -64,7 +64,8 @@ def _value(instant: datetime, event: Event) -> datetime | date:
     return instant.astimezone(UTC)
 
 
-def _instant(value: datetime | date, event: Event) -> datetime:
+def instant_of(value: datetime | date, event: Event) -> datetime:
+    """The instant a DTSTART, DTEND or RECURRENCE-ID value of `event` names (a date: its midnight there)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else timezones.localize(value, event.timezone)
     return timezones.localize(datetime.combine(value, time()), event.timezone)
@@ -87,7 +88,7 @@ def _copy(component: VEvent) -> VEvent:
 def _instances(event: Event, window: tuple[datetime, datetime]) -> list[VEvent]:
     components = event_components(event)
     master, overrides = components[0], components[1:]
-    by_original = {_instant(override["RECURRENCE-ID"].dt, event): override for override in overrides}
+    by_original = {instant_of(override["RECURRENCE-ID"].dt, event): override for override in overrides}
     found, more = event_occurrences(event, window_start=window[0], window_end=window[1], limit=MAX_INSTANCES)
     if more:
         raise DavError(
@@ -122,8 +123,8 @@ def expanded(events: list[Event], *, window: tuple[datetime, datetime]) -> dict[
 
 
 def _impacts(override: VEvent, event: Event, window: tuple[datetime, datetime]) -> bool:
-    start, end = (_instant(override[name].dt, event) for name in ("DTSTART", "DTEND"))
-    original = _instant(override["RECURRENCE-ID"].dt, event)
+    start, end = (instant_of(override[name].dt, event) for name in ("DTSTART", "DTEND"))
+    original = instant_of(override["RECURRENCE-ID"].dt, event)
     original_end = original + (event.end_time - event.start_time)
     return any(s < window[1] and (e > window[0] or s == window[0]) for s, e in ((start, end), (original, original_end)))
 

@@ -13,8 +13,9 @@ and RFC 5051's i;unicode-casemap), `negate-condition="yes"` inverting it.
 How it is answered: the VEVENT's time-range by the event's occurrences in the database (the series, its moved
 and cancelled occurrences: `events_in_window`), a UID text-match narrowed there too; everything else against
 the VEVENTs the resource is written as (ical.export.event_components: the modelled properties and every kept
-one, CATEGORIES, ATTENDEE, X-..., VALARM...), so a filter sees exactly what calendar-data shows. A time-range is
-judged on the whole resource, not on the one VEVENT (master or override) that matched the prop-filters.
+one, CATEGORIES, ATTENDEE, X-..., VALARM...), so a filter sees exactly what calendar-data shows. With a
+time-range too, one VEVENT must match both: an override when its occurrence is in the range, the master when
+one of the occurrences it still defines (not overridden) is.
 
 What a filter may ask that we do not answer is refused (403 CALDAV:supported-filter) rather than guessed:
 a time-range on a property or on a component other than VEVENT, and comp-filter VTIMEZONE. We store VEVENTs
@@ -33,10 +34,12 @@ from django.db.models import Q, QuerySet
 from icalendar import Component, vCategory
 
 from events.models import Event
+from events.occurrences import iter_event_occurrences
 from events.selectors import events_in_window
 from ical.export import event_components
 
 from .answers import DavError
+from .calendar_data import instant_of
 from .requests import utc_datetime
 from .xml import CALDAV, tag
 
@@ -297,9 +300,25 @@ def matching(comps: list[CompFilter] | None, queryset: QuerySet[Event]) -> Query
             checked.append(comp)
     if not checked:
         return queryset
-    kept = [
-        event.pk
-        for event in queryset.select_related(None).order_by("pk")
-        if all(_comp_matches(comp, event_components(event)) for comp in checked)
-    ]
+    kept = []
+    for event in queryset.select_related(None).order_by("pk"):
+        components = event_components(event)
+        if all(_comp_matches(comp, _in_window(event, components, comp.window)) for comp in checked):
+            kept.append(event.pk)
     return queryset.filter(pk__in=kept)
+
+
+def _in_window(event: Event, components: list[Component], window) -> list[Component]:
+    """The VEVENTs of `components` (the master, then the overrides) with an occurrence in `window` (all of them
+    without one): an override when its own occurrence is there, the master when one it still defines is."""
+    if window is None:
+        return components
+    master, overrides = components[0], components[1:]
+    by_original = {instant_of(override["RECURRENCE-ID"].dt, event): override for override in overrides}
+    found: dict[int, Component] = {}
+    for occurrence in iter_event_occurrences(event, window_start=window[0], window_end=window[1]):
+        component = by_original.get(occurrence.original_start, master) if occurrence.is_exception else master
+        found[id(component)] = component
+        if len(found) == len(components):
+            break
+    return list(found.values())

@@ -58,6 +58,16 @@ def _text(prop: str, text: str, **attributes: str) -> str:
     return _event(f'<C:prop-filter name="{prop}"><C:text-match{attrs}>{text}</C:text-match></C:prop-filter>')
 
 
+def _range(start: str, end: str) -> str:
+    return f'<C:time-range start="{start}" end="{end}"/>'
+
+
+def _summary(text: str, negate: str = "no") -> str:
+    return (
+        f'<C:prop-filter name="SUMMARY"><C:text-match negate-condition="{negate}">{text}</C:text-match></C:prop-filter>'
+    )
+
+
 EVERYTHING = {"tagged", "series", "plan", "cafe"}
 
 
@@ -129,6 +139,11 @@ EVERYTHING = {"tagged", "series", "plan", "cafe"}
             ),
             {"plan", "cafe"},
         ),
+        # With a time-range, one VEVENT must match both: the override of 9 January is in its own range only.
+        (_event(_range("20300109T000000Z", "20300110T000000Z") + _summary("moved")), {"series"}),
+        (_event(_range("20300108T000000Z", "20300109T000000Z") + _summary("moved")), set()),
+        (_event(_range("20300109T000000Z", "20300110T000000Z") + _summary("standup", negate="yes")), set()),
+        (_event(_range("20300110T000000Z", "20300111T000000Z") + _summary("moved", negate="yes")), {"series"}),
         (_text("SUMMARY", "flight") + _text("CATEGORIES", "work"), {"tagged"}),  # every comp-filter must match
         (_text("SUMMARY", "flight") + _text("CATEGORIES", "home"), set()),
         ('<C:comp-filter name="VTODO"/>', set()),
