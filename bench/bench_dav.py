@@ -9,7 +9,7 @@ an app password, the DAV views, the database, the cache):
 It makes its own user and events (through the same batch service as POST /api/events/batch) in the
 database the settings name, migrated first:
 
-    SQLITE_PATH=/tmp/dav-bench.sqlite3 .venv/bin/python bench/bench_dav.py --events 1000 --repeat 20
+    SQLITE_PATH=bench/results/dav.sqlite3 .venv/bin/python bench/bench_dav.py --events 1000 --repeat 5
     DATABASE_URL=postgres://... REDIS_URL=redis://... SECRET_KEY=... .venv/bin/python bench/bench_dav.py
 """
 
@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+if os.environ.get("SQLITE_PATH"):  # e.g. bench/results/, kept out of git
+    Path(os.environ["SQLITE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
 for scope in ("USER", "ANON", "AUTH_IP", "AUTH_USERNAME"):
     os.environ.setdefault(f"THROTTLE_{scope}", "100000000/min")
 
