@@ -274,12 +274,11 @@ def _narrowed(comp: CompFilter, queryset: QuerySet[Event]) -> QuerySet[Event]:
         queryset = events_in_window(queryset, *comp.window)
     for prop in comp.props:
         if prop.name == "UID" and prop.text is not None and not prop.text.negate and not prop.params:
-            # Both lookups are case-insensitive at least for ASCII: never fewer than the collation's matches.
-            condition = Q(uid__contains=prop.text.text) if prop.text.collation == "i;octet" else None
-            if prop.text.collation == "i;ascii-casemap":
-                condition = Q(uid__icontains=prop.text.text)
-            if condition is not None:
-                queryset = queryset.filter(condition)
+            # Each lookup is at least as permissive as its collation (LIKE, case-insensitive for ascii-casemap):
+            # the database keeps every match, and the components decide.
+            lookup = {"i;octet": "uid__contains", "i;ascii-casemap": "uid__icontains"}.get(prop.text.collation)
+            if lookup is not None:
+                queryset = queryset.filter(Q(**{lookup: prop.text.text}))
     return queryset
 
 
