@@ -99,9 +99,13 @@ def _instances(event: Event, window: tuple[datetime, datetime]) -> list[VEvent]:
         )
     instances = []
     for occurrence in found:
-        instance = _copy(by_original.get(occurrence.original_start, master))
-        _set(instance, "DTSTART", _value(occurrence.start, event))
-        _set(instance, "DTEND", _value(occurrence.end, event))
+        component = by_original.get(occurrence.original_start, master)
+        instance = _copy(component)
+        start = _value(occurrence.start, event)
+        _set(instance, "DTSTART", start)
+        if "DTEND" in component:  # else a DURATION, kept, or an instant's DTSTART alone (RFC 5545 §3.6.1)
+            instant = component["DTEND"].dt == component["DTSTART"].dt
+            _set(instance, "DTEND", start if instant else _value(occurrence.end, event))
         if event.recurrence:
             _set(instance, "RECURRENCE-ID", _value(occurrence.original_start, event))
         instances.append(instance)
