@@ -20,8 +20,7 @@ from recurrence import rules
 from scheduling import conflicts as conflict_rules
 from scheduling import free_slots
 from scheduling.intervals import Busy, BusyIndex
-from sharing.models import EventPermission
-from sharing.roles import Role
+from sharing import services as sharing_services
 
 from . import cache as event_cache
 from . import merge
@@ -119,9 +118,7 @@ def event_create(
     found = _check_conflicts(actor=actor, event=event, strategy=conflict_strategy)
     _stamp(event, actor=actor, reason=reason, action=Action.CREATED)
     event.save()
-    permission = EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor)
-    permission._history_user = actor
-    permission.save()
+    sharing_services.permission_create_owner(event=event, actor=actor)
     audit_record(actor=actor, action="event.created", target=event, data={"version": 1, "reason": reason or None})
     event_changed(event=event, actor=actor, kind=Action.CREATED)
     return event, found
@@ -242,10 +239,7 @@ def event_create_batch(
     )
     if any(event.pk is None for event in created):  # a backend that cannot return ids from bulk inserts
         raise RuntimeError("bulk insert did not return primary keys")
-    permissions = [
-        EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor, granted_at=now) for event in created
-    ]
-    bulk_create_with_history(permissions, EventPermission, batch_size=250, default_user=actor, default_date=now)
+    sharing_services.permissions_create_owner_bulk(events=created, actor=actor, at=now)
     event_cache.invalidate_users([actor.pk])  # bulk inserts send no history signals (events/cache.py)
     audit_record(
         actor=actor,
@@ -453,13 +447,8 @@ def event_split(
         new, actor=actor, reason=f"{note}: {reason}"[:_HISTORY_REASON_MAX] if reason else note, action=Action.CREATED
     )
     new.save()
-    now = timezone.now()
-    permissions = [
-        EventPermission(event=new, user_id=p.user_id, role=p.role, granted_by_id=p.granted_by_id, granted_at=now)
-        for p in EventPermission.objects.filter(event=old).order_by("granted_at", "id")
-    ]
     # No history signal for bulk rows; the holders' cached lists went stale with the old series' new version.
-    bulk_create_with_history(permissions, EventPermission, default_user=actor, default_date=now)
+    sharing_services.permissions_copy(source=old, target=new, actor=actor, at=timezone.now())
     audit_record(
         actor=actor,
         action="event.created",
