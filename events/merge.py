@@ -24,11 +24,11 @@ from typing import Any
 from common.exceptions import Conflict, PreconditionFailed
 from recurrence import timezones
 
+from . import content
 from .models import Event
 
 ON_CONFLICT = ["reject", "merge", "overwrite"]
-SCHEDULE = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
-_API_NAMES = {"recurrence": "recurrence_pattern"}
+SCHEDULE = content.SCHEDULE
 
 
 class MergeConflict(Conflict):
@@ -88,7 +88,7 @@ def three_way(*, base, current: Event, changes: dict[str, Any]) -> tuple[dict[st
             continue
         for key, b, c, y in zip(group, was, theirs, yours, strict=True):
             if not b == c == y:
-                conflicts[_API_NAMES.get(key, key)] = {
+                conflicts[content.API_NAMES[key]] = {
                     "base": _show(b, base.timezone),
                     "current": _show(c, current.timezone),
                     "yours": _show(y, changes.get("timezone", current.timezone)),

@@ -9,8 +9,8 @@ from rest_framework.exceptions import NotFound
 from common.exceptions import Conflict
 from history.models import Action
 
+from . import content
 from .merge import base_snapshot
-from .models import CONTENT_FIELDS
 from .services import event_update
 
 
@@ -45,7 +45,7 @@ def event_rollback(
     return event_update(
         event=event,
         actor=actor,
-        changes={field: getattr(row, field) for field in CONTENT_FIELDS},
+        changes=content.values_of(row),
         reason=reason,
         conflict_strategy=conflict_strategy,
         expected_version=expected_version,

@@ -19,6 +19,7 @@ from recurrence import rules, timezones
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
+from . import content
 from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, UID_MAX, Event
 from .representation import event_data
@@ -145,9 +146,7 @@ class EventInputSerializer(serializers.Serializer):
             start, end = _whole_days(start, end, tz)
 
         pattern_input = attrs.get("recurrence_pattern", current["recurrence_pattern"])
-        touches_schedule = event is None or any(
-            key in attrs for key in ("start_time", "end_time", "timezone", "is_all_day", "recurrence_pattern")
-        )
+        touches_schedule = event is None or any(content.API_NAMES[key] in attrs for key in content.SCHEDULE)
         pattern = None
         if pattern_input is not None and touches_schedule:
             try:
@@ -161,7 +160,7 @@ class EventInputSerializer(serializers.Serializer):
                 {"is_recurring": ["is_recurring must be true exactly when recurrence_pattern is set."]}
             )
 
-        changes = {key: attrs[key] for key in ("title", "description", "location") if key in attrs}
+        changes = {key: attrs[key] for key in content.TEXT if key in attrs}
         if event is None and "uid" in attrs:
             changes["uid"] = attrs["uid"]
         if touches_schedule:
@@ -279,16 +278,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "uid",
-            "title",
-            "description",
-            "location",
-            "start_time",
-            "end_time",
-            "timezone",
-            "is_all_day",
-            "is_recurring",
-            "recurrence_pattern",
-            "exceptions",
+            *(name for name, _ in content.MEMBERS),
             "version",
             "owner",
             "my_role",

@@ -23,13 +23,13 @@ from scheduling.intervals import Busy, BusyIndex
 from sharing import services as sharing_services
 
 from . import cache as event_cache
-from . import merge
+from . import content, merge
 from . import split as series_split
 from .locks import calendar_lock
-from .models import CONTENT_FIELDS, Event
+from .models import Event
 from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
-SCHEDULE_FIELDS = merge.SCHEDULE
+SCHEDULE_FIELDS = content.SCHEDULE
 MAX_BATCH = 500
 _HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
 
@@ -415,7 +415,7 @@ def event_split(
         )
     split = series_split.plan(locked, at)
     tail = split.tail
-    new = Event(**{**{field: getattr(tail, field) for field in CONTENT_FIELDS}, **changes})
+    new = Event(**{**content.values_of(tail), **changes})
     new.owner_id, new.version = locked.owner_id, 1
     try:
         rules.parse_pattern(
