@@ -35,6 +35,48 @@ def validated_timezone(name: str) -> str:
 CONFLICT_STRATEGIES = ["reject", "warn", "allow"]
 REASON_MAX = 500
 
+# The options of a write, wherever a body may carry them: declared here once (WriteOptionsMixin). The same
+# options also come as a header or query parameter (events/request_options.py says which one wins).
+WRITE_OPTIONS = {
+    "change_reason": lambda: StrictCharField(
+        max_length=REASON_MAX, required=False, allow_blank=True, help_text="Why; recorded with the new version."
+    ),
+    "conflict_strategy": lambda: serializers.ChoiceField(
+        choices=CONFLICT_STRATEGIES, required=False, help_text="reject (default), warn or allow."
+    ),
+    "base_version": lambda: serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The version this change is based on; works like If-Match (the header wins when both are sent).",
+    ),
+    "on_conflict": lambda: serializers.ChoiceField(
+        choices=ON_CONFLICT,
+        required=False,
+        help_text="When If-Match/base_version is stale: reject (default, 412), merge (three-way; 409 on overlap) "
+        "or overwrite (last writer wins).",
+    ),
+}
+
+
+# A body that carries write options: `write_options` names which (of WRITE_OPTIONS); they follow the fields
+# the class declares itself (a subclass's own fields follow them, as for any declared field). No docstring:
+# a serializer's docstring is its schema description.
+class WriteOptionsMixin:
+    write_options: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "write_options" in cls.__dict__:  # runs after the serializer metaclass collected the declared fields
+            cls._declared_fields = {
+                **{name: field for name, field in cls._declared_fields.items() if name not in WRITE_OPTIONS},
+                **{name: WRITE_OPTIONS[name]() for name in cls.write_options},
+            }
+
+    def options_in(self, attrs: dict) -> dict:
+        """The write options among validated `attrs` (those the body carried)."""
+        return {name: attrs[name] for name in self.write_options if name in attrs}
+
 
 class WallClockDateTimeField(BoundedDateTimeField):
     """RFC 3339 input; without an offset the time is kept naive, to be read in the event's time zone."""
@@ -69,8 +111,10 @@ class RecurrenceInputField(serializers.Field):
         return data
 
 
-class EventInputSerializer(serializers.Serializer):
+class EventInputSerializer(WriteOptionsMixin, serializers.Serializer):
     """Fields a client may write. On update any subset may be sent (PUT and PATCH alike)."""
+
+    write_options = ("change_reason", "conflict_strategy", "base_version", "on_conflict")
 
     uid = StrictCharField(
         min_length=1,
@@ -92,26 +136,6 @@ class EventInputSerializer(serializers.Serializer):
         required=False, help_text="Optional; must agree with `recurrence_pattern` (true exactly when there is one)."
     )
     recurrence_pattern = RecurrenceInputField(required=False, allow_null=True)
-    change_reason = StrictCharField(
-        max_length=REASON_MAX, required=False, allow_blank=True, help_text="Why; recorded with the new version."
-    )
-    conflict_strategy = serializers.ChoiceField(
-        choices=CONFLICT_STRATEGIES, required=False, help_text="reject (default), warn or allow."
-    )
-    base_version = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_ID,
-        required=False,
-        help_text="The version this change is based on; works like If-Match.",
-    )
-    on_conflict = serializers.ChoiceField(
-        choices=ON_CONFLICT,
-        required=False,
-        help_text="When If-Match/base_version is stale: reject (default, 412), merge (three-way; 409 on overlap) "
-        "or overwrite (last writer wins).",
-    )
-
-    CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring", "on_conflict")
 
     def validate_timezone(self, value: str) -> str:
         return validated_timezone(value)
@@ -175,15 +199,7 @@ class EventInputSerializer(serializers.Serializer):
             # Only what this request changes relative to the event as the client saw it: the schedule
             # fields it left alone must not overwrite a concurrent writer's values with stale ones.
             changes = {key: value for key, value in changes.items() if getattr(event, key) != value}
-        return {
-            "changes": changes,
-            "pattern": pattern,
-            **{
-                key: attrs[key]
-                for key in ("change_reason", "conflict_strategy", "base_version", "on_conflict")
-                if key in attrs
-            },
-        }
+        return {"changes": changes, "pattern": pattern, **self.options_in(attrs)}
 
 
 END_BEFORE_START = "end_time must be after start_time."
@@ -447,11 +463,13 @@ class SchedulingConflictProblemSerializer(ProblemSerializer):
     )
 
 
-class OccurrenceChangeSerializer(serializers.Serializer):
+class OccurrenceChangeSerializer(WriteOptionsMixin, serializers.Serializer):
     """Changes to one occurrence of a series; null puts a field back to the series' own value.
 
     Context: `event`, `occurrence` (where the rule puts it) and `current` (where it is now).
     """
+
+    write_options = ("change_reason", "conflict_strategy", "base_version")
 
     title = StrictCharField(min_length=1, max_length=TITLE_MAX, required=False, allow_null=True)
     description = StrictCharField(
@@ -468,9 +486,6 @@ class OccurrenceChangeSerializer(serializers.Serializer):
     cancelled = serializers.BooleanField(
         required=False, help_text="true cancels the occurrence (like DELETE); false restores a cancelled one."
     )
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs: dict) -> dict:
         event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
@@ -494,10 +509,7 @@ class OccurrenceChangeSerializer(serializers.Serializer):
                 if event.is_all_day:
                     start, end = _whole_days(start, end, event.timezone)
             changes["start"], changes["end"] = start.astimezone(UTC), end.astimezone(UTC)
-        return {
-            "changes": changes,
-            **{key: attrs[key] for key in ("change_reason", "conflict_strategy", "base_version") if key in attrs},
-        }
+        return {"changes": changes, **self.options_in(attrs)}
 
 
 class OccurrenceWriteResultSerializer(EventWriteResultSerializer):
@@ -604,7 +616,7 @@ class ConflictPairSerializer(serializers.Serializer):
     overlap_end = serializers.DateTimeField()
 
 
-class DeleteInputSerializer(serializers.Serializer):
+class DeleteInputSerializer(WriteOptionsMixin, serializers.Serializer):
     """The optional body of a DELETE (of an event or one occurrence), and a transaction's delete operation."""
 
     BODY_HELP = (
@@ -612,10 +624,7 @@ class DeleteInputSerializer(serializers.Serializer):
         "stale; the header wins when both are sent), `change_reason` like X-Change-Reason."
     )
 
-    base_version = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match (the header wins)."
-    )
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+    write_options = ("base_version", "change_reason")
 
     @classmethod
     def from_body(cls, request) -> dict:

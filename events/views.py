@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from common.conditional import etag
 from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
-from common.fields import StrictCharField, query_data, query_flag
+from common.fields import query_data, query_flag
 from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors
@@ -49,8 +49,6 @@ from .request_options import (
     update_answer,
 )
 from .serializers import (
-    CONFLICT_STRATEGIES,
-    REASON_MAX,
     ConflictSerializer,
     DeleteInputSerializer,
     EventDetailSerializer,
@@ -64,6 +62,7 @@ from .serializers import (
     SplitResultSerializer,
     UpdateScopeSerializer,
     WriteConflictProblemSerializer,
+    WriteOptionsMixin,
 )
 
 SCOPE_PARAMETERS = [
@@ -93,13 +92,12 @@ UPDATE_RESULT = PolymorphicProxySerializer(
 )
 
 
-class BatchInputSerializer(serializers.Serializer):
+class BatchInputSerializer(WriteOptionsMixin, serializers.Serializer):
     # JSONField items: each is checked to be an object in the per-item loop, so errors keep the [{index, errors}] shape.
     events = serializers.ListField(
         child=serializers.JSONField(allow_null=True), min_length=1, max_length=services.MAX_BATCH
     )
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+    write_options = ("conflict_strategy", "change_reason")
 
 
 _NOT_AN_OBJECT = "Expected an object with the event's fields."
