@@ -52,6 +52,18 @@ def _in_zone(name: str) -> Callable[[Any, Any], Any]:
     return lambda event, zone: getattr(event, name).astimezone(zone).isoformat()
 
 
+_PATTERN_ORDER = ("rrule", "exdates", "rdates")
+
+
+def _pattern(event, zone) -> dict | None:
+    """The stored pattern with its members in one order: PostgreSQL's jsonb gives them back in its own, so an
+    answer built from the event a write left and one read from the database would otherwise differ."""
+    raw = event.recurrence
+    if raw is None:
+        return None
+    return {**{key: raw[key] for key in _PATTERN_ORDER if key in raw}, **raw}
+
+
 @dataclass(frozen=True)
 class ContentField:
     name: str  # the model field
@@ -106,7 +118,7 @@ FIELDS: tuple[ContentField, ...] = (
         "recurrence_pattern",
         Diff.PATTERN,
         None,
-        (("is_recurring", _as_is("is_recurring")), ("recurrence_pattern", _as_is("recurrence"))),
+        (("is_recurring", _as_is("is_recurring")), ("recurrence_pattern", _pattern)),
         schedule=True,
         expands=True,
         on_split=OnSplit.CUT,

@@ -11,7 +11,7 @@ from history.models import Action
 
 from . import content
 from .merge import base_snapshot
-from .services import event_update
+from .services import EventWritten, event_update
 
 
 class EventDeleted(Conflict):
@@ -30,7 +30,7 @@ def event_rollback(
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
     on_conflict: str = "reject",
-):
+) -> EventWritten:
     """Give `event` a new version whose fields equal those of `version` (history is never rewritten).
 
     Goes through `event_update`, so locking, If-Match (412), conflicts (409) and notifications are the

@@ -4,6 +4,7 @@ who/why/what, and takes the calendar lock so conflict checks see each other."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,34 @@ from .occurrences import EventOccurrence, pattern_of, series_end_of, series_star
 SCHEDULE_FIELDS = content.SCHEDULE
 MAX_BATCH = 500
 _HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
+
+
+@dataclass(frozen=True)
+class EventWritten:
+    """What a write did: the event as it left it (the version it made, not a later one), the conflicts it
+    accepted under conflict_strategy=warn, and whether a stale write was merged (on_conflict=merge)."""
+
+    event: Event
+    conflicts: list[dict] = field(default_factory=list)
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class EventsCreated:
+    """What a batch created, in the order of its items, and the conflicts it accepted under `warn`."""
+
+    events: list[Event]
+    conflicts: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SeriesSplit:
+    """A series split in two: the old one (now ending before the split) and the new one, and the new one's
+    conflicts accepted under `warn`."""
+
+    old: Event
+    new: Event
+    conflicts: list[dict] = field(default_factory=list)
 
 
 def _stamp(event: Event, *, actor, reason: str | None, action: str) -> None:
@@ -108,7 +137,7 @@ def _check_uids_free(*, owner, uids: list[str]) -> None:
 @transaction.atomic
 def event_create(
     *, actor, changes: dict[str, Any], reason: str | None = None, conflict_strategy: str = "reject"
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Create an event owned by `actor` at version 1. Raises SchedulingConflict (409) under `reject`."""
     calendar_lock(actor.pk)
     if "uid" in changes:
@@ -121,7 +150,7 @@ def event_create(
     sharing_services.permission_create_owner(event=event, actor=actor)
     audit_record(actor=actor, action="event.created", target=event, data={"version": 1, "reason": reason or None})
     event_changed(event=event, actor=actor, kind=Action.CREATED)
-    return event, found
+    return EventWritten(event, found)
 
 
 @transaction.atomic
@@ -136,20 +165,20 @@ def event_update(
     action: str = Action.UPDATED,
     audit_data: dict | None = None,
     on_conflict: str = "reject",
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Apply `changes` as one new version. Raises PreconditionFailed (412) when stale, SchedulingConflict (409).
 
     A request that changes nothing makes no version. A stale `expected_version` is resolved by
     `on_conflict` (events/merge.py): reject (412), merge (MergeConflict 409 when the changes overlap)
-    or overwrite; the returned event's `merged` says whether a merge happened.
+    or overwrite; the result's `merged` says whether a merge happened.
     """
     calendar_lock(actor.pk)
     locked = _lock_live(event)
     changes, resolution = merge.resolve_stale(locked, expected_version, changes, on_conflict)
-    locked.merged = resolution == "merge"
+    merged = resolution == "merge"
     changed = {key: value for key, value in changes.items() if getattr(locked, key) != value}
     if not changed:
-        return locked, []
+        return EventWritten(locked, merged=merged)
     before = series_overrides.Schedule.of(locked)
     for key, value in changed.items():
         setattr(locked, key, value)
@@ -181,7 +210,7 @@ def event_update(
         data={"version": locked.version, "fields": sorted(changed), "reason": reason or None, **(audit_data or {})},
     )
     event_changed(event=locked, actor=actor, kind=action, data={"fields": sorted(changed)})
-    return locked, found
+    return EventWritten(locked, found, merged)
 
 
 @transaction.atomic
@@ -203,7 +232,7 @@ def event_delete(*, event: Event, actor, reason: str | None = None, expected_ver
 @transaction.atomic
 def event_create_batch(
     *, actor, items: list[dict[str, Any]], reason: str | None = None, conflict_strategy: str = "reject"
-) -> tuple[list[Event], list[dict]]:
+) -> EventsCreated:
     """Create all `items` or none: conflicts within the batch and with the calendar are checked first,
     then events, owner permissions and first versions are inserted in bulk."""
     calendar_lock(actor.pk)
@@ -248,7 +277,7 @@ def event_create_batch(
         data={"count": len(created), "ids": [event.pk for event in created], "reason": reason or None},
     )
     events_created(events=created, actor=actor)
-    return created, found
+    return EventsCreated(created, found)
 
 
 def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
@@ -285,7 +314,7 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
 @transaction.atomic
 def event_restore(
     *, event: Event, actor, reason: str | None = None, conflict_strategy: str = "reject", expected_version=None
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Bring a deleted event back as a new version (action `restored`), within RESTORE_WINDOW of its deletion.
 
     Raises Conflict (409) if it is not deleted, Gone (410) after the window, PreconditionFailed (412) when
@@ -311,7 +340,7 @@ def event_restore(
         actor=actor, action="event.restored", target=locked, data={"version": locked.version, "reason": reason or None}
     )
     event_changed(event=locked, actor=actor, kind=Action.RESTORED)
-    return locked, found
+    return EventWritten(locked, found)
 
 
 class OccurrenceCancelled(Conflict):
@@ -330,7 +359,7 @@ def event_occurrence_change(
     reason: str | None = None,
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Change, cancel or restore one occurrence of a series, as a new version of the series (action
     `occurrence_changed`) whose exceptions hold the change; a change that changes nothing makes no version.
 
@@ -359,7 +388,7 @@ def event_occurrence_change(
         )
     stored = series_overrides.dump(exceptions)
     if stored == locked.exceptions:
-        return locked, []
+        return EventWritten(locked)
     found: list[dict] = []
     if exception is not None and exception.moved and not locked.is_all_day:
         moved = EventOccurrence(exception.start, exception.end, occurrence.start)
@@ -374,7 +403,7 @@ def event_occurrence_change(
                 next_free_slots=free_slots.next_free_slots(user=actor, occurrences=[moved], skip=skip),
             ),
         )
-    updated, _ = event_update(
+    updated = event_update(
         event=locked,
         actor=actor,
         changes={"exceptions": stored},
@@ -382,8 +411,8 @@ def event_occurrence_change(
         conflict_strategy="allow",
         action=Action.OCCURRENCE_CHANGED,
         audit_data={"occurrence": series_overrides.key(occurrence.start)},
-    )
-    return updated, found
+    ).event
+    return EventWritten(updated, found)
 
 
 @transaction.atomic
@@ -391,19 +420,19 @@ def event_split(
     *,
     event: Event,
     actor,
-    at,
+    split: series_split.Split,
     changes: dict[str, Any],
     reason: str | None = None,
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
-) -> tuple[Event, Event, list[dict]]:
-    """Apply `changes` to a series from its occurrence `at` on (scope=following), atomically: the series
-    ends before `at` (a version with action `split`) and a new series starts there with the changes (version
-    1, `created`, its reason naming the old series), the old one's permissions copied, exceptions split by
-    side. Returns (old, new, conflicts of the new series).
+) -> SeriesSplit:
+    """Apply `changes` to a series from the occurrence `split` (series_split.plan(event, at)) cuts it at,
+    atomically: the series ends before it (a version with action `split`) and a new series starts there with
+    the changes (version 1, `created`, its reason naming the old series), the old one's permissions copied,
+    exceptions split by side.
 
-    `changes` were validated against series_split.plan(event, at).tail, so the event must not have changed since
-    (PreconditionFailed otherwise). Raises NotFound, ValidationError, PreconditionFailed, SchedulingConflict.
+    The plan and `changes` were made from `event` as read, so the event must not have changed since
+    (PreconditionFailed otherwise). Raises ValidationError, PreconditionFailed, SchedulingConflict.
     """
     calendar_lock(actor.pk)
     locked = _lock_live(event)
@@ -413,7 +442,6 @@ def event_split(
             f"The event changed while the request was read (now version {locked.version}); send it again.",
             current_version=locked.version,
         )
-    split = series_split.plan(locked, at)
     tail = split.tail
     new = Event(**{**content.values_of(tail), **changes})
     new.owner_id, new.version = locked.owner_id, 1
@@ -431,7 +459,7 @@ def event_split(
         )
     _derive(new)
 
-    old, _ = event_update(
+    old = event_update(
         event=locked,
         actor=actor,
         changes={"recurrence": split.head.to_json(), "exceptions": split.head_exceptions},
@@ -439,7 +467,7 @@ def event_split(
         conflict_strategy="allow",
         action=Action.SPLIT,
         audit_data={"split_at": series_overrides.key(tail.start_time)},
-    )
+    ).event
     # Checked after the old series was cut (same transaction), so it is not in the way of its own sequel.
     found = _check_conflicts(actor=actor, event=new, strategy=conflict_strategy)
     note = f"Split from event {old.pk}"
@@ -456,4 +484,4 @@ def event_split(
         data={"version": 1, "split_from": old.pk, "reason": reason or None},
     )
     event_changed(event=new, actor=actor, kind=Action.CREATED, data={"split_from": old.pk})
-    return old, new, found
+    return SeriesSplit(old, new, found)

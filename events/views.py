@@ -47,6 +47,7 @@ from .request_options import (
     expected_version_of,
     not_modified_or,
     update_answer,
+    written_response,
 )
 from .serializers import (
     ConflictSerializer,
@@ -229,17 +230,14 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         data = EventInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
-        event, conflicts = services.event_create(
+        written = services.event_create(
             actor=request.user,
             changes=valid["changes"],
             reason=change_reason(request, valid),
             conflict_strategy=conflict_strategy(request, valid),
         )
-        event = selectors.event_get(user=request.user, event_id=event.pk)
-        response = event_response(
-            event, status_code=status.HTTP_201_CREATED, conflicts=conflicts, serializer=EventWriteResultSerializer
-        )
-        response["Location"] = f"/api/events/{event.pk}"
+        response = written_response(request, written, status_code=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/events/{written.event.pk}"
         return response
 
     @extend_schema(
@@ -354,16 +352,16 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
                 f"{len(errors)} of {len(items) + len(errors)} items are invalid; nothing was created.", errors=errors
             )
         valid = envelope.validated_data
-        created, conflicts = services.event_create_batch(
+        created = services.event_create_batch(
             actor=request.user,
             items=items,
             reason=change_reason(request, valid),
             conflict_strategy=conflict_strategy(request, valid),
         )
-        for event in created:
+        for event in created.events:
             event.my_role = Role.OWNER
             event.owner = request.user
-        body = {"results": EventSerializer(created, many=True).data}
-        if conflicts:
-            body["conflicts"] = conflicts
+        body = {"results": EventSerializer(created.events, many=True).data}
+        if created.conflicts:
+            body["conflicts"] = created.conflicts
         return Response(body, status=status.HTTP_201_CREATED)

@@ -102,9 +102,9 @@ def changed_tables(before: dict[str, list[str]], after: dict[str, list[str]]) ->
 
 def edit(event, actor, reason=None, **changes):
     """A new version of `event` through the real service (conflicts allowed); returns the fresh event."""
-    updated, _ = event_services.event_update(
+    updated = event_services.event_update(
         event=event, actor=actor, changes=changes, reason=reason, conflict_strategy="allow"
-    )
+    ).event
     return updated
 
 
