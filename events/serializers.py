@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +19,7 @@ from recurrence import rules, timezones
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
-from . import content
+from . import content, schedule
 from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, UID_MAX, Event
 from .representation import event_data
@@ -148,79 +148,12 @@ class EventInputSerializer(WriteOptionsMixin, serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        """Merge with the current event, read wall-clock times in its zone and check the whole."""
-        event: Event | None = self.instance
-        current = (
-            {
-                "start_time": event.start_time,
-                "end_time": event.end_time,
-                "timezone": event.timezone,
-                "is_all_day": event.is_all_day,
-                "recurrence_pattern": event.recurrence,
-            }
-            if event is not None
-            else {"timezone": "UTC", "is_all_day": False, "recurrence_pattern": None}
-        )
-        tz = attrs.get("timezone", current["timezone"])
-        start = timezones.localize(attrs.get("start_time", current.get("start_time")), tz)
-        end = timezones.localize(attrs.get("end_time", current.get("end_time")), tz)
-        is_all_day = attrs.get("is_all_day", current["is_all_day"])
-        check_end_after_start(start, end, is_all_day=is_all_day)
-        if is_all_day:
-            start, end = _whole_days(start, end, tz)
-
-        pattern_input = attrs.get("recurrence_pattern", current["recurrence_pattern"])
-        touches_schedule = event is None or any(content.API_NAMES[key] in attrs for key in content.SCHEDULE)
-        pattern = None
-        if pattern_input is not None and touches_schedule:
-            try:
-                pattern = rules.parse_pattern(pattern_input, start=start, end=end, tz=tz, is_all_day=is_all_day)
-            except rules.RecurrenceError as exc:
-                raise serializers.ValidationError({"recurrence_pattern": [str(exc)]}) from exc
-        elif pattern_input is not None:
-            pattern = rules.Pattern.from_json(pattern_input)
-        if "is_recurring" in attrs and attrs["is_recurring"] != (pattern is not None):
-            raise serializers.ValidationError(
-                {"is_recurring": ["is_recurring must be true exactly when recurrence_pattern is set."]}
-            )
-
-        changes = {key: attrs[key] for key in content.TEXT if key in attrs}
-        if event is None and "uid" in attrs:
-            changes["uid"] = attrs["uid"]
-        if touches_schedule:
-            changes.update(
-                start_time=start.astimezone(UTC),
-                end_time=end.astimezone(UTC),
-                timezone=tz,
-                is_all_day=is_all_day,
-                recurrence=pattern.to_json() if pattern is not None else None,
-            )
-        if event is not None:
-            # Only what this request changes relative to the event as the client saw it: the schedule
-            # fields it left alone must not overwrite a concurrent writer's values with stale ones.
-            changes = {key: value for key, value in changes.items() if getattr(event, key) != value}
+        """The changes this body makes to the event (none: a new one), read by the schedule rules."""
+        given = {name: attrs[api_name] for name, api_name in content.API_NAMES.items() if api_name in attrs}
+        if "uid" in attrs:
+            given["uid"] = attrs["uid"]
+        changes, pattern = schedule.read(self.instance, given, is_recurring=attrs.get("is_recurring"))
         return {"changes": changes, "pattern": pattern, **self.options_in(attrs)}
-
-
-END_BEFORE_START = "end_time must be after start_time."
-
-
-def check_end_after_start(start: datetime, end: datetime, *, is_all_day: bool) -> None:
-    """An event ends after it starts. All-day times are days: a last day equal to the first is that one day."""
-    if end < start or (end == start and not is_all_day):
-        raise serializers.ValidationError({"end_time": [END_BEFORE_START]})
-
-
-def _whole_days(start: datetime, end: datetime, tz: str) -> tuple[datetime, datetime]:
-    """All-day events cover whole local days: from the first day's midnight to the midnight after the last."""
-    zone = timezones.get(tz)
-    first = start.astimezone(zone).date()
-    last_local = end.astimezone(zone)
-    last = last_local.date()
-    if last_local.time() != datetime.min.time() or last == first:
-        last = last.fromordinal(last.toordinal() + 1)
-    to_midnight = lambda day: datetime(day.year, day.month, day.day, tzinfo=zone)  # noqa: E731
-    return to_midnight(first), to_midnight(last)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -491,24 +424,8 @@ class OccurrenceChangeSerializer(WriteOptionsMixin, serializers.Serializer):
         event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
         changes: dict = {key: attrs[key] for key in ("cancelled", *series_overrides.TEXT_FIELDS) if key in attrs}
         if "start_time" in attrs or "end_time" in attrs:
-            if attrs.get("start_time", 0) is None or attrs.get("end_time", 0) is None:
-                start, end = occurrence.start, occurrence.end
-            else:
-                now_start, now_end = (current.start, current.end) if current else (occurrence.start, occurrence.end)
-                start = timezones.localize(attrs.get("start_time", now_start), event.timezone)
-                end = timezones.localize(attrs["end_time"], event.timezone) if "end_time" in attrs else None
-                if end is None and event.is_all_day:  # the same number of local days
-                    zone = timezones.get(event.timezone)
-                    days = (now_end.astimezone(zone).date() - now_start.astimezone(zone).date()).days
-                    first = start.astimezone(zone).date()
-                    start = datetime.combine(first, datetime.min.time(), zone)
-                    end = datetime.combine(first + timedelta(days=max(days, 1)), datetime.min.time(), zone)
-                elif end is None:
-                    end = start + (now_end - now_start)
-                check_end_after_start(start, end, is_all_day=event.is_all_day)
-                if event.is_all_day:
-                    start, end = _whole_days(start, end, event.timezone)
-            changes["start"], changes["end"] = start.astimezone(UTC), end.astimezone(UTC)
+            span = {key: attrs[name] for key, name in (("start", "start_time"), ("end", "end_time")) if name in attrs}
+            changes["start"], changes["end"] = schedule.occurrence_span(event, occurrence, current, **span)
         return {"changes": changes, **self.options_in(attrs)}
 
 
