@@ -28,7 +28,6 @@ from . import content
 from .models import Event
 
 ON_CONFLICT = ["reject", "merge", "overwrite"]
-SCHEDULE = content.SCHEDULE
 
 
 class MergeConflict(Conflict):
@@ -72,9 +71,9 @@ def resolve_stale(
 
 def three_way(*, base, current: Event, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict]]:
     """(changes to apply on top of `current`, conflicts by API field name) for a write based on `base`."""
-    groups = [(key,) for key in changes if key not in SCHEDULE]
-    if any(key in changes for key in SCHEDULE):
-        groups.append(SCHEDULE)
+    groups = [(key,) for key in changes if key not in content.SCHEDULE]
+    if any(key in changes for key in content.SCHEDULE):
+        groups.append(content.SCHEDULE)
     apply: dict[str, Any] = {}
     conflicts: dict[str, dict] = {}
     for group in groups:

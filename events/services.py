@@ -29,7 +29,6 @@ from .locks import calendar_lock
 from .models import Event
 from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
-SCHEDULE_FIELDS = content.SCHEDULE
 MAX_BATCH = 500
 _HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
 
@@ -182,7 +181,7 @@ def event_update(
     for key, value in changed.items():
         setattr(locked, key, value)
     found: list[dict] = []
-    reschedules = any(key in SCHEDULE_FIELDS for key in changed)
+    reschedules = any(key in content.SCHEDULE for key in changed)
     if reschedules and locked.end_time <= locked.start_time:
         # Another writer moved the other end meanwhile (or a rollback brings back a version from before the
         # rule): applying this change would leave the event ending when or before it starts.
