@@ -120,10 +120,11 @@ def written_event(request, written: services.EventWritten):
     return event
 
 
-def written_response(request, written: services.EventWritten, *, status_code: int = 200, serializer=None):
+def written_response(request, written: services.EventWritten, *, status_code: int = 200):
     """The answer to a write: the event it made (EventWriteResultSerializer), with its ETag."""
-    event = written_event(request, written)
-    return event_response(event, status_code=status_code, serializer=serializer or EventWriteResultSerializer)
+    return event_response(
+        written_event(request, written), status_code=status_code, serializer=EventWriteResultSerializer
+    )
 
 
 def not_modified_or(request, response):
