@@ -64,7 +64,7 @@ def test_a_check_waits_for_the_transaction_that_holds_the_calendar_and_then_sees
 
     def first():
         with transaction.atomic():
-            outcome["a"], _ = services.event_create(actor=me, changes=changes("A", 0))
+            outcome["a"] = services.event_create(actor=me, changes=changes("A", 0)).event
             a_written.set()
             assert b_waiting.wait(WAIT), "B never queued behind A's lock"
         # A commits here; only now may B's check go on.
