@@ -17,6 +17,7 @@ Limits: 10 MB, 10,000 components, nesting 10 deep (each refused with the line wh
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -34,6 +35,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_COMPONENTS = 10_000
 MAX_DEPTH = 10
 ONLY_DTSTART = "FREQ=DAILY;COUNT=1"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than TAB, LF and CR
 SKIPPED = ("VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 _OVERRIDE_MODELLED = frozenset(
     {"DTSTART", "DTEND", "DURATION", "SUMMARY", "DESCRIPTION", "LOCATION", "RECURRENCE-ID", *BOOKKEEPING}
@@ -141,10 +143,10 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ICalendarSyntaxError(f"line {line}: not UTF-8 text (byte {exc.start})") from None
-    bad = next((c for c in text if ord(c) < 32 and c not in "\r\n\t"), None)
+    bad = _CONTROL.search(text)
     if bad is not None:
-        line = text[: text.index(bad)].count("\n") + 1
-        raise ICalendarSyntaxError(f"line {line}: control character U+{ord(bad):04X} (binary data?)")
+        line = text[: bad.start()].count("\n") + 1
+        raise ICalendarSyntaxError(f"line {line}: control character U+{ord(bad.group()):04X} (binary data?)")
     return text
 
 

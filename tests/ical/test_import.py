@@ -195,3 +195,36 @@ def test_conflicts_are_listed_under_warn_and_refuse_under_reject(api, user):
     body = _import(api, user, CAL.format(body=ONE)).json()
     [conflict] = body["conflicts"]
     assert conflict["uid"] == "one@example.com" and conflict["conflicts"][0]["event_id"] == existing.pk
+
+
+def test_one_reused_serializer_per_file_says_what_a_new_one_per_object_says(api, user):
+    # import_plan validates every object with one EventInputSerializer per kind (create, update): no object's
+    # instance, errors or data may leak into the next one's answer.
+    from ical.parse import ObjectRefused, parse_calendar
+    from ical.selectors import events_for_uids
+    from ical.serializers import ical_changes
+
+    _import(api, user, CAL.format(body=SERIES))
+    bad_end = SERIES.replace("series-1@example.com", "bad-end").replace(
+        "DTEND;TZID=Europe/Berlin:20300107T100000", "DTEND;TZID=Europe/Berlin:20300107T080000"
+    )
+    long_title = SERIES.replace("series-1@example.com", "long").replace("Standup\r\nRRULE", "x" * 300 + "\r\nRRULE")
+    renamed = SERIES.replace("SUMMARY;LANGUAGE=de:Standup", "SUMMARY;LANGUAGE=de:Daily")
+    good = SERIES.replace("series-1@example.com", "good")
+    parsed = parse_calendar(
+        CAL.format(body=bad_end + renamed + long_title + good + bad_end.replace("bad-end", "b2")).encode()
+    )
+    targets = events_for_uids(user=user, uids=[obj.uid for obj in parsed.objects])
+
+    def outcome(obj, reused):
+        try:
+            return ical_changes(obj=obj, event=targets.get(obj.uid), reused=reused)
+        except ObjectRefused as exc:
+            return exc.errors
+
+    reused: dict = {}
+    one_each = [outcome(obj, None) for obj in parsed.objects]
+    assert [outcome(obj, reused) for obj in parsed.objects] == one_each
+    assert [isinstance(found, list) for found in one_each] == [True, False, True, False, True]
+    assert one_each[1]["title"] == "Daily" and "uid" not in one_each[1]  # an update, then a create
+    assert one_each[3]["uid"] == "good" and one_each[0] == [m.replace("b2", "bad-end") for m in one_each[4]]
