@@ -92,8 +92,11 @@ def _vevents(event) -> list[tuple[Properties, dict | None]]:
         ("CREATED", event.created_at.astimezone(UTC)),
         ("LAST-MODIFIED", stamp),
         # A series' DTSTART stays in its zone (the rule repeats its wall time); a single event's is exact.
-        ("DTSTART", (_when if event.recurrence else _exact)(event.start_time, tz, all_day)),
-        ("DTEND", _exact(event.end_time, tz, all_day)),
+        *_span(
+            (_when if event.recurrence else _exact)(event.start_time, tz, all_day),
+            _exact(event.end_time, tz, all_day),
+            _instant_form(extra, event.start_time, event.end_time, all_day),
+        ),
         *_texts(event.title, event.description, event.location, untitled),
     ]
     exceptions = series_exceptions.of(event) if event.recurrence else {}
@@ -123,12 +126,31 @@ def _vevents(event) -> list[tuple[Properties, dict | None]]:
         override = [
             *bookkeeping,
             ("RECURRENCE-ID", _when(original, tz, all_day)),
-            ("DTSTART", _exact(start, tz, all_day)),
-            ("DTEND", _exact(end, tz, all_day)),
+            *_span(
+                _exact(start, tz, all_day), _exact(end, tz, all_day), _instant_form(exception.ical, start, end, all_day)
+            ),
             *texts,
         ]
         found.append((override, exception.ical))
     return found
+
+
+def _instant_form(extra: dict | None, start: datetime, end: datetime, all_day: bool) -> str | None:
+    """How an imported instant said it took no time (ical/extra.py INSTANT), while it still lasts the one
+    minute it was read as; None once its times were changed to another length, and for any other event."""
+    form = (extra or {}).get(extra_properties.INSTANT)
+    return form if form and not all_day and end - start == extra_properties.INSTANT_LENGTH else None
+
+
+def _span(start, end, instant_form: str | None) -> Properties:
+    """DTSTART and DTEND; an instant as it came: DTSTART alone, a DTEND equal to it, or DURATION:PT0S."""
+    if instant_form == "DTSTART":
+        return [("DTSTART", start)]
+    if instant_form == "DTEND":
+        return [("DTSTART", start), ("DTEND", start)]
+    if instant_form == "DURATION":
+        return [("DTSTART", start), ("DURATION", timedelta(0))]
+    return [("DTSTART", start), ("DTEND", end)]
 
 
 @lru_cache(maxsize=1024)
