@@ -228,3 +228,21 @@ def test_one_reused_serializer_per_file_says_what_a_new_one_per_object_says(api,
     assert [isinstance(found, list) for found in one_each] == [True, False, True, False, True]
     assert one_each[1]["title"] == "Daily" and "uid" not in one_each[1]  # an update, then a create
     assert one_each[3]["uid"] == "good" and one_each[0] == [m.replace("b2", "bad-end") for m in one_each[4]]
+
+
+def test_a_versions_data_holds_its_ical_extra(api, user):
+    # The diff names ical_extra among the changes; each version's data says what it was.
+    text = CAL.format(body=SERIES)
+    event_id = _import(api, user, text).json()["created"][0]
+    _import(api, user, text.replace("X-CUSTOM;X-P=1:kept", "X-CUSTOM;X-P=1:changed"))
+    client = api.as_user(user)
+    first, second = (client.get(f"/api/events/{event_id}/history/{n}").json()["data"] for n in (1, 2))
+    assert "X-CUSTOM;X-P=1:kept" in first["ical_extra"]["lines"]
+    assert "X-CUSTOM;X-P=1:changed" in second["ical_extra"]["lines"]
+    assert first["ical_extra"]["params"] == {"SUMMARY": {"LANGUAGE": "de"}}
+    plain = client.post(
+        "/api/events",
+        {"title": "Plain", "start_time": "2030-02-01T10:00:00Z", "end_time": "2030-02-01T11:00:00Z"},
+        format="json",
+    ).json()
+    assert client.get(f"/api/events/{plain['id']}/history/1").json()["data"]["ical_extra"] == {}
