@@ -14,8 +14,9 @@ the definition of the bytes: `_event_text` formats only the value types it knows
 (text, integers, dates, date-times in a zone or UTC, lists of those, recurrence rules), renders parameters,
 long lines (folding at 75 octets) and the kept unmodelled properties through the library itself, and hands
 any other VEVENT to the library whole; tests/ical/test_export_bytes.py compares both writers on every
-fixture calendar. The VTIMEZONEs are built by the library from the zone database (`Timezone.from_tzid`,
-what `add_missing_timezones` uses) and their bytes kept per process.
+fixture calendar. The VTIMEZONEs come from ical/vtimezone.py (the zone database's listed transitions from the
+year before the zone's earliest written time, then its yearly rule as RRULEs: right forever) and their bytes
+are kept per process.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ from recurrence import rules as recurrence
 from recurrence import timezones
 
 from . import extra as extra_properties
+from .vtimezone import Unsupported, vtimezone
 
 PRODID = "-//Collaborative Calendar//API//EN"
-TIMEZONE_YEARS_AHEAD = 20  # a VTIMEZONE spells the zone's transitions this far past the latest start
 
 Properties = list[tuple[str, Any]]
 # The event's fields an export reads (a reader may load only these).
 EXPORTED_FIELDS = (
     "uid", "version", "created_at", "updated_at", "title", "description", "location", "start_time", "end_time",
-    "timezone", "is_all_day", "recurrence", "exceptions", "ical_extra",
+    "timezone", "is_all_day", "recurrence", "exceptions", "ical_extra", "series_start",
 )  # fmt: skip
 
 
@@ -301,10 +302,15 @@ def _event_text(event) -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
-    # Building and rendering one walks the zone's transitions (~40 content lines): once per process.
-    zone = Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
-    return zone.to_ical(sorted=False)
+def _vtimezone(tzid: str, first_year: int) -> bytes:
+    """The zone's VTIMEZONE (ical/vtimezone.py), right from `first_year` on, forever; built once per process."""
+    try:
+        component = vtimezone(tzid, first_year)
+    except Unsupported:  # a zone rule that cannot be an RRULE (none in today's database): the library's listing
+        component = Timezone.from_tzid(
+            tzid, first_date=date(first_year - 1, 1, 1), last_date=date(first_year + 100, 1, 1)
+        )
+    return component.to_ical(sorted=False)
 
 
 VEVENT_CACHE_SECONDS = 7 * 24 * 3600
@@ -347,16 +353,13 @@ def calendar_bytes(events, *, name: str | None = None, refresh: timedelta | None
     if refresh is not None:
         calendar.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", refresh)
-    zones: dict[str, tuple[int, int]] = {}
+    first_years: dict[str, int] = {}  # per zone: the year of the earliest time written in it
     for event in events:
         if event.timezone != "UTC" and not event.is_all_day:
-            first, last = zones.get(event.timezone, (event.start_time.year, event.start_time.year))
-            zones[event.timezone] = (min(first, event.start_time.year), max(last, event.start_time.year))
-    this_year = datetime.now(UTC).year
+            # series_start: an occurrence moved before the series' start (its override's DTSTART is in the zone)
+            earliest = min(event.start_time, getattr(event, "series_start", None) or event.start_time)
+            first_years[event.timezone] = min(first_years.get(event.timezone, earliest.year), earliest.year)
     head = calendar.to_ical(sorted=False)  # the properties in the order they were added: an import's order kept
     end = b"END:VCALENDAR\r\n"
-    timezone_parts = [
-        _vtimezone(tzid, first - 1, max(last, this_year) + TIMEZONE_YEARS_AHEAD)
-        for tzid, (first, last) in sorted(zones.items())
-    ]
+    timezone_parts = [_vtimezone(tzid, first) for tzid, first in sorted(first_years.items())]
     return b"".join([head[: -len(end)], *timezone_parts, *_event_bytes(events), end])
