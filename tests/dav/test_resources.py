@@ -248,3 +248,44 @@ def test_a_put_and_a_get_cost_a_fixed_number_of_queries(team, django_assert_max_
     # advisory locks are queries), 16 on SQLite.
     with django_assert_max_num_queries(18):
         assert put(owner, href, ics(summary="Counted"), if_match=tag).status_code == 204
+
+
+INSTANT = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Test//Client//EN\r
+BEGIN:VEVENT\r
+UID:deadline\r
+DTSTAMP:20300101T000000Z\r
+DTSTART;TZID=Europe/Paris:20300107T170000\r
+SUMMARY:Report due\r
+BEGIN:VALARM\r
+ACTION:DISPLAY\r
+DESCRIPTION:Due\r
+TRIGGER:-PT1H\r
+END:VALARM\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_an_instant_is_stored_as_a_minute_and_read_back_as_it_came(team):
+    # RFC 5545 §3.6.1: DTSTART alone takes no time; our events end after they start, so it lasts a minute and
+    # keeps its form, which every answer writes back.
+    owner = team["owner"]
+    href = owner.writable + "deadline.ics"
+    assert put(owner, href, INSTANT, if_none_match="*").status_code == 201
+    event = Event.objects.get(owner=owner.user, uid="deadline")
+    assert event.end_time - event.start_time == timedelta(minutes=1)
+    text = owner.request("GET", href).content.decode()
+    assert "DTSTART;TZID=Europe/Paris:20300107T170000" in text and "TRIGGER:-PT1H" in text
+    assert "DTEND" not in text and "DURATION" not in text
+    expand = (
+        '<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data>'
+        '<C:expand start="20300107T000000Z" end="20300108T000000Z"/></C:calendar-data></D:prop>'
+        f"<D:href>{href}</D:href></C:calendar-multiget>"
+    )
+    expanded = prop(responses(owner.report(owner.writable, expand))[href], "C:calendar-data").text
+    assert "DTSTART:20300107T160000Z" in expanded and "DTEND" not in expanded  # an instant, in UTC
+    # Read back and saved again as it came: nothing changes.
+    assert put(owner, href, text, if_match=f'"1-{event.pk:x}"').status_code == 204
+    assert Event.objects.get(pk=event.pk).version == 1
