@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from . import xml
 from .xml import DAV, MESSAGES, tag
 
+DAV_HEADER = "1, 3, calendar-access"  # RFC 4918 classes 1 and 3, RFC 4791 calendar-access
 XML_TYPE = 'application/xml; charset="utf-8"'
 
 STATUS_TEXT = {

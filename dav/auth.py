@@ -3,21 +3,22 @@
 Calendar apps send the password with every request, so a success costs one indexed query and no
 rate limit; failures are counted per user name and per client address, at the login endpoint's
 rates (`auth_username`, `auth_ip`), and once either is spent the caller gets 429 until the window ends.
+The counting is the rate limits' own (common/throttling.py: the same throttles name the caller and give
+the rate and the window, `window_count` counts); only what is counted differs: failures, not requests,
+in counters of their own, so that signing in to the API and to CalDAV do not spend each other's.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import time
+import math
+from types import SimpleNamespace
 
-from django.conf import settings
 from django.core.cache import cache
-from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
 
 from accounts.app_passwords import app_password_user
+from common.throttling import AUTH_THROTTLES, window_count
 from history.audit import audit_record
 
 from .answers import DavError
@@ -27,45 +28,33 @@ CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
 _IDENTIFIER_MAX = 254
 
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _rate(scope: str) -> tuple[int, int]:
-    """(requests, seconds) of a DRF rate such as "10/min", read as DRF reads it."""
-    rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES") or api_settings.DEFAULT_THROTTLE_RATES
-    count, period = rates[scope].split("/")
-    return int(count), _PERIODS[period[0]]
-
-
-def _buckets(request, identifier: str) -> list[tuple[str, int, int]]:
-    """(cache key, limit, window seconds) of each failure counter this request falls under."""
-    buckets = []
-    for scope, ident in (
-        ("auth_ip", BaseThrottle().get_ident(request)),
-        ("auth_username", hashlib.sha256(identifier.strip().lower().encode()).hexdigest() if identifier else None),
-    ):
-        if ident is None:
+def _failure_windows(request, identifier: str) -> list[tuple[str, int, int, int]]:
+    """(counter key, limit, window seconds, seconds until the window ends) of each failure counter this
+    request falls under: one per login throttle (per address; per user name when one is given)."""
+    # What the login throttles read of a request: the client address, and the name the body gives.
+    probe = SimpleNamespace(_request=request, META=request.META, headers=request.headers, data={"username": identifier})
+    windows = []
+    for throttle in (cls() for cls in AUTH_THROTTLES):
+        key = throttle.get_cache_key(probe, None)
+        if key is None:
             continue
-        limit, duration = _rate(scope)
-        window = int(time.time() // duration)
-        buckets.append((f"dav-auth-failures:{scope}:{ident}:{window}", limit, duration))
-    return buckets
+        now = throttle.timer()
+        window = int(now // throttle.duration)
+        reset = max(1, math.ceil((window + 1) * throttle.duration - now))
+        windows.append((f"dav-failures:{key}:{window}", throttle.num_requests, throttle.duration, reset))
+    return windows
 
 
-def _refuse_if_throttled(buckets) -> None:
-    for key, limit, duration in buckets:
-        if (cache.get(key) or 0) >= limit:
-            retry = int(duration - time.time() % duration) + 1
-            raise DavError(429, "Too many failed sign-ins; try again later.", headers={"Retry-After": str(retry)})
+def _refuse_if_throttled(windows) -> None:
+    counts = cache.get_many([key for key, _, _, _ in windows])  # read, not counted: a good password is no failure
+    for key, limit, _, reset in windows:
+        if (counts.get(key) or 0) >= limit:
+            raise DavError(429, "Too many failed sign-ins; try again later.", headers={"Retry-After": str(reset)})
 
 
-def _count_failure(buckets) -> None:
-    for key, _, duration in buckets:
-        if not cache.add(key, 1, timeout=duration + 1):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=duration + 1)
+def _count_failure(windows) -> None:
+    for key, _, duration, _ in windows:
+        window_count(key, duration + 1)
 
 
 def _credentials(header: str) -> tuple[str, str] | None:
@@ -93,11 +82,11 @@ def dav_user(request):
         raise DavError(401, "Sign in with your user name and an app password.", headers=CHALLENGE)
     credentials = _credentials(header)
     identifier = credentials[0] if credentials else ""
-    buckets = _buckets(request, identifier)
-    _refuse_if_throttled(buckets)
+    windows = _failure_windows(request, identifier)
+    _refuse_if_throttled(windows)
     user = app_password_user(identifier=identifier, secret=credentials[1]) if credentials else None
     if user is None:
-        _count_failure(buckets)
+        _count_failure(windows)
         audit_record(actor=None, action="dav.login_failed", data={"username": identifier[:_IDENTIFIER_MAX]})
         raise DavError(
             401,

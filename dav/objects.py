@@ -27,6 +27,7 @@ from sharing.roles import Role, role_allows
 from . import calendars
 from .answers import DavError, need_privileges
 from .calendars import Calendar, Member
+from .models import NAME_MAX as STORED_NAME_MAX
 from .models import ResourceName
 from .xml import CALDAV, DAV, element, tag
 
@@ -132,23 +133,23 @@ def object_put(
     obj = _parse(request)
     with transaction.atomic():
         calendar_lock(user.pk)  # the order event writes take their locks in: the calendar, then the row
-        current = calendars.by_name(user=user, calendar=calendar, name=name)
-        if current is not None:  # its row locked, the version re-read: If-Match is judged against the last write
-            live = Event.objects.select_for_update().filter(pk=current.pk, deleted_at__isnull=True)
-            current.version = live.values_list("version", flat=True).first()
-            current = current if current.version is not None else None
-        member = Member.of(current) if current is not None else None
+        # Its row locked as it is read: If-Match is judged against the last write, and the changes made against it.
+        current = calendars.by_name(user=user, calendar=calendar, name=name, lock=True)
+        member = Member.of(current, user) if current is not None else None
         check_if_match(request, member)
+        if current is None and (calendars.is_reserved(name) or len(name) > STORED_NAME_MAX):
+            raise need_privileges(href, "bind")  # another owner's form of name, or longer than names are kept
         if current is not None and obj.uid != current.uid:
             raise _precondition(403, "no-uid-conflict", "A resource keeps its UID; this one is another.", href=href)
         if current is None:
             taken = calendars.members(user=user, calendar=calendar).filter(uid=obj.uid).select_related("dav_name")
             other = taken.first()
             if other is not None:
-                existing = calendars.resource_href(user, calendar, Member.of(other).name)
+                existing = calendars.resource_href(user, calendar, Member.of(other, user).name)
                 raise _precondition(403, "no-uid-conflict", "This UID is already in the calendar.", href=existing)
         try:
-            target = event_for_uid(user=user, uid=obj.uid)
+            # The event this href names; a UID alone may name several (one per owner) in a shared calendar.
+            target = current if current is not None else event_for_uid(user=user, uid=obj.uid)
             outcome = event_save_from_ical(
                 actor=user,
                 event=target,

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from xml.etree.ElementTree import Element
 
+from django.conf import settings
+
 from . import calendars
 from .calendars import Calendar
 from .xml import APPLE, CALDAV, CALSERVER, DAV, element, tag
-
-MAX_RESOURCE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -138,7 +138,10 @@ CALENDAR: dict[str, Callable[[Context], Element | None]] = {
         None,
         _with(element(tag(CALDAV, "calendar-data")), **{"content-type": "text/calendar", "version": "2.0"}),
     ),
-    tag(CALDAV, "max-resource-size"): lambda c: element(tag(CALDAV, "max-resource-size"), str(MAX_RESOURCE_BYTES)),
+    # The request body limit (BodySizeLimitMiddleware): a larger PUT fails the max-resource-size precondition.
+    tag(CALDAV, "max-resource-size"): lambda c: element(
+        tag(CALDAV, "max-resource-size"), str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    ),
     tag(CALSERVER, "getctag"): lambda c: element(tag(CALSERVER, "getctag"), c.sync_token),
     tag(DAV, "sync-token"): lambda c: element(tag(DAV, "sync-token"), c.sync_token),
     tag(DAV, "supported-report-set"): _supported_reports(

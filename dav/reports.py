@@ -4,18 +4,16 @@ sync-collection (RFC 6578)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from events.models import Event
-from events.selectors import events_in_window
 from notifications.models import FeedEntry
 
-from . import calendars, properties, sync
+from . import calendar_data, calendars, filters, properties, sync
 from .answers import DavError, Propstat
 from .calendars import Calendar, Member
 from .requests import wanted_properties
@@ -23,8 +21,6 @@ from .xml import CALDAV, DAV, tag
 
 MAX_HREFS = 1000  # in one calendar-multiget
 SERVER_LIMIT = 1000  # results of one sync-collection when the client sets no lower limit
-_FILTER_ERROR = tag(CALDAV, "valid-filter")
-_UNSUPPORTED = tag(CALDAV, "supported-filter")
 
 # Given the events whose iCalendar text is asked for: {event id: text}.
 Renderer = Callable[[list[Event]], dict[int, str]]
@@ -37,6 +33,15 @@ class Scope:
     user: object
     calendar: Calendar
     render: Renderer
+
+
+def _with_calendar_data(root: Element, scope: Scope) -> Scope:
+    """`scope` rendering calendar-data as the report's `<C:calendar-data>` asks (expanded, limited, whole)."""
+    for child in root:
+        if child.tag == tag(DAV, "prop"):
+            asked = next((p for p in child if p.tag == tag(CALDAV, "calendar-data")), None)
+            return replace(scope, render=calendar_data.renderer(asked, scope.render))
+    return scope
 
 
 def _report_props(root: Element) -> tuple[list[str] | None, bool]:
@@ -56,9 +61,9 @@ def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, n
     if needs_data:
         events = list(queryset.select_related("dav_name").order_by("pk"))
         texts = scope.render(events)
-        members = [(Member.of(event), texts.get(event.pk)) for event in events]
+        members = [(Member.of(event, scope.user), texts.get(event.pk)) for event in events]
     else:
-        members = [(member, None) for member in calendars.member_rows(queryset)]
+        members = [(member, None) for member in calendars.member_rows(queryset, scope.user)]
     answers = []
     for member, text in members:
         href = calendars.resource_href(scope.user, scope.calendar, member.name)
@@ -79,6 +84,7 @@ def answers(scope: Scope, queryset: QuerySet[Event], wanted: list[str] | None, n
 
 def multiget(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
+    scope = _with_calendar_data(root, scope)
     hrefs = [child.text or "" for child in root if child.tag == tag(DAV, "href")]
     if len(hrefs) > MAX_HREFS:
         raise DavError(400, f"At most {MAX_HREFS} hrefs in one calendar-multiget.")
@@ -108,77 +114,13 @@ def multiget(root: Element, scope: Scope) -> list:
 # --- calendar-query ---------------------------------------------------------------------------------------
 
 
-def _utc(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise DavError(
-            403, f"time-range {name} must be a UTC date-time like 20300107T000000Z.", _FILTER_ERROR
-        ) from None
-
-
-def _event_filter(comp: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
-    """Narrow `queryset` by what a VEVENT comp-filter asks: time-range and a UID prop-filter."""
-    for child in comp:
-        if child.tag == tag(CALDAV, "is-not-defined"):
-            return queryset.none()  # every resource here is a VEVENT
-        if child.tag == tag(CALDAV, "time-range"):
-            start, end = _utc(child.get("start"), "start"), _utc(child.get("end"), "end")
-            if start is None and end is None:
-                raise DavError(403, "A time-range needs a start or an end.", _FILTER_ERROR)
-            if start is not None and end is not None and end <= start:
-                raise DavError(403, "A time-range must end after it starts.", _FILTER_ERROR)
-            queryset = events_in_window(queryset, start, end)
-        elif child.tag == tag(CALDAV, "prop-filter"):
-            queryset = _uid_filter(child, queryset)
-        else:
-            raise DavError(403, f"Filtering on {child.tag} is not supported.", _UNSUPPORTED)
-    return queryset
-
-
-def _uid_filter(prop: Element, queryset: QuerySet[Event]) -> QuerySet[Event]:
-    if (prop.get("name") or "").upper() != "UID":
-        raise DavError(403, "Only the UID property can be filtered on.", _UNSUPPORTED)
-    children = list(prop)
-    if len(children) != 1:
-        raise DavError(403, "A UID prop-filter holds one text-match or is-not-defined.", _UNSUPPORTED)
-    match = children[0]
-    if match.tag == tag(CALDAV, "is-not-defined"):
-        return queryset.none()  # every event has a UID
-    if match.tag != tag(CALDAV, "text-match"):
-        raise DavError(403, "A UID prop-filter holds one text-match or is-not-defined.", _UNSUPPORTED)
-    collation = match.get("collation", "i;ascii-casemap")
-    if collation not in ("i;ascii-casemap", "i;octet"):
-        raise DavError(403, f"Unsupported collation {collation!r}.", tag(CALDAV, "supported-collation"))
-    text = match.text or ""
-    condition = Q(uid__contains=text) if collation == "i;octet" else Q(uid__icontains=text)
-    negate = match.get("negate-condition", "no") == "yes"
-    return queryset.exclude(condition) if negate else queryset.filter(condition)
-
-
 def query(root: Element, scope: Scope) -> list:
     wanted, names_only = _report_props(root)
-    filters = [child for child in root if child.tag == tag(CALDAV, "filter")]
-    if len(filters) != 1:
-        raise DavError(403, "A calendar-query holds exactly one filter.", _FILTER_ERROR)
-    top = list(filters[0])
-    if len(top) != 1 or top[0].tag != tag(CALDAV, "comp-filter") or top[0].get("name", "").upper() != "VCALENDAR":
-        raise DavError(403, "The filter must hold one comp-filter named VCALENDAR.", _FILTER_ERROR)
-    queryset = calendars.members(user=scope.user, calendar=scope.calendar)
-    for comp in top[0]:
-        if comp.tag == tag(CALDAV, "is-not-defined"):
-            return []
-        if comp.tag != tag(CALDAV, "comp-filter"):
-            raise DavError(403, f"Filtering a VCALENDAR on {comp.tag} is not supported.", _UNSUPPORTED)
-        if comp.get("name", "").upper() != "VEVENT":
-            # No VTODO, VJOURNAL... here: a filter that wants one matches nothing, one that excludes it everything.
-            if any(child.tag == tag(CALDAV, "is-not-defined") for child in comp):
-                continue
-            return []
-        queryset = _event_filter(comp, queryset)
-    return answers(scope, queryset, wanted, names_only)
+    scope = _with_calendar_data(root, scope)
+    comps = filters.parse(root)
+    return answers(
+        scope, filters.matching(comps, calendars.members(user=scope.user, calendar=scope.calendar)), wanted, names_only
+    )
 
 
 # --- sync-collection --------------------------------------------------------------------------------------
@@ -266,8 +208,6 @@ def _state_of(scope: Scope, event_ids: list[int], members: QuerySet[Event], want
         return []
     present = answers(scope, members.filter(pk__in=event_ids), wanted, names_only)
     listed = {item.href for item in present}
-    gone = [
-        calendars.resource_href(scope.user, scope.calendar, calendars.name_of(name=name, uid=uid))
-        for name, uid in Event.objects.filter(pk__in=event_ids).order_by("pk").values_list("dav_name__name", "uid")
-    ]
+    rows = calendars.member_rows(Event.objects.filter(pk__in=event_ids), scope.user)
+    gone = [calendars.resource_href(scope.user, scope.calendar, member.name) for member in rows]
     return [*present, *((href, 404) for href in gone if href not in listed)]

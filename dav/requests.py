@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from . import xml
@@ -28,6 +29,14 @@ def body_xml(request) -> Element | None:
         return xml.parse(request.body)
     except xml.BadXml as exc:
         raise DavError(400, str(exc)) from exc
+
+
+def utc_datetime(text: str | None) -> datetime | None:
+    """A CalDAV UTC date-time attribute (RFC 4791 §9.9: 20300107T000000Z); None when absent or malformed."""
+    try:
+        return datetime.strptime(text or "", "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def expect(root: Element | None, name: str) -> Element:

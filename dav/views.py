@@ -29,12 +29,11 @@ from events.models import Event
 from ical.serializers import ical_changes
 
 from . import calendars, objects, properties, reports, requests, services, sync
-from .answers import DavError, Propstat, multistatus, need_privileges
+from .answers import DAV_HEADER, DavError, Propstat, multistatus, need_privileges
 from .auth import dav_user
 from .calendars import CALENDARS, Calendar
 from .xml import APPLE, CALDAV, DAV, element, tag
 
-DAV_HEADER = "1, 3, calendar-access"
 _PATH = re.compile(
     r"^/?(?:(?P<principals>principals/(?P<principal>[^/]+)/?)"
     r"|(?:calendars/(?P<home>[^/]+)/?(?:(?P<calendar>[^/]+)/?(?:(?P<name>[^/]+))?)?))?$"
@@ -82,7 +81,7 @@ def _resolve(user, path: str) -> Target:
         name = calendars.name_from_segment(match["name"])
     except UnicodeDecodeError:
         raise not_found from None
-    if not name or len(name) > 255:
+    if not name or len(name) > calendars.NAME_MAX:
         raise not_found
     return Target("resource", calendars.resource_href(user, calendar, name), calendar, name)
 
@@ -107,7 +106,8 @@ class DavView(View):
                 raise DavError(405, f"{method} is not allowed here.", headers={"Allow": ALLOW[target.kind]})
             return _with_dav(handler(request, user, target))
         except RequestDataTooBig:
-            return _with_dav(DavError(413, "The body is too large.").response())
+            condition = tag(CALDAV, "max-resource-size") if request.method == "PUT" else None
+            return _with_dav(DavError(413, "The body is too large.", condition).response())
         except DavError as error:
             return _with_dav(error.response())
 
@@ -195,7 +195,7 @@ class DavView(View):
 
     def resource_get(self, request, user, target: Target):
         event = _member(user, target)
-        member = calendars.Member.of(event)
+        member = calendars.Member.of(event, user)
         if matches_none(request.headers.get("If-None-Match"), member.etag):
             return HttpResponse(status=304, headers={"ETag": member.etag})
         text = objects.render([event])[event.pk]
@@ -213,7 +213,7 @@ class DavView(View):
         event = _member(user, target)  # 404 first: a stranger learns nothing about what is not theirs
         if not target.calendar.writable:
             raise need_privileges(target.href, "unbind")
-        objects.check_if_match(request, calendars.Member.of(event))
+        objects.check_if_match(request, calendars.Member.of(event, user))
         objects.object_delete(event=event, actor=user, client=_client(request), href=target.href)
         return HttpResponse(status=204)
 

@@ -118,6 +118,13 @@ def team(db):
     return clients
 
 
+def member_name(client: DavClient, event, name: str | None = None) -> str:
+    """The event's resource name in `client`'s calendars: its owner's (`name`, else `<uid>.ics`), with the
+    event's id before it when the caller is not the owner."""
+    own = name or f"{event.uid}.ics"
+    return own if event.owner_id == client.user.pk else f"~{event.pk}~{own}"
+
+
 def share(event, owner, **roles) -> None:
     from sharing import services as sharing_services
 

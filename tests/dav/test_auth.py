@@ -3,7 +3,7 @@
 import base64
 
 import pytest
-from django.test import override_settings
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import services as account_services
 from accounts.models import AppPassword
@@ -56,10 +56,8 @@ def test_malformed_authorization_is_a_401(dav, header):
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
-@override_settings(
-    REST_FRAMEWORK={"DEFAULT_THROTTLE_RATES": {"auth_ip": "1000/min", "auth_username": "3/min", "anon": "1000/min"}}
-)
-def test_failed_attempts_are_throttled_per_user_name_and_a_good_password_waits_too(alice):
+def test_failed_attempts_are_throttled_per_user_name_and_a_good_password_waits_too(alice, rates):
+    rates(auth_ip="1000/min", auth_username="3/min")
     user, secret = alice
     wrong = DavClient(user, "wrong-password")
     assert [wrong.propfind("/dav/").status_code for _ in range(3)] == [401, 401, 401]
@@ -69,10 +67,20 @@ def test_failed_attempts_are_throttled_per_user_name_and_a_good_password_waits_t
     assert DavClient(make_dav_user("dave")[0], "x").propfind("/dav/").status_code == 401  # other names are not
 
 
-@override_settings(
-    REST_FRAMEWORK={"DEFAULT_THROTTLE_RATES": {"auth_ip": "2/min", "auth_username": "1000/min", "anon": "1000/min"}}
-)
-def test_failed_attempts_are_throttled_per_address(alice):
+def test_a_locked_name_signs_in_again_when_the_window_ends(alice, rates, monkeypatch):
+    rates(auth_ip="1000/min", auth_username="2/min")
+    user, secret = alice
+    wrong = DavClient(user, "wrong-password")
+    assert [wrong.propfind("/dav/").status_code for _ in range(3)] == [401, 401, 429]
+    locked = wrong.propfind("/dav/")
+    assert locked.status_code == 429 and locked["Retry-After"] == "30"  # the clock is 30 s into the minute
+    later = SimpleRateThrottle.timer() + 30
+    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: later))
+    assert DavClient(user, secret).propfind("/dav/").status_code == 207
+
+
+def test_failed_attempts_are_throttled_per_address(alice, rates):
+    rates(auth_ip="2/min", auth_username="1000/min")
     user, _ = alice
     for name in ("x", "y"):
         assert DavClient(user, "wrong", identifier=name).propfind("/dav/").status_code == 401

@@ -6,11 +6,11 @@ from history.models import AuditEntry
 from notifications.models import FeedEntry, Notification
 from tests.factories import make_event
 
-from .conftest import error_condition, share, xml_of
+from .conftest import error_condition, member_name, share, xml_of
 
 
 def _href(client, event, calendar="writable") -> str:
-    return f"{getattr(client, calendar)}{event.uid}.ics"
+    return getattr(client, calendar) + member_name(client, event)
 
 
 def test_the_owner_deletes_with_if_match_and_everyone_learns_it(team):

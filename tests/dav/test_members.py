@@ -7,7 +7,7 @@ from events import services as event_services
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, make_event
 
-from .conftest import NS, multiget_body, prop, responses, share
+from .conftest import NS, member_name, multiget_body, prop, responses, share
 
 
 def _members(client, path) -> dict[str, str]:
@@ -21,11 +21,12 @@ def test_owned_and_edited_events_are_in_the_writable_calendar_viewed_ones_in_the
     event = make_event(owner.user, title="Planning")
     share(event, owner.user, editor=editor.user, viewer=viewer.user)
     name = f"{event.uid}.ics"
+    shared_name = f"~{event.pk}~{name}"  # another owner's event: its id before the owner's name
 
     assert list(_members(owner, owner.writable)) == [owner.writable + name]
-    assert list(_members(editor, editor.writable)) == [editor.writable + name]
+    assert list(_members(editor, editor.writable)) == [editor.writable + shared_name]
     assert _members(viewer, viewer.writable) == {}
-    assert list(_members(viewer, viewer.shared)) == [viewer.shared + name]
+    assert list(_members(viewer, viewer.shared)) == [viewer.shared + shared_name]
     assert _members(stranger, stranger.writable) == _members(stranger, stranger.shared) == {}
     assert _members(owner, owner.writable)[owner.writable + name] == f'"{event.version}-{event.pk:x}"'
 
@@ -82,10 +83,10 @@ def test_a_role_change_moves_the_event_between_calendars(team):
     owner, viewer = team["owner"], team["viewer"]
     event = make_event(owner.user)
     share(event, owner.user, viewer=viewer.user)
-    assert list(_members(viewer, viewer.shared)) == [f"{viewer.shared}{event.uid}.ics"]
+    assert list(_members(viewer, viewer.shared)) == [viewer.shared + member_name(viewer, event)]
     sharing_services.permission_set_role(event=event, actor=owner.user, user_id=viewer.user.pk, role="editor")
     assert _members(viewer, viewer.shared) == {}
-    assert list(_members(viewer, viewer.writable)) == [f"{viewer.writable}{event.uid}.ics"]
+    assert list(_members(viewer, viewer.writable)) == [viewer.writable + member_name(viewer, event)]
 
 
 def test_listing_a_calendar_costs_a_fixed_number_of_queries(team, django_assert_max_num_queries):

@@ -9,7 +9,7 @@ from notifications.retention import feed_prune
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, make_event
 
-from .conftest import error_condition, responses, share, sync
+from .conftest import error_condition, member_name, responses, share, sync
 
 WEEKLY = {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [], "rdates": []}
 
@@ -78,7 +78,7 @@ def test_other_components_match_nothing_and_only_the_read_only_calendar_holds_vi
         "</C:calendar-query>"
     )
     assert responses(owner.report(owner.writable, todo)) == {}
-    assert _query(viewer, viewer.shared) == {f"{viewer.shared}{event.uid}.ics"}
+    assert _query(viewer, viewer.shared) == {viewer.shared + member_name(viewer, event)}
     assert _query(viewer, viewer.writable) == set()
 
 
@@ -88,8 +88,23 @@ def test_other_components_match_nothing_and_only_the_read_only_calendar_holds_vi
         ('<C:time-range start="yesterday"/>', "valid-filter"),
         ("<C:time-range/>", "valid-filter"),
         ('<C:time-range start="20300102T000000Z" end="20300101T000000Z"/>', "valid-filter"),
-        ('<C:param-filter name="X"/>', "supported-filter"),
-        ('<C:prop-filter name="SUMMARY"><C:text-match>x</C:text-match></C:prop-filter>', "supported-filter"),
+        ('<C:param-filter name="X"/>', "valid-filter"),  # only inside a prop-filter
+        (
+            '<C:prop-filter name="SUMMARY"><C:is-not-defined/><C:text-match>x</C:text-match></C:prop-filter>',
+            "valid-filter",
+        ),
+        (
+            '<C:prop-filter name="SUMMARY"><C:text-match negate-condition="maybe">x</C:text-match></C:prop-filter>',
+            "valid-filter",
+        ),
+        ("<C:prop-filter/>", "valid-filter"),
+        ('<C:prop-filter name="DTSTART"><C:time-range start="20300101T000000Z"/></C:prop-filter>', "supported-filter"),
+        ('<C:comp-filter name="VALARM"><C:time-range start="20300101T000000Z"/></C:comp-filter>', "supported-filter"),
+        ('<C:comp-filter name="VTIMEZONE"/>', "supported-filter"),
+        (
+            '<C:prop-filter name="SUMMARY"><C:text-match collation="i;basic">x</C:text-match></C:prop-filter>',
+            "supported-collation",
+        ),
     ],
 )
 def test_filters_we_cannot_answer_are_refused_with_their_precondition(team, time_range, condition):
@@ -147,7 +162,7 @@ def test_a_removed_share_is_a_404_member_and_a_role_change_moves_the_event(team)
     _, shared_token = sync(viewer, viewer.shared)
     _, writable_token = sync(viewer, viewer.writable)
     _, editor_token = sync(editor, editor.writable)
-    href = f"{event.uid}.ics"
+    href = member_name(viewer, event)
 
     sharing_services.permission_set_role(event=event, actor=owner.user, user_id=viewer.user.pk, role="editor")
     assert sync(viewer, viewer.shared, shared_token)[0] == {viewer.shared + href: 404}

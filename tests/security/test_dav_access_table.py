@@ -44,8 +44,13 @@ class World:
     def path(self, template: str, role: str) -> str:
         user = self.users[role]
         return template.format(
-            home=f"/dav/calendars/{user.pk}/", principal=f"/dav/principals/{user.pk}/", event=self.event.uid
+            home=f"/dav/calendars/{user.pk}/", principal=f"/dav/principals/{user.pk}/", member=self.member(role)
         )
+
+    def member(self, role: str) -> str:
+        """The event's resource name in `role`'s calendar: another owner's events carry their id."""
+        name = f"{self.event.uid}.ics"
+        return name if role == "owner" else f"~{self.event.pk}~{name}"
 
     def credentials(self, role: str) -> dict:
         if role == "anonymous":
@@ -108,7 +113,7 @@ def listed(response, world, role) -> set[str]:
 def check_lists_event(calendar: str) -> Callable:
     def check(response, world, role):
         holds = {"writable": {"owner", "editor"}, "shared": {"viewer"}}[calendar]
-        member = world.path("{home}" + ("events/" if calendar == "writable" else "shared/") + "{event}.ics", role)
+        member = world.path("{home}" + ("events/" if calendar == "writable" else "shared/") + "{member}", role)
         assert (member in listed(response, world, role)) is (role in holds)
 
     return check
@@ -158,8 +163,8 @@ class Row:
 
 
 ALL = (207, 207, 207, 207)
-WRITABLE_MEMBER = "{home}events/{event}.ics"
-SHARED_MEMBER = "{home}shared/{event}.ics"
+WRITABLE_MEMBER = "{home}events/{member}"
+SHARED_MEMBER = "{home}shared/{member}"
 PROPPATCH = (
     '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Mine</D:displayname></D:prop></D:set>'
     "</D:propertyupdate>"
@@ -198,7 +203,7 @@ TABLE: dict[tuple[str, str], list[Row]] = {
             "{home}events/",
             ALL,
             check_lists_event("writable"),
-            multiget_body(["{home}events/{event}.ics"]),
+            multiget_body(["{home}events/{member}"]),
         ),
     ],
     ("resource", "OPTIONS"): [Row("OPTIONS", WRITABLE_MEMBER, (200,) * 4)],
@@ -263,7 +268,11 @@ def test_dav_access(http, world, key, index, role):
     row = TABLE[key][index]
     expected = row.expected(role)
     before = state()
-    body = row.body.replace("{home}", world.path("{home}", role)).replace("{event}", world.event.uid)
+    body = (
+        row.body.replace("{home}", world.path("{home}", role))
+        .replace("{member}", world.member(role))
+        .replace("{event}", world.event.uid)
+    )
     extra = {**world.credentials(role), **dict(row.headers)}
     if row.depth is not None:
         extra["HTTP_DEPTH"] = row.depth

@@ -76,4 +76,41 @@ except error.NotFoundError:
 after_delete = calendar.objects_by_sync_token(sync_token=token, load_objects=True)
 seen["sync_deleted_urls"] = sorted(str(u) for u in after_delete.deleted_urls)
 
+# A weekly series with one occurrence moved and one cancelled, expanded by the server (RFC 4791 §9.6.5).
+SERIES = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//interop//caldav//EN
+BEGIN:VEVENT
+UID:caldav-library-series@example.com
+DTSTAMP:20300101T000000Z
+DTSTART;TZID=Europe/Berlin:20300902T090000
+DTEND;TZID=Europe/Berlin:20300902T093000
+RRULE:FREQ=WEEKLY;COUNT=5
+EXDATE;TZID=Europe/Berlin:20300916T090000
+SUMMARY:Standup
+END:VEVENT
+BEGIN:VEVENT
+UID:caldav-library-series@example.com
+DTSTAMP:20300101T000000Z
+RECURRENCE-ID;TZID=Europe/Berlin:20300909T090000
+DTSTART;TZID=Europe/Berlin:20300909T110000
+DTEND;TZID=Europe/Berlin:20300909T113000
+SUMMARY:Standup (moved)
+END:VEVENT
+END:VCALENDAR
+"""
+calendar.save_event(SERIES)
+instances = calendar.search(
+    start=datetime(2030, 9, 1, tzinfo=tz),
+    end=datetime(2030, 9, 20, tzinfo=tz),
+    event=True,
+    expand=True,
+    server_expand=True,
+)
+seen["server_expanded"] = sorted(
+    (str(i.icalendar_component["SUMMARY"]), i.icalendar_component["DTSTART"].dt.astimezone(UTC).isoformat())
+    for i in instances
+)
+seen["summary_search"] = [str(e.icalendar_component["SUMMARY"]) for e in calendar.search(event=True, summary="moved")]
+
 print(json.dumps(seen))

@@ -21,6 +21,12 @@ def test_the_caldav_library_does_everything_an_app_does(dav_server):
     assert seen["deleted"] is True
     assert [url.rsplit("/", 1)[1] for url in seen["sync_deleted_urls"]] == [seen["created"].rsplit("/", 1)[1]]
 
+    assert seen["server_expanded"] == [
+        ["Standup", "2030-09-02T07:00:00+00:00"],
+        ["Standup (moved)", "2030-09-09T09:00:00+00:00"],
+    ]
+    assert seen["summary_search"] == ["Standup"]
+
     # The same change as through the REST API: versions with the client's name, visible there.
     events = dav_server.api("GET", "/api/events/deleted", token=account["access"])["results"]
     [event] = [e for e in events if e["uid"] == "caldav-library-1@example.com"]
