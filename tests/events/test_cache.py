@@ -306,3 +306,20 @@ def test_on_redis_a_cached_read_is_one_round_trip_and_a_miss_two(api, setup, mon
     assert (miss.status_code, hit.status_code) == (200, 200)
     assert hit.json() == miss.json() and hit["ETag"] == miss["ETag"]
     assert (trips_of_a_miss, len(sent)) == (1 + 2, 1 + 1)
+
+
+def test_a_calendar_app_polling_a_thousand_events_finds_its_answers_still_cached(api, me, django_assert_num_queries):
+    """The in-memory cache (no REDIS_URL) keeps more than a calendar's worth of answers: at Django's default of
+    300 entries every poll of a larger calendar was a miss, and the rate-limit counters were pushed out too."""
+    start = BASE_TIME + timedelta(days=400)
+    items = [
+        {"title": f"E{n}", "start_time": start + timedelta(hours=n), "end_time": start + timedelta(hours=n, minutes=30)}
+        for n in range(1000)
+    ]
+    created, _ = event_services.event_create_batch(actor=me, items=items, conflict_strategy="allow")
+    client = api.as_user(me)
+    for event in created:
+        assert client.get(f"/api/events/{event.pk}").status_code == 200
+
+    with django_assert_num_queries(1):  # authentication: the answer itself comes from the cache
+        assert client.get(f"/api/events/{created[0].pk}").status_code == 200
