@@ -247,3 +247,29 @@ def test_me_answers_what_drfs_rendering_of_the_declared_fields_gives(db):
         direct = UserSerializer(user).data
         assert dict(direct) == dict(generic)
         assert list(direct) == list(generic) == list(UserSerializer.Meta.fields)
+
+
+def test_a_tokens_signature_is_checked_once_and_its_expiry_on_every_request(api, alice, monkeypatch):
+    """The signature check is kept per token (the same token comes with every request); expiry is not: a token
+    that expires after its first use is refused like any expired token."""
+    import time
+
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    decoded = []
+    real_decode = TokenBackend.decode
+    monkeypatch.setattr(
+        TokenBackend, "decode", lambda *args, **kwargs: decoded.append(1) or real_decode(*args, **kwargs)
+    )
+    token = AccessToken.for_user(alice)
+    token.set_exp(lifetime=timedelta(seconds=2))  # `exp` is in whole seconds: 1 to 2 s from now
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert [api.get("/api/auth/me").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(decoded) == 1
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+    refused = assert_401(api.get("/api/auth/me"))
+    never_used = AccessToken.for_user(alice)
+    never_used.set_exp(from_time=datetime.now(UTC) - timedelta(hours=1))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {never_used}")
+    assert refused == assert_401(api.get("/api/auth/me"))  # the same answer as for any expired token
