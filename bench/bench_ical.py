@@ -176,9 +176,9 @@ def bench_reads(events: int, series: int, repeat: int) -> list[tuple]:
 
     def feed_one_changed():
         nonlocal changing
-        changing, _ = event_services.event_update(
+        changing = event_services.event_update(
             event=changing, actor=owner, changes={"title": f"Changed {next(counter)}"}, conflict_strategy="allow"
-        )
+        ).event
         assert anonymous.get(path).status_code == 200
 
     rows.append(

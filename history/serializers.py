@@ -10,14 +10,7 @@ from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
-from events.merge import ON_CONFLICT
-from events.serializers import (
-    CONFLICT_STRATEGIES,
-    REASON_MAX,
-    EventSerializer,
-    LocalTimeField,
-    RecurrenceOutputField,
-)
+from events.serializers import EventSerializer, LocalTimeField, RecurrenceOutputField, WriteOptionsMixin
 
 from . import selectors
 from .models import Action, AuditEntry
@@ -149,15 +142,8 @@ class HistoryOrderSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="asc")
 
 
-class RollbackInputSerializer(serializers.Serializer):
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match."
-    )
-    on_conflict = serializers.ChoiceField(
-        choices=ON_CONFLICT, required=False, help_text="What a stale base does: reject (default), merge, overwrite."
-    )
+class RollbackInputSerializer(WriteOptionsMixin, serializers.Serializer):
+    write_options = ("change_reason", "conflict_strategy", "base_version", "on_conflict")
 
 
 class DeletedEventSerializer(EventSerializer):
