@@ -18,6 +18,29 @@ from .models import Action, AuditEntry
 CHANGELOG_ACTIONS = [*Action.values, "permission_granted", "permission_changed", "permission_revoked"]
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "What an imported iCalendar object carried that no other field models, written back in every "
+        "iCalendar answer: `lines` (its other properties and components, as unfolded content lines), `params` (the "
+        "parameters of modelled properties, by property), and markers (`no_summary`, `no_rrule`, `instant`). `{}` "
+        "when there is none. The diff names changes to it `ical_extra` too.",
+        "properties": {
+            "lines": {"type": "array", "items": {"type": "string"}},
+            "params": {
+                "type": "object",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "no_summary": {"type": "boolean"},
+            "no_rrule": {"type": "boolean"},
+            "instant": {"type": "string", "enum": ["DTSTART", "DTEND", "DURATION"]},
+        },
+    }
+)
+class IcalExtraField(serializers.JSONField):
+    pass
+
+
 class VersionDataSerializer(serializers.Serializer):
     """The event's fields as they were at one version (times with the offset of that version's zone)."""
 
@@ -32,6 +55,7 @@ class VersionDataSerializer(serializers.Serializer):
     is_all_day = serializers.BooleanField()
     is_recurring = serializers.BooleanField()
     recurrence_pattern = RecurrenceOutputField()
+    ical_extra = IcalExtraField()
     version = serializers.IntegerField()
     owner = UserRefSerializer(allow_null=True)
     created_at = serializers.DateTimeField()

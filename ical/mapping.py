@@ -9,7 +9,7 @@ saying here how iCalendar carries it fails at import time, so the mapping cannot
 | description  | DESCRIPTION                                                                          |
 | location     | LOCATION                                                                             |
 | start_time   | DTSTART (TZID of `timezone`; a UTC event with a Z; VALUE=DATE when all-day)          |
-| end_time     | DTEND (likewise; on import DURATION is read too)                                     |
+| end_time     | DTEND (likewise; on import DURATION is read too; an instant: extra.INSTANT)          |
 | timezone     | the TZID parameter of DTSTART/DTEND, and a VTIMEZONE for it                          |
 | is_all_day   | VALUE=DATE on DTSTART/DTEND                                                           |
 | recurrence   | RRULE, RDATE, EXDATE                                                                 |
