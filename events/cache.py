@@ -7,6 +7,9 @@ Answers are cached under keys that embed *generation tokens*:
 - `gen:user:<id>`: replaced whenever anything changes on any event the user holds (or held) a role
   on (list pages depend on the whole calendar).
 
+A read looks the token up and then the answer filed under it; on Redis both in one round trip (a
+script), so a hit costs one trip and a miss two (the second stores the answer).
+
 Invalidation is replacing a token (O(1) per key, nothing is scanned or deleted): entries under the
 old token are simply never read again and expire. Tokens are random, so a token lost from the cache
 (eviction, restart) can never come back with a value that old entries carry.
@@ -28,11 +31,14 @@ process has its own cache: that is right for one process, which is what the defa
 from __future__ import annotations
 
 import hashlib
-import uuid
+import secrets
 from collections.abc import Callable, Iterable
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
+from django_redis.cache import RedisCache, omit_exception
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework.response import Response
 
 from sharing.models import EventPermission
@@ -47,17 +53,23 @@ def _gen_key(kind: str, pk: int) -> str:
     return f"gen:{kind}:{pk}"
 
 
+def _new_token() -> int:
+    # An integer, so that Redis holds it as digits (django-redis pickles anything else), which the lookup
+    # script below puts into the answer's key.
+    return secrets.randbits(63)
+
+
 def _tokens(keys: list[str]) -> list[str] | None:
     """The current token of each key (made when missing); None when the cache cannot give them."""
     found = cache.get_many(keys)
     missing = [key for key in keys if key not in found]
     if missing:
         for key in missing:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
+            cache.add(key, _new_token(), timeout=None)
         found.update(cache.get_many(missing))
     if any(key not in found for key in keys):
         return None  # the cache is down: do not cache
-    return [found[key] for key in keys]
+    return [str(found[key]) for key in keys]
 
 
 def user_token(user_id: int) -> str | None:
@@ -68,8 +80,8 @@ def user_token(user_id: int) -> str | None:
 
 
 def _bump(*, events: Iterable[int] = (), users: Iterable[int] = ()) -> None:
-    fresh = {_gen_key("event", pk): uuid.uuid4().hex for pk in events}
-    fresh.update({_gen_key("user", pk): uuid.uuid4().hex for pk in users})
+    fresh = {_gen_key("event", pk): _new_token() for pk in events}
+    fresh.update({_gen_key("user", pk): _new_token() for pk in users})
     if fresh:
         cache.set_many(fresh, timeout=None)
 
@@ -82,12 +94,11 @@ def cached_response(kind: str, *, request, build: Callable[[], Response], event_
     """
     user_id = request.user.pk
     dependency = _gen_key("event", event_id) if event_id is not None else _gen_key("user", user_id)
-    tokens = _tokens([dependency])  # read BEFORE the database: see the module docstring
-    if tokens is None:
-        return build()
     variant = hashlib.sha256(f"{request.get_host()}\n{request.get_full_path()}".encode()).hexdigest()[:32]
-    key = f"answer:{kind}:{user_id}:{event_id or '-'}:{tokens[0]}:{variant}"
-    hit = cache.get(key)
+    found = _lookup(dependency, lambda token: f"answer:{kind}:{user_id}:{event_id or '-'}:{token}:{variant}")
+    if found is None:  # the cache is down
+        return build()
+    key, hit = found  # the token was read BEFORE the database: see the module docstring
     if hit is not None:
         data, headers = hit
         return Response(data, headers=headers)
@@ -96,6 +107,44 @@ def cached_response(kind: str, *, request, build: Callable[[], Response], event_
         headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
         cache.set(key, (response.data, headers), timeout=CACHE_SECONDS)
     return response
+
+
+def _lookup(dependency: str, answer_key: Callable[[str], str]) -> tuple[str, object] | None:
+    """(the key of the answer under `dependency`'s current token, the answer kept there or None); None when
+    the cache is down. On Redis one round trip (`_LOOKUP`), else two calls."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return _redis_lookup(backend, dependency, answer_key)
+    tokens = _tokens([dependency])
+    if tokens is None:
+        return None
+    key = answer_key(tokens[0])
+    return key, cache.get(key)
+
+
+# KEYS[1]: the generation key; ARGV[1]: a new token, its token if it has none (or one this code did not make:
+# replacing a token is what invalidation does, never wrong); ARGV[2], ARGV[3]: the answer's key before and after
+# the token. Answers {token, the answer or nil}. The answer's key is not in KEYS: one Redis, not a cluster.
+_LOOKUP = """
+local token = redis.call('GET', KEYS[1])
+if not token or not string.match(token, '^%d+$') then
+  token = ARGV[1]
+  redis.call('SET', KEYS[1], token)
+end
+return {token, redis.call('GET', ARGV[2] .. token .. ARGV[3])}
+"""
+_MARK = "\x00token\x00"
+
+
+@omit_exception  # django-redis's own fail-open: logged (once per outage, common/redis_breaker.py), None answered
+def _redis_lookup(backend: RedisCache, dependency: str, answer_key: Callable[[str], str]) -> tuple[str, object]:
+    before, after = backend.client.make_key(answer_key(_MARK)).split(_MARK)
+    client = backend.client.get_client(write=True)
+    try:
+        token, raw = client.eval(_LOOKUP, 1, backend.client.make_key(dependency), _new_token(), before, after)
+    except (RedisError, OSError) as error:
+        raise ConnectionInterrupted(connection=client) from error
+    return answer_key(token.decode()), None if raw is None else backend.client.decode(raw)
 
 
 class _Invalidation:

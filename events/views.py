@@ -156,8 +156,8 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             queryset = history_selectors.events_as_of_filtered(user=request.user, as_of=as_of, params=request.GET)
         elif EventFilter.base_filters.keys() & request.query_params.keys():
             queryset = self.filter_queryset(self.get_queryset())
-        else:  # nothing to filter: skip building and validating the filter form, the order is the filter's default
-            queryset = self.get_queryset().order_by("start_time", "id")
+        else:  # nothing to filter (nor a window to expand): the calendar in the filter's default order, prepared
+            queryset = selectors.CalendarPages(request.user)
         if query_flag(request.query_params, "expand"):
             return self._list_occurrences(
                 request, queryset if as_of is None else history_selectors.AsOfEvents(queryset)

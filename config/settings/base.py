@@ -254,7 +254,15 @@ if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "calendar"}}
+    # Room for a calendar app's answers: at Django's default of 300 entries, polling more events than that
+    # pushed every answer (and rate-limit counters) out before it was asked for again.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "calendar",
+            "OPTIONS": {"MAX_ENTRIES": env_int("ANSWER_CACHE_ENTRIES", 5_000)},
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # Events as iCalendar text for CalDAV, by event and version (never stale: every change is a new version). Its
 # own alias so that, in memory, a calendar app's initial sync of thousands of events does not push the

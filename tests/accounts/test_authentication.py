@@ -234,3 +234,42 @@ def test_a_signed_token_naming_no_possible_user_is_a_401_not_a_500(api, db, user
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt.encode(payload, signing_key(), algorithm='HS256')}")
 
     assert_401(api.get("/api/auth/me"))
+
+
+def test_me_answers_what_drfs_rendering_of_the_declared_fields_gives(db):
+    """UserSerializer builds its answer directly (building a ModelSerializer's fields cost a fifth of `me`)."""
+    from rest_framework import serializers
+
+    from accounts.serializers import UserSerializer
+
+    for user in (UserFactory(username="ada", email="ada@example.com"), UserFactory(username="b", email="")):
+        generic = serializers.Serializer.to_representation(UserSerializer(user), user)
+        direct = UserSerializer(user).data
+        assert dict(direct) == dict(generic)
+        assert list(direct) == list(generic) == list(UserSerializer.Meta.fields)
+
+
+def test_a_tokens_signature_is_checked_once_and_its_expiry_on_every_request(api, alice, monkeypatch):
+    """The signature check is kept per token (the same token comes with every request); expiry is not: a token
+    that expires after its first use is refused like any expired token."""
+    import time
+
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    decoded = []
+    real_decode = TokenBackend.decode
+    monkeypatch.setattr(
+        TokenBackend, "decode", lambda *args, **kwargs: decoded.append(1) or real_decode(*args, **kwargs)
+    )
+    token = AccessToken.for_user(alice)
+    token.set_exp(lifetime=timedelta(seconds=2))  # `exp` is in whole seconds: 1 to 2 s from now
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert [api.get("/api/auth/me").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(decoded) == 1
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+    refused = assert_401(api.get("/api/auth/me"))
+    never_used = AccessToken.for_user(alice)
+    never_used.set_exp(from_time=datetime.now(UTC) - timedelta(hours=1))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {never_used}")
+    assert refused == assert_401(api.get("/api/auth/me"))  # the same answer as for any expired token

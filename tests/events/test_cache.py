@@ -280,3 +280,46 @@ def test_a_read_racing_a_write_never_leaves_the_old_answer_in_the_cache(api, set
 
     assert raced.json()["title"] == "Planning"  # it was read before the write
     assert client.get(f"/api/events/{event.pk}").json()["title"] == "Raced"
+
+
+@pytest.mark.redis
+def test_on_redis_a_cached_read_is_one_round_trip_and_a_miss_two(api, setup, monkeypatch):
+    """Besides the rate limit's counter: a hit reads the generation and the answer in one script, a miss
+    stores the answer after it."""
+    import redis.connection
+
+    event, users = setup
+    client = api.as_user(users["viewer"])
+    sent = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting_send(connection, command, *args, **kwargs):
+        sent.append(connection)
+        return real_send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting_send)
+    miss = client.get(f"/api/events/{event.pk}")
+    trips_of_a_miss = len(sent)
+    sent.clear()
+    hit = client.get(f"/api/events/{event.pk}")
+
+    assert (miss.status_code, hit.status_code) == (200, 200)
+    assert hit.json() == miss.json() and hit["ETag"] == miss["ETag"]
+    assert (trips_of_a_miss, len(sent)) == (1 + 2, 1 + 1)
+
+
+def test_a_calendar_app_polling_a_thousand_events_finds_its_answers_still_cached(api, me, django_assert_num_queries):
+    """The in-memory cache (no REDIS_URL) keeps more than a calendar's worth of answers: at Django's default of
+    300 entries every poll of a larger calendar was a miss, and the rate-limit counters were pushed out too."""
+    start = BASE_TIME + timedelta(days=400)
+    items = [
+        {"title": f"E{n}", "start_time": start + timedelta(hours=n), "end_time": start + timedelta(hours=n, minutes=30)}
+        for n in range(1000)
+    ]
+    created = event_services.event_create_batch(actor=me, items=items, conflict_strategy="allow").events
+    client = api.as_user(me)
+    for event in created:
+        assert client.get(f"/api/events/{event.pk}").status_code == 200
+
+    with django_assert_num_queries(1):  # authentication: the answer itself comes from the cache
+        assert client.get(f"/api/events/{created[0].pk}").status_code == 200
