@@ -420,7 +420,7 @@ SPECTACULAR_SETTINGS = {
     # browser's way into the browsable API and the history pages (README), not a scheme to build clients on.
     "AUTHENTICATION_WHITELIST": [
         "accounts.authentication.JWTAuthentication",
-        "history.pages.QueryTokenAuthentication",
+        "history.pages.HistoryLinkAuthentication",
     ],
 }
 
