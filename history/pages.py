@@ -9,11 +9,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
@@ -38,12 +37,13 @@ HTML_LINK_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     description=(
         "The secret of a history link (`POST /api/events/{id}/history-links`): reads this event's pages as the "
-        "link's creator, for a browser that has no session."
+        "link's creator, for a browser that has no session. A link that no longer works (revoked, expired, "
+        "its creator without access or deactivated) answers the 401 page saying so."
     ),
 )
 
 
-class HistoryLinkGone(NotFound):
+class HistoryLinkGone(AuthenticationFailed):
     default_detail = (
         "This history link no longer works: it was revoked or has expired, or it is for another event, or the "
         "person who made it can no longer see the event."
@@ -54,7 +54,8 @@ class HistoryLinkAuthentication(BaseAuthentication):
     """`?link=<secret>` of a history link (history/links.py): the link's creator, for reading this event's pages.
 
     Read-only: a write carrying a link is refused (a restore takes a session with its CSRF token, or a Bearer
-    token). A link that does not work is a 404 page saying so, whatever the reason, like an unseen event.
+    token). A link that does not work is a 401 page saying so, whatever the reason (unknown, revoked, expired,
+    for another event, its creator deactivated or without access now): the same answer, so it tells nothing.
     """
 
     def authenticate(self, request):
@@ -67,19 +68,6 @@ class HistoryLinkAuthentication(BaseAuthentication):
         if link is None:
             raise HistoryLinkGone()
         return link.creator, link
-
-
-class HistoryLinkScheme(OpenApiAuthenticationExtension):
-    target_class = HistoryLinkAuthentication
-    name = "historyLink"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "link",
-            "description": "A history link's secret, for reading one event's HTML history pages only.",
-        }
 
 
 PAGE_HEADERS = {
@@ -110,13 +98,6 @@ class HtmlPageView(ThrottleRefusalsMixin, APIView):
     renderer_classes = [PageRenderer]
     authentication_classes = [JWTAuthentication, HistoryLinkAuthentication, SessionAuthentication]
 
-    def initial(self, request, *args, **kwargs):
-        try:
-            super().initial(request, *args, **kwargs)
-        except HistoryLinkGone:
-            self.check_throttles(request)  # a dead link counts against the caller's address like a bad token
-            raise
-
     def handle_exception(self, exc):
         self.failed_with = exc  # the error page words a link that no longer works on its own
         return super().handle_exception(exc)
@@ -136,7 +117,8 @@ class HtmlPageView(ThrottleRefusalsMixin, APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if getattr(response, "exception", False) and isinstance(response.data, dict):
+        # (A refusal from before content negotiation, such as a 406, is a plain problem: no page to fill in.)
+        if getattr(response, "exception", False) and isinstance(getattr(response, "data", None), dict):
             # The error page's links: back to the history (when the event is known) and the login form, which
             # brings the person back here (without a history link that did not work).
             response.data = {**response.data, "login_url": f"{settings.LOGIN_URL}?{urlencode({'next': request.path})}"}
@@ -321,7 +303,6 @@ class VersionPageView(HtmlPageView):
         operation_id="events_version_page_restore",
         summary="Restore this version from the page (owners and editors)",
         parameters=[ID_PARAMETER, VERSION_PATH],
-        auth=[{"bearerAuth": []}],  # and a session with its CSRF token; never a history link
         request={"application/x-www-form-urlencoded": RollbackInputSerializer},
         responses={303: OpenApiResponse(description="Restored: to the history page."), **problem_responses(403, 409)},
         description=(

@@ -93,8 +93,8 @@ def test_an_editors_link_never_restores(api, event_with_roles):
 
 
 def _gone(response) -> None:
-    assert response.status_code == 404, response.content[:400]
-    assert response["Content-Type"].startswith("text/html")
+    assert response.status_code == 401, response.content[:400]
+    assert response["Content-Type"].startswith("text/html") and response["WWW-Authenticate"]
     assert "This history link no longer works" in response.content.decode()
 
 

@@ -25,7 +25,7 @@ without the CSRF token is a 403 and changes nothing.
 
 A history link (`POST /api/events/{id}/history-links`) is a third way in, for the HTML history pages only:
 read-only, as its creator can read now; a revoked link, a creator who lost access or was deactivated → the
-404 page saying the link no longer works; a restore through it → 403; on an API endpoint it is no
+401 page saying the link no longer works; a restore through it → 403; on an API endpoint it is no
 credential at all (401). `test_a_history_link_is_a_way_into_the_pages_only` has those rows.
 
 Every refused request (4xx) is a problem+json and leaves the database exactly as it was: events with
@@ -941,7 +941,7 @@ def test_a_history_link_is_a_way_into_the_pages_only(world, method, path, index,
     elif way in WITH_ACCESS:
         expected, says = call.expected(way), None  # what its creator reads now
     else:
-        expected, says = 404, "This history link no longer works"
+        expected, says = 401, "This history link no longer works"
     assert response.status_code == expected, response.content[:600]
     if expected >= 400:
         _assert_refused(response, expected)
