@@ -63,8 +63,8 @@ User = get_user_model()
 owner = User.objects.create_user("owner", "owner@example.com", {PASSWORD!r})
 editors = [User.objects.create_user(f"writer{{n}}", f"writer{{n}}@example.com", {PASSWORD!r}) for n in range({writers})]
 start = datetime(2030, 1, 7, 9, tzinfo=UTC)
-event, _ = services.event_create(actor=owner, changes=dict(title="Contended", description="", location="",
-    start_time=start, end_time=start + timedelta(hours=1), timezone="UTC", is_all_day=False, recurrence=None))
+event = services.event_create(actor=owner, changes=dict(title="Contended", description="", location="",
+    start_time=start, end_time=start + timedelta(hours=1), timezone="UTC", is_all_day=False, recurrence=None)).event
 sharing.event_share(event=event, actor=owner, targets=[{{"user_id": u.pk, "role": "editor"}} for u in editors])
 print(event.pk)
 """

@@ -141,7 +141,7 @@ def bench_long_history(versions: int, repeat: int, reuse: int | None = None) -> 
     from datetime import UTC, datetime
 
     start = datetime(2031, 3, 3, 9, tzinfo=UTC)
-    event, _ = event_services.event_create(
+    event = event_services.event_create(
         actor=owner,
         changes={
             "title": "Weekly planning",
@@ -154,7 +154,7 @@ def bench_long_history(versions: int, repeat: int, reuse: int | None = None) -> 
             "recurrence": None,
         },
         conflict_strategy="allow",
-    )
+    ).event
     began = time.perf_counter()
     for n in range(1, versions):
         changes = {"description": event.description.replace(f"item {n % 40}", f"item {n % 40} (v{n})", 1)}
@@ -166,9 +166,9 @@ def bench_long_history(versions: int, repeat: int, reuse: int | None = None) -> 
         if n % 50 == 0:
             role = "editor" if n % 100 == 0 else "viewer"
             sharing_services.event_share(event=event, actor=owner, targets=[{"user_id": friend.pk, "role": role}])
-        event, _ = event_services.event_update(
+        event = event_services.event_update(
             event=event, actor=owner, changes=changes, reason=f"edit {n}", conflict_strategy="allow"
-        )
+        ).event
     print(
         f"built event {event.pk} with {event.version} versions in {time.perf_counter() - began:.1f} s", file=sys.stderr
     )

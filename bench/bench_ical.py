@@ -161,11 +161,20 @@ def bench_reads(events: int, series: int, repeat: int) -> list[tuple]:
     )
 
     def feed_cold():
-        cache.delete_pattern("*ical:feed:*") if hasattr(cache, "delete_pattern") else cache.clear()
+        # Every cached body and VEVENT gone (a restart, a cache flush); the process keeps its VTIMEZONEs.
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*ical:feed:*")
+            cache.delete_pattern("*ical:vevent:*")
+        else:
+            cache.clear()
         assert anonymous.get(path).status_code == 200
 
     rows.append(
-        ("GET feed URL, built", f"{events} events ({series} series), cache emptied first", *_timed(feed_cold, repeat))
+        (
+            "GET feed URL, built",
+            f"{events} events ({series} series), bodies and VEVENTs not cached",
+            *_timed(feed_cold, repeat),
+        )
     )
 
     from events import services as event_services
@@ -176,9 +185,9 @@ def bench_reads(events: int, series: int, repeat: int) -> list[tuple]:
 
     def feed_one_changed():
         nonlocal changing
-        changing, _ = event_services.event_update(
+        changing = event_services.event_update(
             event=changing, actor=owner, changes={"title": f"Changed {next(counter)}"}, conflict_strategy="allow"
-        )
+        ).event
         assert anonymous.get(path).status_code == 200
 
     rows.append(

@@ -93,7 +93,7 @@ def prepare(database_url: str, redis_url: str, clients: int) -> dict:
             is_all_day=False,
             recurrence=None,
         )
-        return services.event_create(actor=owner, changes=changes, conflict_strategy="allow")[0]
+        return services.event_create(actor=owner, changes=changes, conflict_strategy="allow").event
 
     shared, alone = event("Shared", 0), event("Alone", 1)
     for offset in range(0, clients, 100):

@@ -24,11 +24,10 @@ from typing import Any
 from common.exceptions import Conflict, PreconditionFailed
 from recurrence import timezones
 
+from . import content
 from .models import Event
 
 ON_CONFLICT = ["reject", "merge", "overwrite"]
-SCHEDULE = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
-_API_NAMES = {"recurrence": "recurrence_pattern"}
 
 
 class MergeConflict(Conflict):
@@ -72,9 +71,9 @@ def resolve_stale(
 
 def three_way(*, base, current: Event, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict]]:
     """(changes to apply on top of `current`, conflicts by API field name) for a write based on `base`."""
-    groups = [(key,) for key in changes if key not in SCHEDULE]
-    if any(key in changes for key in SCHEDULE):
-        groups.append(SCHEDULE)
+    groups = [(key,) for key in changes if key not in content.SCHEDULE]
+    if any(key in changes for key in content.SCHEDULE):
+        groups.append(content.SCHEDULE)
     apply: dict[str, Any] = {}
     conflicts: dict[str, dict] = {}
     for group in groups:
@@ -88,7 +87,7 @@ def three_way(*, base, current: Event, changes: dict[str, Any]) -> tuple[dict[st
             continue
         for key, b, c, y in zip(group, was, theirs, yours, strict=True):
             if not b == c == y:
-                conflicts[_API_NAMES.get(key, key)] = {
+                conflicts[content.API_NAMES[key]] = {
                     "base": _show(b, base.timezone),
                     "current": _show(c, current.timezone),
                     "yours": _show(y, changes.get("timezone", current.timezone)),

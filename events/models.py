@@ -10,6 +10,8 @@ from simple_history.manager import HistoricalQuerySet
 from history.models import EventHistoricalRecords, EventVersionFields
 from sharing.roles import Role
 
+from . import content
+
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 LOCATION_MAX = 255
@@ -73,21 +75,9 @@ class EventHistoricalQuerySet(SeriesWindow, HistoricalQuerySet):
         return self.filter(id__in=readable.values("pk")).annotate(my_role=role)
 
 
-# What a version of an event says, apart from its bookkeeping (id, version, timestamps) and its owner
-# (owners change through sharing, which has its own history): what a rollback restores and what the
-# tail of a split series inherits.
-CONTENT_FIELDS = (
-    "title",
-    "description",
-    "location",
-    "start_time",
-    "end_time",
-    "timezone",
-    "is_all_day",
-    "recurrence",
-    "exceptions",
-    "ical_extra",
-)
+# What a version of an event says (events/content.py describes each field): what a rollback restores
+# and what the tail of a split series inherits.
+CONTENT_FIELDS = content.NAMES
 
 
 class Event(models.Model):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -35,6 +34,7 @@ from .request_options import (
     expected_version_of,
     refuse_not_taken,
     update_answer,
+    written_event,
 )
 from .serializers import (
     OCCURRENCE_SCOPES,
@@ -144,20 +144,19 @@ class OccurrenceDetailView(ThrottleRefusalsMixin, APIView):
         )
         data.is_valid(raise_exception=True)
         valid = data.validated_data
-        with transaction.atomic():  # the answer (and its ETag) shows the version this write made
-            event, conflicts = services.event_occurrence_change(
-                event=event,
-                actor=request.user,
-                original_start=occurrence.start,
-                changes=valid["changes"],
-                reason=change_reason(request, valid),
-                conflict_strategy=conflict_strategy(request, valid),
-                expected_version=expected_version_of(request, valid),
-            )
-            event = selectors.event_get(user=request.user, event_id=event.pk)
+        written = services.event_occurrence_change(
+            event=event,
+            actor=request.user,
+            original_start=occurrence.start,
+            changes=valid["changes"],
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
+            expected_version=expected_version_of(request, valid),
+        )
+        event = written_event(request, written)  # the version this write made
         changed = effective_occurrence(event, occurrence)
         event.changed_occurrence = OccurrenceSerializer.build(event, changed) if changed else None
-        return event_response(event, conflicts=conflicts, serializer=OccurrenceWriteResultSerializer)
+        return event_response(event, serializer=OccurrenceWriteResultSerializer)
 
     @extend_schema(
         tags=["events"],
@@ -177,15 +176,14 @@ class OccurrenceDetailView(ThrottleRefusalsMixin, APIView):
     def delete(self, request, id, original_start):
         event, occurrence = self._find(request, id, original_start)
         valid = DeleteInputSerializer.from_body(request)
-        with transaction.atomic():  # the ETag is that of the version this write made
-            event, _ = services.event_occurrence_change(
-                event=event,
-                actor=request.user,
-                original_start=occurrence.start,
-                changes={"cancelled": True},
-                reason=change_reason(request, valid),
-                expected_version=expected_version_of(request, valid),
-            )
-            event = selectors.event_get(user=request.user, event_id=event.pk)
+        written = services.event_occurrence_change(
+            event=event,
+            actor=request.user,
+            original_start=occurrence.start,
+            changes={"cancelled": True},
+            reason=change_reason(request, valid),
+            expected_version=expected_version_of(request, valid),
+        )
+        event = selectors.event_as_written(written.event, user=request.user)  # the version this write made
         # No body, but the series' new ETag: the client's next If-Match, or If-None-Match on the series.
         return Response(status=status.HTTP_204_NO_CONTENT, headers={"ETag": event_response(event)["ETag"]})

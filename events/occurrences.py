@@ -16,20 +16,11 @@ from operator import itemgetter
 from recurrence import overrides as series_overrides
 from recurrence import rules
 
+from . import content
 from .models import Event
 
 # What expanding an event into occurrences reads (OccurrenceSerializer included): for .only().
-OCCURRENCE_FIELDS = (
-    "id",
-    "title",
-    "location",
-    "start_time",
-    "end_time",
-    "timezone",
-    "is_all_day",
-    "recurrence",
-    "exceptions",
-)
+OCCURRENCE_FIELDS = ("id", *content.EXPANDED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from rest_framework.fields import ChoiceField, DateTimeField
 
 from accounts.representation import user_ref
-from recurrence import overrides as series_overrides
 from recurrence import timezones
 from sharing.roles import Role
+
+from .content import MEMBERS
 
 _ROLE = ChoiceField(choices=Role.choices)
 _DATETIME = DateTimeField()
@@ -20,19 +21,11 @@ def event_data(event) -> dict:
     data = {
         "id": event.id,  # not pk: a version from the past (history row) serializes too, its pk is the row's
         "uid": event.uid,
-        "title": event.title,
-        "description": event.description,
-        "location": event.location,
-        "start_time": event.start_time.astimezone(zone).isoformat(),
-        "end_time": event.end_time.astimezone(zone).isoformat(),
-        "timezone": event.timezone,
-        "is_all_day": event.is_all_day,
-        "is_recurring": event.is_recurring,
-        "recurrence_pattern": event.recurrence,
-        "exceptions": series_overrides.describe(event),
-        "version": event.version,
-        "owner": user_ref(event, "owner"),
     }
+    for name, show in MEMBERS:  # the content fields (events/content.py)
+        data[name] = show(event, zone)
+    data["version"] = event.version
+    data["owner"] = user_ref(event, "owner")
     if hasattr(event, "my_role"):  # a read-only field without a value is left out, as DRF does
         data["my_role"] = _ROLE.to_representation(event.my_role)
     data["created_at"] = _DATETIME.to_representation(event.created_at)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
@@ -109,11 +108,25 @@ def representation_etag(version: int, data: dict) -> str:
     return etag(version, {key: value for key, value in data.items() if key in REPRESENTATION})
 
 
-def event_response(event, *, status_code: int = 200, conflicts: list | None = None, serializer=EventDetailSerializer):
-    if conflicts is not None:
-        event.conflicts = conflicts
+def event_response(event, *, status_code: int = 200, serializer=EventDetailSerializer):
     data = serializer(event).data
     return Response(data, status=status_code, headers={"ETag": representation_etag(event.version, data)})
+
+
+def written_event(request, written: services.EventWritten):
+    """The event a write of the caller's made, as its answer shows it (with the write's conflicts and whether
+    it was merged): the version the write made, not a later one."""
+    event = selectors.event_as_written(written.event, user=request.user)
+    event.conflicts = written.conflicts
+    event.merged = written.merged
+    return event
+
+
+def written_response(request, written: services.EventWritten, *, status_code: int = 200):
+    """The answer to a write: the event it made (EventWriteResultSerializer), with its ETag."""
+    return event_response(
+        written_event(request, written), status_code=status_code, serializer=EventWriteResultSerializer
+    )
 
 
 def not_modified_or(request, response):
@@ -135,21 +148,16 @@ def update_answer(request, event, *, split_at: datetime | None) -> Response:
     data = EventInputSerializer(instance=event, data=request.data, partial=True)
     data.is_valid(raise_exception=True)
     valid = data.validated_data
-    # One transaction, so the answer (and its ETag) shows the version this write made, not a later one.
-    with transaction.atomic():
-        event, conflicts = services.event_update(
-            event=event,
-            actor=request.user,
-            changes=valid["changes"],
-            reason=change_reason(request, valid),
-            conflict_strategy=conflict_strategy(request, valid),
-            expected_version=expected_version_of(request, valid),
-            on_conflict=on_conflict(request, valid),
-        )
-        merged = event.merged
-        event = selectors.event_get(user=request.user, event_id=event.pk)
-    event.merged = merged
-    response = event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
+    written = services.event_update(
+        event=event,
+        actor=request.user,
+        changes=valid["changes"],
+        reason=change_reason(request, valid),
+        conflict_strategy=conflict_strategy(request, valid),
+        expected_version=expected_version_of(request, valid),
+        on_conflict=on_conflict(request, valid),
+    )
+    response = written_response(request, written)
     if split_at is not None:  # scope=following at the first occurrence: the whole series changed
         return Response({"updated": response.data, "created": None}, headers={"ETag": response["ETag"]})
     return response
@@ -163,19 +171,18 @@ def _split_answer(request, event, split_at: datetime) -> Response:
     valid = data.validated_data
     if on_conflict(request, valid) != "reject":
         raise ValidationError({"on_conflict": ["scope=following does not merge or overwrite: a stale write is a 412."]})
-    with transaction.atomic():  # the answer shows the versions this write made
-        old, new, conflicts = services.event_split(
-            event=event,
-            actor=request.user,
-            at=split_at,
-            changes=valid["changes"],
-            reason=change_reason(request, valid),
-            conflict_strategy=conflict_strategy(request, valid),
-            expected_version=expected_version_of(request, valid),
-        )
-        old = selectors.event_get(user=request.user, event_id=old.pk)
-        new = selectors.event_get(user=request.user, event_id=new.pk)
-    new.conflicts = conflicts
+    split = services.event_split(
+        event=event,
+        actor=request.user,
+        split=plan,
+        changes=valid["changes"],
+        reason=change_reason(request, valid),
+        conflict_strategy=conflict_strategy(request, valid),
+        expected_version=expected_version_of(request, valid),
+    )
+    # The versions this write made (not later ones): the old series' answer has no `conflicts`, the new one's has.
+    old = selectors.event_as_written(split.old, user=request.user)
+    new = written_event(request, services.EventWritten(split.new, split.conflicts))
     updated = EventWriteResultSerializer(old).data
     # The ETag is the target's (the series named in the URL, now ending before the split), as for scope=all.
     return Response(

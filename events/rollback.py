@@ -9,9 +9,9 @@ from rest_framework.exceptions import NotFound
 from common.exceptions import Conflict
 from history.models import Action
 
+from . import content
 from .merge import base_snapshot
-from .models import CONTENT_FIELDS
-from .services import event_update
+from .services import EventWritten, event_update
 
 
 class EventDeleted(Conflict):
@@ -30,7 +30,7 @@ def event_rollback(
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
     on_conflict: str = "reject",
-):
+) -> EventWritten:
     """Give `event` a new version whose fields equal those of `version` (history is never rewritten).
 
     Goes through `event_update`, so locking, If-Match (412), conflicts (409) and notifications are the
@@ -45,7 +45,7 @@ def event_rollback(
     return event_update(
         event=event,
         actor=actor,
-        changes={field: getattr(row, field) for field in CONTENT_FIELDS},
+        changes=content.values_of(row),
         reason=reason,
         conflict_strategy=conflict_strategy,
         expected_version=expected_version,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import islice
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from rest_framework.exceptions import NotFound
 
 from common.fields import parse_id
@@ -22,14 +22,31 @@ def events_visible(*, user) -> QuerySet[Event]:
     return Event.objects.visible_to(user).select_related("owner")
 
 
-def with_permissions(queryset: QuerySet[Event]) -> QuerySet[Event]:
-    return queryset.prefetch_related(
-        Prefetch(
-            "permissions",
-            queryset=EventPermission.objects.select_related("user", "granted_by").order_by("granted_at", "id"),
-            to_attr="permission_list",
-        )
+def _permissions() -> Prefetch:
+    return Prefetch(
+        "permissions",
+        queryset=EventPermission.objects.select_related("user", "granted_by").order_by("granted_at", "id"),
+        to_attr="permission_list",
     )
+
+
+def with_permissions(queryset: QuerySet[Event]) -> QuerySet[Event]:
+    return queryset.prefetch_related(_permissions())
+
+
+def event_as_written(event: Event, *, user) -> Event:
+    """`event` as a write just left it, with what its answer shows: its permissions, and from them its owner
+    and `user`'s role (`my_role`). One query; the event's row is not read again, so the answer is the version
+    the write made even when another write follows at once. NotFound (404) if `user` holds no role on it."""
+    event.__dict__.pop("permission_list", None)
+    prefetch_related_objects([event], _permissions())
+    holders = {permission.user_id: permission for permission in event.permission_list}
+    if user.pk not in holders:
+        raise NotFound("No such event.")
+    event.my_role = holders[user.pk].role
+    if event.owner_id in holders:  # always, as an event keeps its owner among its owners (sharing/services.py)
+        event.owner = holders[event.owner_id].user
+    return event
 
 
 def event_get(*, user, event_id, detail: bool = True) -> Event:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +20,7 @@ from recurrence import rules, timezones
 from sharing.roles import Role
 from sharing.serializers import PermissionSerializer
 
+from . import content, schedule
 from .merge import ON_CONFLICT
 from .models import DESCRIPTION_MAX, LOCATION_MAX, TIMEZONE_MAX, TITLE_MAX, UID_MAX, Event
 from .representation import event_data
@@ -34,6 +35,48 @@ def validated_timezone(name: str) -> str:
 
 CONFLICT_STRATEGIES = ["reject", "warn", "allow"]
 REASON_MAX = 500
+
+# The options of a write, wherever a body may carry them: declared here once (WriteOptionsMixin). The same
+# options also come as a header or query parameter (events/request_options.py says which one wins).
+WRITE_OPTIONS = {
+    "change_reason": lambda: StrictCharField(
+        max_length=REASON_MAX, required=False, allow_blank=True, help_text="Why; recorded with the new version."
+    ),
+    "conflict_strategy": lambda: serializers.ChoiceField(
+        choices=CONFLICT_STRATEGIES, required=False, help_text="reject (default), warn or allow."
+    ),
+    "base_version": lambda: serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The version this change is based on; works like If-Match (the header wins when both are sent).",
+    ),
+    "on_conflict": lambda: serializers.ChoiceField(
+        choices=ON_CONFLICT,
+        required=False,
+        help_text="When If-Match/base_version is stale: reject (default, 412), merge (three-way; 409 on overlap) "
+        "or overwrite (last writer wins).",
+    ),
+}
+
+
+# A body that carries write options: `write_options` names which (of WRITE_OPTIONS); they follow the fields
+# the class declares itself (a subclass's own fields follow them, as for any declared field). No docstring:
+# a serializer's docstring is its schema description.
+class WriteOptionsMixin:
+    write_options: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "write_options" in cls.__dict__:  # runs after the serializer metaclass collected the declared fields
+            cls._declared_fields = {
+                **{name: field for name, field in cls._declared_fields.items() if name not in WRITE_OPTIONS},
+                **{name: WRITE_OPTIONS[name]() for name in cls.write_options},
+            }
+
+    def options_in(self, attrs: dict) -> dict:
+        """The write options among validated `attrs` (those the body carried)."""
+        return {name: attrs[name] for name in self.write_options if name in attrs}
 
 
 class WallClockDateTimeField(BoundedDateTimeField):
@@ -69,8 +112,10 @@ class RecurrenceInputField(serializers.Field):
         return data
 
 
-class EventInputSerializer(AcceptsRepresentation, serializers.Serializer):
+class EventInputSerializer(AcceptsRepresentation, WriteOptionsMixin, serializers.Serializer):
     """Fields a client may write. On update any subset may be sent (PUT and PATCH alike)."""
+
+    write_options = ("change_reason", "conflict_strategy", "base_version", "on_conflict")
 
     uid = StrictCharField(
         min_length=1,
@@ -92,26 +137,6 @@ class EventInputSerializer(AcceptsRepresentation, serializers.Serializer):
         required=False, help_text="Optional; must agree with `recurrence_pattern` (true exactly when there is one)."
     )
     recurrence_pattern = RecurrenceInputField(required=False, allow_null=True)
-    change_reason = StrictCharField(
-        max_length=REASON_MAX, required=False, allow_blank=True, help_text="Why; recorded with the new version."
-    )
-    conflict_strategy = serializers.ChoiceField(
-        choices=CONFLICT_STRATEGIES, required=False, help_text="reject (default), warn or allow."
-    )
-    base_version = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_ID,
-        required=False,
-        help_text="The version this change is based on; works like If-Match.",
-    )
-    on_conflict = serializers.ChoiceField(
-        choices=ON_CONFLICT,
-        required=False,
-        help_text="When If-Match/base_version is stale: reject (default, 412), merge (three-way; 409 on overlap) "
-        "or overwrite (last writer wins).",
-    )
-
-    CONTROL_FIELDS = ("change_reason", "conflict_strategy", "base_version", "is_recurring", "on_conflict")
 
     def validate_timezone(self, value: str) -> str:
         return validated_timezone(value)
@@ -124,89 +149,12 @@ class EventInputSerializer(AcceptsRepresentation, serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        """Merge with the current event, read wall-clock times in its zone and check the whole."""
-        event: Event | None = self.instance
-        current = (
-            {
-                "start_time": event.start_time,
-                "end_time": event.end_time,
-                "timezone": event.timezone,
-                "is_all_day": event.is_all_day,
-                "recurrence_pattern": event.recurrence,
-            }
-            if event is not None
-            else {"timezone": "UTC", "is_all_day": False, "recurrence_pattern": None}
-        )
-        tz = attrs.get("timezone", current["timezone"])
-        start = timezones.localize(attrs.get("start_time", current.get("start_time")), tz)
-        end = timezones.localize(attrs.get("end_time", current.get("end_time")), tz)
-        is_all_day = attrs.get("is_all_day", current["is_all_day"])
-        check_end_after_start(start, end, is_all_day=is_all_day)
-        if is_all_day:
-            start, end = _whole_days(start, end, tz)
-
-        pattern_input = attrs.get("recurrence_pattern", current["recurrence_pattern"])
-        touches_schedule = event is None or any(
-            key in attrs for key in ("start_time", "end_time", "timezone", "is_all_day", "recurrence_pattern")
-        )
-        pattern = None
-        if pattern_input is not None and touches_schedule:
-            try:
-                pattern = rules.parse_pattern(pattern_input, start=start, end=end, tz=tz, is_all_day=is_all_day)
-            except rules.RecurrenceError as exc:
-                raise serializers.ValidationError({"recurrence_pattern": [str(exc)]}) from exc
-        elif pattern_input is not None:
-            pattern = rules.Pattern.from_json(pattern_input)
-        if "is_recurring" in attrs and attrs["is_recurring"] != (pattern is not None):
-            raise serializers.ValidationError(
-                {"is_recurring": ["is_recurring must be true exactly when recurrence_pattern is set."]}
-            )
-
-        changes = {key: attrs[key] for key in ("title", "description", "location") if key in attrs}
-        if event is None and "uid" in attrs:
-            changes["uid"] = attrs["uid"]
-        if touches_schedule:
-            changes.update(
-                start_time=start.astimezone(UTC),
-                end_time=end.astimezone(UTC),
-                timezone=tz,
-                is_all_day=is_all_day,
-                recurrence=pattern.to_json() if pattern is not None else None,
-            )
-        if event is not None:
-            # Only what this request changes relative to the event as the client saw it: the schedule
-            # fields it left alone must not overwrite a concurrent writer's values with stale ones.
-            changes = {key: value for key, value in changes.items() if getattr(event, key) != value}
-        return {
-            "changes": changes,
-            "pattern": pattern,
-            **{
-                key: attrs[key]
-                for key in ("change_reason", "conflict_strategy", "base_version", "on_conflict")
-                if key in attrs
-            },
-        }
-
-
-END_BEFORE_START = "end_time must be after start_time."
-
-
-def check_end_after_start(start: datetime, end: datetime, *, is_all_day: bool) -> None:
-    """An event ends after it starts. All-day times are days: a last day equal to the first is that one day."""
-    if end < start or (end == start and not is_all_day):
-        raise serializers.ValidationError({"end_time": [END_BEFORE_START]})
-
-
-def _whole_days(start: datetime, end: datetime, tz: str) -> tuple[datetime, datetime]:
-    """All-day events cover whole local days: from the first day's midnight to the midnight after the last."""
-    zone = timezones.get(tz)
-    first = start.astimezone(zone).date()
-    last_local = end.astimezone(zone)
-    last = last_local.date()
-    if last_local.time() != datetime.min.time() or last == first:
-        last = last.fromordinal(last.toordinal() + 1)
-    to_midnight = lambda day: datetime(day.year, day.month, day.day, tzinfo=zone)  # noqa: E731
-    return to_midnight(first), to_midnight(last)
+        """The changes this body makes to the event (none: a new one), read by the schedule rules."""
+        given = {name: attrs[api_name] for name, api_name in content.API_NAMES.items() if api_name in attrs}
+        if "uid" in attrs:
+            given["uid"] = attrs["uid"]
+        changes, pattern = schedule.read(self.instance, given, is_recurring=attrs.get("is_recurring"))
+        return {"changes": changes, "pattern": pattern, **self.options_in(attrs)}
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -280,16 +228,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "uid",
-            "title",
-            "description",
-            "location",
-            "start_time",
-            "end_time",
-            "timezone",
-            "is_all_day",
-            "is_recurring",
-            "recurrence_pattern",
-            "exceptions",
+            *(name for name, _ in content.MEMBERS),
             "version",
             "owner",
             "my_role",
@@ -461,11 +400,13 @@ class SchedulingConflictProblemSerializer(ProblemSerializer):
     )
 
 
-class OccurrenceChangeSerializer(serializers.Serializer):
+class OccurrenceChangeSerializer(WriteOptionsMixin, serializers.Serializer):
     """Changes to one occurrence of a series; null puts a field back to the series' own value.
 
     Context: `event`, `occurrence` (where the rule puts it) and `current` (where it is now).
     """
+
+    write_options = ("change_reason", "conflict_strategy", "base_version")
 
     title = StrictCharField(min_length=1, max_length=TITLE_MAX, required=False, allow_null=True)
     description = StrictCharField(
@@ -482,36 +423,14 @@ class OccurrenceChangeSerializer(serializers.Serializer):
     cancelled = serializers.BooleanField(
         required=False, help_text="true cancels the occurrence (like DELETE); false restores a cancelled one."
     )
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs: dict) -> dict:
         event, occurrence, current = self.context["event"], self.context["occurrence"], self.context["current"]
         changes: dict = {key: attrs[key] for key in ("cancelled", *series_overrides.TEXT_FIELDS) if key in attrs}
         if "start_time" in attrs or "end_time" in attrs:
-            if attrs.get("start_time", 0) is None or attrs.get("end_time", 0) is None:
-                start, end = occurrence.start, occurrence.end
-            else:
-                now_start, now_end = (current.start, current.end) if current else (occurrence.start, occurrence.end)
-                start = timezones.localize(attrs.get("start_time", now_start), event.timezone)
-                end = timezones.localize(attrs["end_time"], event.timezone) if "end_time" in attrs else None
-                if end is None and event.is_all_day:  # the same number of local days
-                    zone = timezones.get(event.timezone)
-                    days = (now_end.astimezone(zone).date() - now_start.astimezone(zone).date()).days
-                    first = start.astimezone(zone).date()
-                    start = datetime.combine(first, datetime.min.time(), zone)
-                    end = datetime.combine(first + timedelta(days=max(days, 1)), datetime.min.time(), zone)
-                elif end is None:
-                    end = start + (now_end - now_start)
-                check_end_after_start(start, end, is_all_day=event.is_all_day)
-                if event.is_all_day:
-                    start, end = _whole_days(start, end, event.timezone)
-            changes["start"], changes["end"] = start.astimezone(UTC), end.astimezone(UTC)
-        return {
-            "changes": changes,
-            **{key: attrs[key] for key in ("change_reason", "conflict_strategy", "base_version") if key in attrs},
-        }
+            span = {key: attrs[name] for key, name in (("start", "start_time"), ("end", "end_time")) if name in attrs}
+            changes["start"], changes["end"] = schedule.occurrence_span(event, occurrence, current, **span)
+        return {"changes": changes, **self.options_in(attrs)}
 
 
 class OccurrenceWriteResultSerializer(EventWriteResultSerializer):
@@ -618,7 +537,7 @@ class ConflictPairSerializer(serializers.Serializer):
     overlap_end = serializers.DateTimeField()
 
 
-class DeleteInputSerializer(serializers.Serializer):
+class DeleteInputSerializer(WriteOptionsMixin, serializers.Serializer):
     """The optional body of a DELETE (of an event or one occurrence), and a transaction's delete operation."""
 
     BODY_HELP = (
@@ -626,10 +545,7 @@ class DeleteInputSerializer(serializers.Serializer):
         "stale; the header wins when both are sent), `change_reason` like X-Change-Reason."
     )
 
-    base_version = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match (the header wins)."
-    )
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+    write_options = ("base_version", "change_reason")
 
     @classmethod
     def from_body(cls, request) -> dict:

@@ -4,6 +4,7 @@ who/why/what, and takes the calendar lock so conflict checks see each other."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -16,23 +17,48 @@ from history.audit import audit_record
 from history.models import RESTORE_WINDOW, Action
 from notifications.feed import event_changed, events_created
 from recurrence import overrides as series_overrides
-from recurrence import rules
 from scheduling import conflicts as conflict_rules
 from scheduling import free_slots
 from scheduling.intervals import Busy, BusyIndex
-from sharing.models import EventPermission
-from sharing.roles import Role
+from sharing import services as sharing_services
 
 from . import cache as event_cache
-from . import merge
+from . import content, merge
 from . import split as series_split
 from .locks import calendar_lock
-from .models import CONTENT_FIELDS, Event
+from .models import Event
 from .occurrences import EventOccurrence, pattern_of, series_end_of, series_start_of
 
-SCHEDULE_FIELDS = merge.SCHEDULE
 MAX_BATCH = 500
 _HISTORY_REASON_MAX = Event.history.model._meta.get_field("history_change_reason").max_length
+
+
+@dataclass(frozen=True)
+class EventWritten:
+    """What a write did: the event as it left it (the version it made, not a later one), the conflicts it
+    accepted under conflict_strategy=warn, and whether a stale write was merged (on_conflict=merge)."""
+
+    event: Event
+    conflicts: list[dict] = field(default_factory=list)
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class EventsCreated:
+    """What a batch created, in the order of its items, and the conflicts it accepted under `warn`."""
+
+    events: list[Event]
+    conflicts: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SeriesSplit:
+    """A series split in two: the old one (now ending before the split) and the new one, and the new one's
+    conflicts accepted under `warn`."""
+
+    old: Event
+    new: Event
+    conflicts: list[dict] = field(default_factory=list)
 
 
 def _stamp(event: Event, *, actor, reason: str | None, action: str) -> None:
@@ -109,7 +135,7 @@ def _check_uids_free(*, owner, uids: list[str]) -> None:
 @transaction.atomic
 def event_create(
     *, actor, changes: dict[str, Any], reason: str | None = None, conflict_strategy: str = "reject"
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Create an event owned by `actor` at version 1. Raises SchedulingConflict (409) under `reject`."""
     calendar_lock(actor.pk)
     if "uid" in changes:
@@ -119,12 +145,10 @@ def event_create(
     found = _check_conflicts(actor=actor, event=event, strategy=conflict_strategy)
     _stamp(event, actor=actor, reason=reason, action=Action.CREATED)
     event.save()
-    permission = EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor)
-    permission._history_user = actor
-    permission.save()
+    sharing_services.permission_create_owner(event=event, actor=actor)
     audit_record(actor=actor, action="event.created", target=event, data={"version": 1, "reason": reason or None})
     event_changed(event=event, actor=actor, kind=Action.CREATED)
-    return event, found
+    return EventWritten(event, found)
 
 
 @transaction.atomic
@@ -139,25 +163,25 @@ def event_update(
     action: str = Action.UPDATED,
     audit_data: dict | None = None,
     on_conflict: str = "reject",
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Apply `changes` as one new version. Raises PreconditionFailed (412) when stale, SchedulingConflict (409).
 
     A request that changes nothing makes no version. A stale `expected_version` is resolved by
     `on_conflict` (events/merge.py): reject (412), merge (MergeConflict 409 when the changes overlap)
-    or overwrite; the returned event's `merged` says whether a merge happened.
+    or overwrite; the result's `merged` says whether a merge happened.
     """
     calendar_lock(actor.pk)
     locked = _lock_live(event)
     changes, resolution = merge.resolve_stale(locked, expected_version, changes, on_conflict)
-    locked.merged = resolution == "merge"
+    merged = resolution == "merge"
     changed = {key: value for key, value in changes.items() if getattr(locked, key) != value}
     if not changed:
-        return locked, []
+        return EventWritten(locked, merged=merged)
     before = series_overrides.Schedule.of(locked)
     for key, value in changed.items():
         setattr(locked, key, value)
     found: list[dict] = []
-    reschedules = any(key in SCHEDULE_FIELDS for key in changed)
+    reschedules = any(key in content.SCHEDULE for key in changed)
     if reschedules and locked.end_time <= locked.start_time:
         # Another writer moved the other end meanwhile (or a rollback brings back a version from before the
         # rule): applying this change would leave the event ending when or before it starts.
@@ -184,7 +208,7 @@ def event_update(
         data={"version": locked.version, "fields": sorted(changed), "reason": reason or None, **(audit_data or {})},
     )
     event_changed(event=locked, actor=actor, kind=action, data={"fields": sorted(changed)})
-    return locked, found
+    return EventWritten(locked, found, merged)
 
 
 @transaction.atomic
@@ -206,7 +230,7 @@ def event_delete(*, event: Event, actor, reason: str | None = None, expected_ver
 @transaction.atomic
 def event_create_batch(
     *, actor, items: list[dict[str, Any]], reason: str | None = None, conflict_strategy: str = "reject"
-) -> tuple[list[Event], list[dict]]:
+) -> EventsCreated:
     """Create all `items` or none: conflicts within the batch and with the calendar are checked first,
     then events, owner permissions and first versions are inserted in bulk."""
     calendar_lock(actor.pk)
@@ -242,10 +266,7 @@ def event_create_batch(
     )
     if any(event.pk is None for event in created):  # a backend that cannot return ids from bulk inserts
         raise RuntimeError("bulk insert did not return primary keys")
-    permissions = [
-        EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor, granted_at=now) for event in created
-    ]
-    bulk_create_with_history(permissions, EventPermission, batch_size=250, default_user=actor, default_date=now)
+    sharing_services.permissions_create_owner_bulk(events=created, actor=actor, at=now)
     event_cache.invalidate_users([actor.pk])  # bulk inserts send no history signals (events/cache.py)
     audit_record(
         actor=actor,
@@ -254,7 +275,7 @@ def event_create_batch(
         data={"count": len(created), "ids": [event.pk for event in created], "reason": reason or None},
     )
     events_created(events=created, actor=actor)
-    return created, found
+    return EventsCreated(created, found)
 
 
 def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
@@ -291,7 +312,7 @@ def _batch_conflicts(*, actor, events: list[Event]) -> list[dict]:
 @transaction.atomic
 def event_restore(
     *, event: Event, actor, reason: str | None = None, conflict_strategy: str = "reject", expected_version=None
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Bring a deleted event back as a new version (action `restored`), within RESTORE_WINDOW of its deletion.
 
     Raises Conflict (409) if it is not deleted, Gone (410) after the window, PreconditionFailed (412) when
@@ -317,7 +338,7 @@ def event_restore(
         actor=actor, action="event.restored", target=locked, data={"version": locked.version, "reason": reason or None}
     )
     event_changed(event=locked, actor=actor, kind=Action.RESTORED)
-    return locked, found
+    return EventWritten(locked, found)
 
 
 class OccurrenceCancelled(Conflict):
@@ -336,7 +357,7 @@ def event_occurrence_change(
     reason: str | None = None,
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
-) -> tuple[Event, list[dict]]:
+) -> EventWritten:
     """Change, cancel or restore one occurrence of a series, as a new version of the series (action
     `occurrence_changed`) whose exceptions hold the change; a change that changes nothing makes no version.
 
@@ -365,7 +386,7 @@ def event_occurrence_change(
         )
     stored = series_overrides.dump(exceptions)
     if stored == locked.exceptions:
-        return locked, []
+        return EventWritten(locked)
     found: list[dict] = []
     if exception is not None and exception.moved and not locked.is_all_day:
         moved = EventOccurrence(exception.start, exception.end, occurrence.start)
@@ -380,7 +401,7 @@ def event_occurrence_change(
                 next_free_slots=free_slots.next_free_slots(user=actor, occurrences=[moved], skip=skip),
             ),
         )
-    updated, _ = event_update(
+    updated = event_update(
         event=locked,
         actor=actor,
         changes={"exceptions": stored},
@@ -388,8 +409,8 @@ def event_occurrence_change(
         conflict_strategy="allow",
         action=Action.OCCURRENCE_CHANGED,
         audit_data={"occurrence": series_overrides.key(occurrence.start)},
-    )
-    return updated, found
+    ).event
+    return EventWritten(updated, found)
 
 
 @transaction.atomic
@@ -397,19 +418,20 @@ def event_split(
     *,
     event: Event,
     actor,
-    at,
+    split: series_split.Split,
     changes: dict[str, Any],
     reason: str | None = None,
     conflict_strategy: str = "reject",
     expected_version: int | None = None,
-) -> tuple[Event, Event, list[dict]]:
-    """Apply `changes` to a series from its occurrence `at` on (scope=following), atomically: the series
-    ends before `at` (a version with action `split`) and a new series starts there with the changes (version
-    1, `created`, its reason naming the old series), the old one's permissions copied, exceptions split by
-    side. Returns (old, new, conflicts of the new series).
+) -> SeriesSplit:
+    """Apply `changes` to a series from the occurrence `split` (series_split.plan(event, at)) cuts it at,
+    atomically: the series ends before it (a version with action `split`) and a new series starts there with
+    the changes (version 1, `created`, its reason naming the old series), the old one's permissions copied,
+    exceptions split by side.
 
-    `changes` were validated against series_split.plan(event, at).tail, so the event must not have changed since
-    (PreconditionFailed otherwise). Raises NotFound, ValidationError, PreconditionFailed, SchedulingConflict.
+    The plan and `changes` (read against `split.tail` by events/schedule.py) were made from `event` as read,
+    so the event must not have changed since
+    (PreconditionFailed otherwise). Raises ValidationError, PreconditionFailed, SchedulingConflict.
     """
     calendar_lock(actor.pk)
     locked = _lock_live(event)
@@ -419,16 +441,11 @@ def event_split(
             f"The event changed while the request was read (now version {locked.version}); send it again.",
             current_version=locked.version,
         )
-    split = series_split.plan(locked, at)
     tail = split.tail
-    new = Event(**{**{field: getattr(tail, field) for field in CONTENT_FIELDS}, **changes})
+    # `changes` were read against the tail (events/schedule.py: its rule parsed from the new start), and the
+    # tail's own rule is the old one's cut by rules.split: nothing to parse again.
+    new = Event(**{**content.values_of(tail), **changes})
     new.owner_id, new.version = locked.owner_id, 1
-    try:
-        rules.parse_pattern(
-            new.recurrence, start=new.start_time, end=new.end_time, tz=new.timezone, is_all_day=new.is_all_day
-        )
-    except rules.RecurrenceError as exc:
-        raise ValidationError({"recurrence_pattern": [f"The series from that occurrence on: {exc}"]}) from exc
     if new.recurrence is not None:
         new.exceptions = series_overrides.follow(
             tail.exceptions,
@@ -437,7 +454,7 @@ def event_split(
         )
     _derive(new)
 
-    old, _ = event_update(
+    old = event_update(
         event=locked,
         actor=actor,
         changes={"recurrence": split.head.to_json(), "exceptions": split.head_exceptions},
@@ -445,7 +462,7 @@ def event_split(
         conflict_strategy="allow",
         action=Action.SPLIT,
         audit_data={"split_at": series_overrides.key(tail.start_time)},
-    )
+    ).event
     # Checked after the old series was cut (same transaction), so it is not in the way of its own sequel.
     found = _check_conflicts(actor=actor, event=new, strategy=conflict_strategy)
     note = f"Split from event {old.pk}"
@@ -453,13 +470,8 @@ def event_split(
         new, actor=actor, reason=f"{note}: {reason}"[:_HISTORY_REASON_MAX] if reason else note, action=Action.CREATED
     )
     new.save()
-    now = timezone.now()
-    permissions = [
-        EventPermission(event=new, user_id=p.user_id, role=p.role, granted_by_id=p.granted_by_id, granted_at=now)
-        for p in EventPermission.objects.filter(event=old).order_by("granted_at", "id")
-    ]
     # No history signal for bulk rows; the holders' cached lists went stale with the old series' new version.
-    bulk_create_with_history(permissions, EventPermission, default_user=actor, default_date=now)
+    sharing_services.permissions_copy(source=old, target=new, actor=actor, at=timezone.now())
     audit_record(
         actor=actor,
         action="event.created",
@@ -467,4 +479,4 @@ def event_split(
         data={"version": 1, "split_from": old.pk, "reason": reason or None},
     )
     event_changed(event=new, actor=actor, kind=Action.CREATED, data={"split_from": old.pk})
-    return old, new, found
+    return SeriesSplit(old, new, found)

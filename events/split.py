@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from recurrence import overrides as series_overrides
 from recurrence import rules
 
+from . import content
 from .models import Event
 from .occurrences import pattern_of, rule_occurrence_at
 
@@ -50,14 +51,11 @@ def plan(event: Event, at: datetime) -> Split:
     except rules.RecurrenceError as exc:
         raise ValidationError({"occurrence": [str(exc)]}) from exc
     head_exceptions, tail_exceptions = series_overrides.partition(event.exceptions, occurrence.start)
+    # What the new series takes of each content field: events/content.py (on_split).
     tail = Event(
-        title=event.title,
-        description=event.description,
-        location=event.location,
+        **{name: getattr(event, name) for name in content.KEPT_ON_SPLIT},
         start_time=occurrence.start,
         end_time=occurrence.end,
-        timezone=event.timezone,
-        is_all_day=event.is_all_day,
         recurrence=tail_pattern.to_json(),
         is_recurring=True,
         exceptions=tail_exceptions,

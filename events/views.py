@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from common.conditional import etag
 from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
-from common.fields import StrictCharField, query_data, query_flag
+from common.fields import query_data, query_flag
 from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors
@@ -47,10 +47,9 @@ from .request_options import (
     expected_version_of,
     not_modified_or,
     update_answer,
+    written_response,
 )
 from .serializers import (
-    CONFLICT_STRATEGIES,
-    REASON_MAX,
     ConflictSerializer,
     DeleteInputSerializer,
     EventDetailSerializer,
@@ -64,6 +63,7 @@ from .serializers import (
     SplitResultSerializer,
     UpdateScopeSerializer,
     WriteConflictProblemSerializer,
+    WriteOptionsMixin,
 )
 
 SCOPE_PARAMETERS = [
@@ -93,13 +93,12 @@ UPDATE_RESULT = PolymorphicProxySerializer(
 )
 
 
-class BatchInputSerializer(serializers.Serializer):
+class BatchInputSerializer(WriteOptionsMixin, serializers.Serializer):
     # JSONField items: each is checked to be an object in the per-item loop, so errors keep the [{index, errors}] shape.
     events = serializers.ListField(
         child=serializers.JSONField(allow_null=True), min_length=1, max_length=services.MAX_BATCH
     )
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
+    write_options = ("conflict_strategy", "change_reason")
 
 
 _NOT_AN_OBJECT = "Expected an object with the event's fields."
@@ -231,17 +230,14 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         data = EventInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
-        event, conflicts = services.event_create(
+        written = services.event_create(
             actor=request.user,
             changes=valid["changes"],
             reason=change_reason(request, valid),
             conflict_strategy=conflict_strategy(request, valid),
         )
-        event = selectors.event_get(user=request.user, event_id=event.pk)
-        response = event_response(
-            event, status_code=status.HTTP_201_CREATED, conflicts=conflicts, serializer=EventWriteResultSerializer
-        )
-        response["Location"] = f"/api/events/{event.pk}"
+        response = written_response(request, written, status_code=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/events/{written.event.pk}"
         return response
 
     @extend_schema(
@@ -356,16 +352,16 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
                 f"{len(errors)} of {len(items) + len(errors)} items are invalid; nothing was created.", errors=errors
             )
         valid = envelope.validated_data
-        created, conflicts = services.event_create_batch(
+        created = services.event_create_batch(
             actor=request.user,
             items=items,
             reason=change_reason(request, valid),
             conflict_strategy=conflict_strategy(request, valid),
         )
-        for event in created:
+        for event in created.events:
             event.my_role = Role.OWNER
             event.owner = request.user
-        body = {"results": EventSerializer(created, many=True).data}
-        if conflicts:
-            body["conflicts"] = conflicts
+        body = {"results": EventSerializer(created.events, many=True).data}
+        if created.conflicts:
+            body["conflicts"] = created.conflicts
         return Response(body, status=status.HTTP_201_CREATED)

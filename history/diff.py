@@ -13,47 +13,32 @@ from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Any
 
+from events import content
+from events.content import Diff
 from recurrence import timezones
 
-TEXT_FIELDS = ("title", "description", "location")
-TIME_FIELDS = ("start_time", "end_time")
-# `exceptions`: changed and cancelled occurrences of a series, {original start: override}.
-# `ical_extra`: what an iCalendar object carried that no other field models (ical/extra.py).
-FIELDS = (*TEXT_FIELDS, *TIME_FIELDS, "timezone", "is_all_day", "recurrence_pattern", "exceptions", "ical_extra")
+# The content fields under their API names, in their order (events/content.py), by how they diff.
+FIELDS = tuple(field.api_name for field in content.FIELDS)
+TEXT_FIELDS = tuple(field.api_name for field in content.FIELDS if field.diff is Diff.TEXT)
+TIME_FIELDS = tuple(field.api_name for field in content.FIELDS if field.diff is Diff.TIME)
+(PATTERN_FIELD,) = (field.api_name for field in content.FIELDS if field.diff is Diff.PATTERN)
 QUOTE_MAX = 60  # characters of a value quoted in a summary
 LISTED_DATES_MAX = 3  # exdates/rdates named in a summary
 
-EMPTY: dict[str, Any] = {
-    "title": "",
-    "description": "",
-    "location": "",
-    "start_time": None,
-    "end_time": None,
-    "timezone": "",
-    "is_all_day": False,
-    "recurrence_pattern": None,
-    "exceptions": {},
-    "ical_extra": {},
-}
+# Before the first version.
+EMPTY: dict[str, Any] = {field.api_name: field.empty for field in content.FIELDS}
 
 # Words, runs of whitespace and single punctuation marks: joined back they give the text unchanged.
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
 
 def snapshot(row) -> dict[str, Any]:
-    """The client-visible fields of a historical row (or an event)."""
-    return {
-        "title": row.title,
-        "description": row.description,
-        "location": row.location,
-        "start_time": row.start_time,
-        "end_time": row.end_time,
-        "timezone": row.timezone,
-        "is_all_day": row.is_all_day,
-        "recurrence_pattern": row.recurrence,
-        "exceptions": getattr(row, "exceptions", None) or {},
-        "ical_extra": getattr(row, "ical_extra", None) or {},
-    }
+    """The content of a historical row (or an event) under the API's names; missing values are empty."""
+    values = {}
+    for field in content.FIELDS:
+        value = getattr(row, field.name, None)
+        values[field.api_name] = field.empty if value is None else value
+    return values
 
 
 def changed_fields(old: dict | None, new: dict) -> list[str]:
@@ -278,7 +263,7 @@ def field_changes(old: dict, new: dict) -> dict[str, dict[str, Any]]:
                 "old_display": readable_time(old[field], old["timezone"], is_all_day=old["is_all_day"], is_end=is_end),
                 "new_display": readable_time(new[field], new["timezone"], is_all_day=new["is_all_day"], is_end=is_end),
             }
-        elif field == "recurrence_pattern":
+        elif field == PATTERN_FIELD:
             old_rule, old_ex, old_r = _pattern_parts(old[field])
             new_rule, new_ex, new_r = _pattern_parts(new[field])
             changes[field] = {

@@ -11,19 +11,35 @@ from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
-from events.merge import ON_CONFLICT
-from events.serializers import (
-    CONFLICT_STRATEGIES,
-    REASON_MAX,
-    EventSerializer,
-    LocalTimeField,
-    RecurrenceOutputField,
-)
+from events.serializers import EventSerializer, LocalTimeField, RecurrenceOutputField, WriteOptionsMixin
 
 from . import selectors
 from .models import Action, AuditEntry
 
 CHANGELOG_ACTIONS = [*Action.values, "permission_granted", "permission_changed", "permission_revoked"]
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "What an imported iCalendar object carried that no other field models, written back in every "
+        "iCalendar answer: `lines` (its other properties and components, as unfolded content lines), `params` (the "
+        "parameters of modelled properties, by property), and markers (`no_summary`, `no_rrule`, `instant`). `{}` "
+        "when there is none. The diff names changes to it `ical_extra` too.",
+        "properties": {
+            "lines": {"type": "array", "items": {"type": "string"}},
+            "params": {
+                "type": "object",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "no_summary": {"type": "boolean"},
+            "no_rrule": {"type": "boolean"},
+            "instant": {"type": "string", "enum": ["DTSTART", "DTEND", "DURATION"]},
+        },
+    }
+)
+class IcalExtraField(serializers.JSONField):
+    pass
 
 
 class VersionDataSerializer(serializers.Serializer):
@@ -40,6 +56,7 @@ class VersionDataSerializer(serializers.Serializer):
     is_all_day = serializers.BooleanField()
     is_recurring = serializers.BooleanField()
     recurrence_pattern = RecurrenceOutputField()
+    ical_extra = IcalExtraField()
     version = serializers.IntegerField()
     owner = UserRefSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -150,15 +167,8 @@ class HistoryOrderSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="asc")
 
 
-class RollbackInputSerializer(serializers.Serializer):
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False, allow_blank=True)
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    base_version = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match."
-    )
-    on_conflict = serializers.ChoiceField(
-        choices=ON_CONFLICT, required=False, help_text="What a stale base does: reject (default), merge, overwrite."
-    )
+class RollbackInputSerializer(WriteOptionsMixin, serializers.Serializer):
+    write_options = ("change_reason", "conflict_strategy", "base_version", "on_conflict")
 
 
 class DeletedEventSerializer(EventSerializer):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, status
@@ -29,12 +28,11 @@ from events.request_options import (
     WRITE_PARAMETERS,
     change_reason,
     conflict_strategy,
-    event_response,
     expected_version_of,
     on_conflict,
+    written_response,
 )
 from events.rollback import event_rollback
-from events.selectors import event_get
 from events.serializers import EventWriteResultSerializer
 from sharing.permissions import require_role
 from sharing.roles import Role
@@ -190,21 +188,16 @@ class EventRollbackView(ThrottleRefusalsMixin, APIView):
         data.is_valid(raise_exception=True)
         valid = data.validated_data
         target = selectors.version_get(event=event, version=version)
-        # One transaction, so the answer (and its ETag) shows the version this rollback made, not a later one.
-        with transaction.atomic():
-            event, conflicts = event_rollback(
-                event=event,
-                actor=request.user,
-                version=target.version,
-                reason=change_reason(request, valid),
-                conflict_strategy=conflict_strategy(request, valid),
-                expected_version=expected_version_of(request, valid),
-                on_conflict=on_conflict(request, valid),
-            )
-            merged = event.merged
-            event = event_get(user=request.user, event_id=event.pk)
-        event.merged = merged
-        return event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
+        written = event_rollback(
+            event=event,
+            actor=request.user,
+            version=target.version,
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
+            expected_version=expected_version_of(request, valid),
+            on_conflict=on_conflict(request, valid),
+        )
+        return written_response(request, written)
 
 
 @extend_schema(tags=["history"])
@@ -228,16 +221,14 @@ class EventRestoreView(ThrottleRefusalsMixin, APIView):
         data = RollbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         valid = data.validated_data
-        with transaction.atomic():  # the answer shows the version this restore made
-            event, conflicts = event_services.event_restore(
-                event=event,
-                actor=request.user,
-                reason=change_reason(request, valid),
-                conflict_strategy=conflict_strategy(request, valid),
-                expected_version=expected_version_of(request, valid),
-            )
-            event = event_get(user=request.user, event_id=event.pk)
-        return event_response(event, conflicts=conflicts, serializer=EventWriteResultSerializer)
+        written = event_services.event_restore(
+            event=event,
+            actor=request.user,
+            reason=change_reason(request, valid),
+            conflict_strategy=conflict_strategy(request, valid),
+            expected_version=expected_version_of(request, valid),
+        )
+        return written_response(request, written)
 
 
 @extend_schema(tags=["history"])

@@ -8,11 +8,13 @@ Stored form (`Event.ical_extra` for a series or single event, `exceptions[...]["
 `lines` are the unmodelled properties and every subcomponent (VALARM, ...), as unfolded content lines in
 the order the client sent them, parameters and all: exactly what came in, so it goes out the same.
 `params` are the parameters of modelled properties (SUMMARY;LANGUAGE=de, DESCRIPTION;ALTREP=...), apart
-from TZID and VALUE, which the event's own fields decide. Empty parts are left out; nothing kept is `{}`.
+from TZID and VALUE, which the event's own fields decide. Markers say what the fields cannot: `no_summary`,
+`no_rrule`, `instant` (below). Empty parts are left out; nothing kept is `{}`.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
 from icalendar import Component
@@ -22,6 +24,11 @@ from .mapping import MODELLED_PARAMETERS
 NO_SUMMARY = "no_summary"  # the VEVENT had no SUMMARY: its title is UNTITLED, and the export writes none
 UNTITLED = "(no title)"
 NO_RRULE = "no_rrule"  # the VEVENT had RDATEs but no RRULE: ours is FREQ=DAILY;COUNT=1, not written back
+# The VEVENT took no time (RFC 5545 §3.6.1): its form, "DTSTART" (no DTEND, no DURATION), "DTEND" (equal to
+# DTSTART) or "DURATION" (PT0S). Our events last (the REST API refuses an end equal to the start), so such an
+# event, or override, lasts INSTANT_LENGTH from its start; while it still does, the export writes the form.
+INSTANT = "instant"
+INSTANT_LENGTH = timedelta(minutes=1)
 MAX_EXTRA_CHARS = 65_536  # of one component's kept lines: an event is not an attachment store
 
 

@@ -21,7 +21,7 @@ from django.db.models import Q
 from events.cache import user_token
 from events.selectors import events_visible
 
-from .export import calendar_bytes
+from .export import EXPORTED_FIELDS, calendar_bytes
 from .models import Feed
 
 PAST = timedelta(days=365)
@@ -60,7 +60,10 @@ def feed_body(feed: Feed, etag: str, ids: list[int]) -> bytes:
     key = f"ical:feed:{feed.pk}:{etag}"
     body = cache.get(key)
     if body is None:
-        events = sorted(events_visible(user=feed.owner).filter(pk__in=ids), key=lambda e: (e.start_time, e.pk))
+        # The owner join of events_visible and the columns no VEVENT says are not read: a 1,000-event body
+        # builds half the model instances it would.
+        visible = events_visible(user=feed.owner).select_related(None).only(*EXPORTED_FIELDS)
+        events = list(visible.filter(pk__in=ids).order_by("start_time", "id"))
         body = calendar_bytes(events, name=feed.name, refresh=REFRESH)
         cache.set(key, body, CACHE_SECONDS)
     return body

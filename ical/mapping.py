@@ -1,4 +1,4 @@
-"""How each content field of an event (events.models.CONTENT_FIELDS) is written in a VEVENT, defined once.
+"""How each content field of an event (events/content.py) is written in a VEVENT, defined once.
 
 Export (ical/export.py) and import (ical/parse.py) both read this table; adding a content field without
 saying here how iCalendar carries it fails at import time, so the mapping cannot silently fall behind.
@@ -9,7 +9,7 @@ saying here how iCalendar carries it fails at import time, so the mapping cannot
 | description  | DESCRIPTION                                                                          |
 | location     | LOCATION                                                                             |
 | start_time   | DTSTART (TZID of `timezone`; a UTC event with a Z; VALUE=DATE when all-day)          |
-| end_time     | DTEND (likewise; on import DURATION is read too)                                     |
+| end_time     | DTEND (likewise; on import DURATION is read too; an instant: extra.INSTANT)          |
 | timezone     | the TZID parameter of DTSTART/DTEND, and a VTIMEZONE for it                          |
 | is_all_day   | VALUE=DATE on DTSTART/DTEND                                                           |
 | recurrence   | RRULE, RDATE, EXDATE                                                                 |
@@ -22,7 +22,7 @@ CREATED (`created_at`). What the table does not name is never dropped: it goes t
 
 from __future__ import annotations
 
-from events.models import CONTENT_FIELDS
+from events import content
 
 FIELD_PROPERTIES: dict[str, tuple[str, ...]] = {
     "title": ("SUMMARY",),
@@ -39,9 +39,9 @@ FIELD_PROPERTIES: dict[str, tuple[str, ...]] = {
 TEXT_PROPERTIES = {"title": "SUMMARY", "description": "DESCRIPTION", "location": "LOCATION"}
 BOOKKEEPING = ("UID", "DTSTAMP", "SEQUENCE", "CREATED", "LAST-MODIFIED")
 
-_unmapped = set(CONTENT_FIELDS) - set(FIELD_PROPERTIES)
+_unmapped = content.missing_from(FIELD_PROPERTIES)
 if _unmapped:  # a new content field: say above how iCalendar carries it
-    raise ImportError(f"ical/mapping.py has no iCalendar mapping for {sorted(_unmapped)}")
+    raise ImportError(f"ical/mapping.py has no iCalendar mapping for {_unmapped}")
 
 # Properties of a VEVENT that the fields above hold; everything else is kept verbatim in `ical_extra`.
 MODELLED = frozenset(name for names in FIELD_PROPERTIES.values() for name in names) | set(BOOKKEEPING)

@@ -17,6 +17,7 @@ Limits: 10 MB, 10,000 components, nesting 10 deep (each refused with the line wh
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -34,6 +35,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_COMPONENTS = 10_000
 MAX_DEPTH = 10
 ONLY_DTSTART = "FREQ=DAILY;COUNT=1"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than TAB, LF and CR
 SKIPPED = ("VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 _OVERRIDE_MODELLED = frozenset(
     {"DTSTART", "DTEND", "DURATION", "SUMMARY", "DESCRIPTION", "LOCATION", "RECURRENCE-ID", *BOOKKEEPING}
@@ -141,10 +143,10 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ICalendarSyntaxError(f"line {line}: not UTF-8 text (byte {exc.start})") from None
-    bad = next((c for c in text if ord(c) < 32 and c not in "\r\n\t"), None)
+    bad = _CONTROL.search(text)
     if bad is not None:
-        line = text[: text.index(bad)].count("\n") + 1
-        raise ICalendarSyntaxError(f"line {line}: control character U+{ord(bad):04X} (binary data?)")
+        line = text[: bad.start()].count("\n") + 1
+        raise ICalendarSyntaxError(f"line {line}: control character U+{ord(bad.group()):04X} (binary data?)")
     return text
 
 
@@ -329,18 +331,33 @@ def _wire(value, tz: str) -> str:
     return datetime(value.year, value.month, value.day).isoformat()
 
 
-def _end(component: Component, start):
+def _end(component: Component, start) -> tuple[Any, str | None]:
+    """The end of the VEVENT, and for an instant (RFC 5545 §3.6.1: a DATE-TIME DTSTART with no DTEND and no
+    DURATION, or one that ends when it starts) the form it had (extra.INSTANT); our events last, so an
+    instant ends extra.INSTANT_LENGTH after its start and the form is written back (ical/export.py)."""
     if "DTEND" in component:
         end = _decoded(component, "DTEND")
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise _Refused("DTEND: a date and a date-time cannot be mixed with DTSTART")
-        return end
+        if isinstance(start, datetime) and _same_instant(start, end):
+            return start + extra_properties.INSTANT_LENGTH, "DTEND"
+        return end, None
     if "DURATION" in component:
         duration = component.decoded("DURATION")
         if not isinstance(duration, timedelta) or duration < timedelta(0):
             raise _Refused("DURATION: not a positive duration")
-        return start + duration
-    return start + timedelta(days=1) if not isinstance(start, datetime) else start
+        if isinstance(start, datetime) and not duration:
+            return start + extra_properties.INSTANT_LENGTH, "DURATION"
+        return start + duration, None
+    if not isinstance(start, datetime):
+        return start + timedelta(days=1), None  # a DATE DTSTART alone: that one day
+    return start + extra_properties.INSTANT_LENGTH, "DTSTART"
+
+
+def _same_instant(start: datetime, end: datetime) -> bool:
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise _Refused("DTEND: a floating time and a time with a zone cannot be mixed with DTSTART")
+    return start == end
 
 
 def _read_master(obj: ICalObject, component: Component, default_tz: str, calendar_tz: str | None) -> None:
@@ -351,7 +368,7 @@ def _read_master(obj: ICalObject, component: Component, default_tz: str, calenda
     start = _decoded(component, "DTSTART")
     if not isinstance(start, date):
         raise _Refused("DTSTART: not a date or date-time")
-    end = _end(component, start)
+    end, instant_form = _end(component, start)
     rrules = component.get("RRULE")
     if isinstance(rrules, list):
         raise _Refused("RRULE: more than one RRULE in one VEVENT is not supported")
@@ -396,6 +413,8 @@ def _read_master(obj: ICalObject, component: Component, default_tz: str, calenda
         if instant(ends, tz) - original != length:
             obj.overrides.append(Override(recurrence_id=original, start=original, end=instant(ends, tz)))
     obj.extra = extra_properties.collect(component, modelled=MODELLED)
+    if instant_form:
+        obj.extra[extra_properties.INSTANT] = instant_form
     if "SUMMARY" not in component:
         obj.extra[extra_properties.NO_SUMMARY] = True  # so the export writes no SUMMARY either
     if rrule_text == ONLY_DTSTART and rrules is None:
@@ -424,16 +443,20 @@ def _read_override(component: Component, fields: dict) -> Override:
     if status == "CANCELLED":
         override.cancelled = True
         return override
+    instant_form = None
     if "DTSTART" in component:
         start = _decoded(component, "DTSTART")
         override.start = instant(start, tz)
-        override.end = instant(_end(component, start), tz)
+        end, instant_form = _end(component, start)
+        override.end = instant(end, tz)
     # An override is the whole instance (RFC 5545 §3.8.4.4): a text it lacks is empty there, not the series'.
     for name, prop_name in (("title", "SUMMARY"), ("description", "DESCRIPTION"), ("location", "LOCATION")):
         setattr(override, name, _text(component, prop_name))
     if "SUMMARY" not in component and fields["title"] == extra_properties.UNTITLED:
         override.title = None  # untitled like its series
     override.extra = extra_properties.collect(component, modelled=_OVERRIDE_MODELLED)
+    if instant_form:
+        override.extra[extra_properties.INSTANT] = instant_form
     if extra_properties.size(override.extra) > extra_properties.MAX_EXTRA_CHARS:
         raise _Refused(f"an override's other properties exceed {extra_properties.MAX_EXTRA_CHARS} characters")
     return override

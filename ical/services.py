@@ -91,13 +91,13 @@ def event_save_from_ical(
     NotFound when the event was deleted meanwhile."""
     try:
         if event is None:
-            created, found = event_services.event_create(
+            written = event_services.event_create(
                 actor=actor, changes=changes, reason=reason, conflict_strategy=conflict_strategy
             )
-            return ImportOutcome(created, "created", found)
+            return ImportOutcome(written.event, "created", written.conflicts)
         if not changes:
             return ImportOutcome(event, "unchanged")
-        updated, found = event_services.event_update(
+        written = event_services.event_update(
             event=event,
             actor=actor,
             changes=changes,
@@ -106,7 +106,8 @@ def event_save_from_ical(
             action=action,
             audit_data={"source": "ical"},
         )
-        return ImportOutcome(updated, "updated" if updated.version != event.version else "unchanged", found)
+        updated = written.event
+        return ImportOutcome(updated, "updated" if updated.version != event.version else "unchanged", written.conflicts)
     except ValidationError as exc:
         raise ObjectRefused(error_messages(exc.detail)) from None
 
@@ -131,9 +132,10 @@ def _create_all(actor, creates: list[PlannedObject], note: str, conflict_strateg
     """Create the new events of an import in one batch; their errors (a conflict under reject), if any."""
     try:
         with transaction.atomic():
-            created, found = event_services.event_create_batch(
+            batch = event_services.event_create_batch(
                 actor=actor, items=[item.changes for item in creates], reason=note, conflict_strategy=conflict_strategy
             )
+            created, found = batch.events, batch.conflicts
     except SchedulingConflict as exc:
         hits: dict[int, list] = {}
         for hit in exc.extra.get("conflicts", []):

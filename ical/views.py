@@ -126,8 +126,10 @@ class EventImportView(ThrottleRefusalsMixin, APIView):
             "new event is created; a UID of an event you may only view is an error. All or nothing: any object that "
             "cannot be imported → 400 with `errors: [{index, uid, errors}]` and nothing changes; a body that is not "
             "iCalendar → 400 saying what and where. VTODO/VJOURNAL are skipped and counted. Floating times and "
-            "all-day events are read in `timezone`. Versions record action `imported` (new events: `created`) and a "
-            "reason starting 'iCalendar import'."
+            "all-day events are read in `timezone`. A VEVENT (or override) that takes no time — a DTSTART with a time "
+            "and no DTEND or DURATION, a DTEND equal to DTSTART, or DURATION:PT0S (RFC 5545 §3.6.1) — is imported as "
+            "lasting one minute, and written back in its own form by every iCalendar answer while it lasts a minute. "
+            "Versions record action `imported` (new events: `created`) and a reason starting 'iCalendar import'."
         ),
     )
     def post(self, request):

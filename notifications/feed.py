@@ -46,9 +46,9 @@ logger = logging.getLogger(__name__)
 # Kinds whose message carries the event's state (the others: it is gone for the recipient).
 _WITH_STATE = {kind for kind in ChangeKind if kind not in (ChangeKind.DELETED, ChangeKind.ACCESS_REVOKED)}
 
-# The history actions event services record, as change kinds: the member of the same name (an action
-# without one fails here, at import, rather than at the first change of that kind).
-# An update made by an import is an update to every client (`event_updated`); its history says `imported`.
+# The history actions event services record, as change kinds: ChangeKind is made from them (the member of
+# the same name). An update made by an import is an update to every client (`event_updated`); its history
+# says `imported`.
 _ACTION_KINDS = {
     action.value: ChangeKind.UPDATED if action == Action.IMPORTED else ChangeKind[action.name] for action in Action
 }

@@ -11,21 +11,33 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from history.models import Action
 
-class ChangeKind(models.TextChoices):
-    """What happened to the event; a WebSocket message's `type` and a notification's `kind`."""
 
-    CREATED = "event_created", "Event created"
-    UPDATED = "event_updated", "Event updated"
-    ROLLED_BACK = "event_rolled_back", "Event rolled back"
-    OCCURRENCE_CHANGED = "occurrence_changed", "Occurrence changed"
-    SPLIT = "event_split", "Series split"
-    DELETED = "event_deleted", "Event deleted"
-    RESTORED = "event_restored", "Event restored"
-    SHARED = "event_shared", "Event shared"
-    PERMISSION_CHANGED = "permission_changed", "Role changed"
-    PERMISSION_REMOVED = "permission_removed", "Collaborator removed"
-    ACCESS_REVOKED = "access_revoked", "Your access was removed"
+def _announced(action: Action) -> tuple[str, str]:
+    """(message type, label) announcing a version that history records as `action`."""
+    if action == Action.OCCURRENCE_CHANGED:  # already names what changed
+        return action.value, action.label
+    if action == Action.SPLIT:
+        return f"event_{action.value}", "Series split"
+    return f"event_{action.value}", f"Event {action.label.lower()}"
+
+
+# What happened to the event; a WebSocket message's `type` and a notification's `kind`. The event
+# members are the history actions (history/models.py), so a new action is announced without a second
+# list; an import's update is announced as `event_updated` (notifications/feed.py). The sharing members
+# make no version of the event.
+ChangeKind = models.TextChoices(
+    "ChangeKind",
+    [
+        *((action.name, _announced(action)) for action in Action if action != Action.IMPORTED),
+        ("SHARED", ("event_shared", "Event shared")),
+        ("PERMISSION_CHANGED", ("permission_changed", "Role changed")),
+        ("PERMISSION_REMOVED", ("permission_removed", "Collaborator removed")),
+        ("ACCESS_REVOKED", ("access_revoked", "Your access was removed")),
+    ],
+    module=__name__,
+)
 
 
 class FeedKind(models.TextChoices):

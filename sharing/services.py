@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.functions import Lower
 from rest_framework.exceptions import NotFound, ValidationError
+from simple_history.utils import bulk_create_with_history
 
 from common.exceptions import LastOwner
 from history.audit import audit_record
@@ -60,6 +61,37 @@ def _lock_permissions(event) -> list[EventPermission]:
     if not list(type(event).objects.select_for_update().filter(pk=event.pk).values("pk")):
         raise NotFound("No such event.")
     return list(EventPermission.objects.filter(event=event).order_by("id"))
+
+
+# --- the permissions of a new event: part of the event's own write (its services audit and notify) ------
+
+
+def permission_create_owner(*, event, actor: User) -> EventPermission:
+    """Make `actor` the owner of the event they just created (with a history row)."""
+    permission = EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor)
+    permission._history_user = actor
+    permission.save()
+    return permission
+
+
+def permissions_create_owner_bulk(*, events: list, actor: User, at) -> None:
+    """Make `actor` the owner of each of the events they just created in bulk, granted at `at`."""
+    permissions = [
+        EventPermission(event=event, user=actor, role=Role.OWNER, granted_by=actor, granted_at=at) for event in events
+    ]
+    bulk_create_with_history(permissions, EventPermission, batch_size=250, default_user=actor, default_date=at)
+
+
+def permissions_copy(*, source, target, actor: User, at) -> None:
+    """Give the new event `target` the roles held on `source` (a series split in two), granted at `at`.
+
+    Bulk rows send no history signal: the caller invalidates what the holders have cached.
+    """
+    permissions = [
+        EventPermission(event=target, user_id=p.user_id, role=p.role, granted_by_id=p.granted_by_id, granted_at=at)
+        for p in EventPermission.objects.filter(event=source).order_by("granted_at", "id")
+    ]
+    bulk_create_with_history(permissions, EventPermission, default_user=actor, default_date=at)
 
 
 @transaction.atomic

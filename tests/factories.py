@@ -45,5 +45,5 @@ def make_event(owner, *, title: str = "Meeting", start: datetime | None = None, 
         "recurrence": fields.pop("recurrence", None),
         **fields,
     }
-    event, _ = event_services.event_create(actor=owner, changes=changes, conflict_strategy="allow")
+    event = event_services.event_create(actor=owner, changes=changes, conflict_strategy="allow").event
     return event

@@ -139,11 +139,11 @@ def _valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def _event_answer(actor, event, conflicts: list | None = None, merged: bool = False) -> dict:
-    event = selectors.event_get(user=actor, event_id=event.pk)
-    if conflicts is not None:
-        event.conflicts = conflicts
-    event.merged = merged
+def _event_answer(actor, written: services.EventWritten) -> dict:
+    """The event as this operation left it (later operations of the transaction may change it again)."""
+    event = selectors.event_as_written(written.event, user=actor)
+    event.conflicts = written.conflicts
+    event.merged = written.merged
     return EventWriteResultSerializer(event).data
 
 
@@ -160,20 +160,20 @@ def _reason_of(valid: dict, reason: str | None) -> str | None:
 
 def _create(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]:
     valid = _valid(EventInputSerializer, _data(operation))
-    event, conflicts = services.event_create(
+    written = services.event_create(
         actor=actor,
         changes=valid["changes"],
         reason=_reason_of(valid, reason),
         conflict_strategy=valid.get("conflict_strategy", "reject"),
     )
-    return 201, _event_answer(actor, event, conflicts)
+    return 201, _event_answer(actor, written)
 
 
 def _update(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]:
     event = selectors.event_get(user=actor, event_id=operation.get("event_id"), detail=False)
     require_role(event, Role.EDITOR)
     valid = _valid(EventInputSerializer, _data(operation), instance=event, partial=True)
-    event, conflicts = services.event_update(
+    written = services.event_update(
         event=event,
         actor=actor,
         changes=valid["changes"],
@@ -182,7 +182,7 @@ def _update(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]:
         expected_version=valid.get("base_version"),
         on_conflict=valid.get("on_conflict", "reject"),
     )
-    return 200, _event_answer(actor, event, conflicts, merged=event.merged)
+    return 200, _event_answer(actor, written)
 
 
 def _delete(*, actor, operation: dict, reason: str | None) -> tuple[int, None]:
@@ -221,7 +221,7 @@ def _rollback(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]
     if "version" not in operation:
         raise exceptions.ValidationError({"version": ["This field is required."]})
     target = history_selectors.version_get(event=event, version=operation["version"])
-    event, conflicts = event_rollback(
+    written = event_rollback(
         event=event,
         actor=actor,
         version=target.version,
@@ -229,7 +229,7 @@ def _rollback(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]
         conflict_strategy=valid.get("conflict_strategy", "reject"),
         expected_version=valid.get("base_version"),
     )
-    return 200, _event_answer(actor, event, conflicts, merged=getattr(event, "merged", False))
+    return 200, _event_answer(actor, written)
 
 
 _EXECUTORS = {

@@ -8,11 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PROBLEM_CONTENT_TYPE
-from common.fields import MAX_ID, StrictCharField
 from common.schema import ProblemSerializer
 from common.views import ThrottleRefusalsMixin
 from events.request_options import change_reason
-from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, DeleteInputSerializer, EventInputSerializer
+from events.serializers import DeleteInputSerializer, EventInputSerializer, WriteOptionsMixin
 from sharing.serializers import ShareTargetSerializer
 
 from .operations import MAX_OPERATIONS, OPS, transaction_execute
@@ -62,15 +61,11 @@ class UnshareOperationSerializer(serializers.Serializer):
     user_id = _IdOrReference()
 
 
-class RollbackOperationSerializer(serializers.Serializer):
+class RollbackOperationSerializer(WriteOptionsMixin, serializers.Serializer):
     op = _op("rollback")
     event_id = _IdOrReference()
     version = _IdOrReference()
-    base_version = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Works like If-Match."
-    )
-    conflict_strategy = serializers.ChoiceField(choices=CONFLICT_STRATEGIES, required=False)
-    change_reason = StrictCharField(max_length=REASON_MAX, required=False)
+    write_options = ("base_version", "conflict_strategy", "change_reason")
 
 
 class TransactionInputSerializer(serializers.Serializer):

@@ -4,11 +4,7 @@ The settings module runs once per process, so the production shapes are checked 
 """
 
 import json
-import os
-import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,36 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import secret_key_from_file
+from tests.helpers import CLEARED, run_settings
 
 ROOT = Path(settings.BASE_DIR)
-# Every variable the service reads (.env.example lists them all): none leaks in from the shell running the tests.
-ENV_EXAMPLE = ROOT / ".env.example"
-OUR_VARIABLES = tuple(re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE))
-CLEARED = (*OUR_VARIABLES, "DJANGO_SETTINGS_MODULE")
-
-
-def production_environment(**env: str) -> dict[str, str]:
-    """The process environment under the production settings, with only `env` set of ours."""
-    environment = {key: value for key, value in os.environ.items() if key not in CLEARED}
-    environment.update(DJANGO_SETTINGS_MODULE="config.settings.base", **env)
-    return environment
-
-
-def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
-    """`python *args` in the project folder, under the production settings with only `env` set of ours."""
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=production_environment(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def run_settings(code: str, **env: str) -> subprocess.CompletedProcess:
-    """`code` after django.setup() under the production settings, with only `env` set of ours."""
-    return run_python("-c", f"import django; django.setup(); {code}", **env)
 
 
 def test_postgres_without_a_secret_key_refuses_to_start():

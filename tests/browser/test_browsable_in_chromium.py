@@ -54,7 +54,7 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
     me = UserFactory(username="ada")
     UserFactory(username="bob")
     event = make_event(me, title="Planning")
-    event, _ = event_services.event_update(event=event, actor=me, changes={"location": "Room 4"}, reason="booked")
+    event = event_services.event_update(event=event, actor=me, changes={"location": "Room 4"}, reason="booked").event
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
         # A fresh profile (Playwright passes it as --user-data-dir).
         browser = playwright.chromium.launch_persistent_context(

@@ -64,7 +64,7 @@ def test_a_check_waits_for_the_transaction_that_holds_the_calendar_and_then_sees
 
     def first():
         with transaction.atomic():
-            outcome["a"], _ = services.event_create(actor=me, changes=changes("A", 0))
+            outcome["a"] = services.event_create(actor=me, changes=changes("A", 0)).event
             a_written.set()
             assert b_waiting.wait(WAIT), "B never queued behind A's lock"
         # A commits here; only now may B's check go on.
@@ -98,7 +98,7 @@ def test_a_check_waits_for_the_transaction_that_holds_the_calendar_and_then_sees
 def test_concurrent_changes_to_two_occurrences_of_one_series_both_land():
     """The series row lock serializes exception writes: neither change is lost."""
     me = UserFactory(username="me")
-    series, _ = services.event_create(
+    series = services.event_create(
         actor=me,
         changes={
             "title": "Weekly",
@@ -107,7 +107,7 @@ def test_concurrent_changes_to_two_occurrences_of_one_series_both_land():
             "timezone": "UTC",
             "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": [], "rdates": []},
         },
-    )
+    ).event
     barrier = threading.Barrier(2, timeout=WAIT)
 
     def cancel(week: int):

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events.models import Event
-from tests.events.test_recurrence_unit import RFC_EXAMPLES
-from tests.helpers import database_state
+from tests.helpers import create_series, database_state
+from tests.rfc5545_examples import RFC_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -27,26 +27,6 @@ TOKYO = "Asia/Tokyo"
 def local(text: str, tz: str) -> datetime:
     """'1997-09-02 09:00' in `tz` as an aware datetime (the first of two, if ambiguous)."""
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz))
-
-
-def create(client, *, start: str, tz: str, rule, hours: float = 1, **fields) -> dict:
-    """POST an event whose start and end are local wall-clock times (no offset) in `tz`."""
-    begins = datetime.fromisoformat(start)
-    response = client.post(
-        "/api/events",
-        {
-            "title": fields.pop("title", "Series"),
-            "start_time": begins.isoformat(),
-            "end_time": (begins + timedelta(hours=hours)).isoformat(),
-            "timezone": tz,
-            "recurrence_pattern": rule,
-            "conflict_strategy": "allow",
-            **fields,
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def occurrences(client, event_id, **params) -> dict:
@@ -71,7 +51,7 @@ def starts(body: dict) -> list[datetime]:
     ],
 )
 def test_rfc5545_examples_through_the_api(client, dtstart, rule, expected, finite):
-    event = create(client, start=dtstart, tz=NY, rule=rule)
+    event = create_series(client, start=dtstart, tz=NY, rule=rule)
 
     body = occurrences(client, event["id"], limit=len(expected) if not finite else 2500)
 
@@ -89,7 +69,7 @@ def test_rfc5545_examples_through_the_api(client, dtstart, rule, expected, finit
 
 def test_an_rfc_example_window_in_the_middle_of_an_old_series(client):
     # "Every other week forever" from 1997, read 28 years later: the rule is entered at the window.
-    event = create(client, start="1997-09-02 09:00", tz=NY, rule="FREQ=WEEKLY;INTERVAL=2;WKST=SU")
+    event = create_series(client, start="1997-09-02 09:00", tz=NY, rule="FREQ=WEEKLY;INTERVAL=2;WKST=SU")
 
     body = occurrences(client, event["id"], start="2025-03-01T00:00:00Z", end="2025-04-01T00:00:00Z")
 
@@ -109,7 +89,7 @@ def test_an_rfc_example_window_in_the_middle_of_an_old_series(client):
     ],
 )
 def test_a_weekly_meeting_keeps_its_local_time_across_dst(client, tz, summer, winter):
-    event = create(client, start="2026-02-23 09:00", tz=tz, rule="FREQ=WEEKLY;BYDAY=MO")
+    event = create_series(client, start="2026-02-23 09:00", tz=tz, rule="FREQ=WEEKLY;BYDAY=MO")
 
     body = occurrences(client, event["id"], start="2026-02-01T00:00:00Z", end="2027-01-01T00:00:00Z")
 
@@ -129,7 +109,7 @@ def test_a_weekly_meeting_keeps_its_local_time_across_dst(client, tz, summer, wi
     ],
 )
 def test_a_wall_time_in_the_spring_gap_moves_forward_by_the_gap(client, tz, day_before, gap_day, moved_utc):
-    event = create(client, start=f"{day_before} 02:30", tz=tz, rule="FREQ=DAILY;COUNT=3")
+    event = create_series(client, start=f"{day_before} 02:30", tz=tz, rule="FREQ=DAILY;COUNT=3")
 
     found = starts(occurrences(client, event["id"]))
 
@@ -146,7 +126,7 @@ def test_a_wall_time_in_the_spring_gap_moves_forward_by_the_gap(client, tz, day_
     ],
 )
 def test_a_wall_time_that_occurs_twice_is_the_first(client, tz, wall, first_pass_utc):
-    event = create(client, start=wall, tz=tz, rule="FREQ=DAILY;COUNT=2")
+    event = create_series(client, start=wall, tz=tz, rule="FREQ=DAILY;COUNT=2")
 
     found = starts(occurrences(client, event["id"]))
 
@@ -180,7 +160,7 @@ def test_an_offset_in_the_input_keeps_its_instant_and_the_rule_its_wall_time(cli
 
 @pytest.mark.parametrize("tz", [TOKYO, NY, "Pacific/Kiritimati", "Pacific/Pago_Pago"])
 def test_all_day_occurrences_are_whole_local_days_in_any_zone(client, tz):
-    event = create(client, start="2026-03-06 00:00", tz=tz, rule="FREQ=DAILY;COUNT=4", hours=24, is_all_day=True)
+    event = create_series(client, start="2026-03-06 00:00", tz=tz, rule="FREQ=DAILY;COUNT=4", hours=24, is_all_day=True)
 
     body = occurrences(client, event["id"])
 
@@ -194,7 +174,7 @@ def test_all_day_occurrences_are_whole_local_days_in_any_zone(client, tz):
 
 
 def test_an_all_day_series_has_a_23_hour_day_at_the_spring_change(client):
-    event = create(client, start="2026-03-07 00:00", tz=NY, rule="FREQ=DAILY;COUNT=3", hours=24, is_all_day=True)
+    event = create_series(client, start="2026-03-07 00:00", tz=NY, rule="FREQ=DAILY;COUNT=3", hours=24, is_all_day=True)
 
     body = occurrences(client, event["id"])
 
@@ -226,7 +206,7 @@ def test_an_all_day_event_sent_with_another_zones_times_covers_the_local_days(cl
 
 
 def test_an_all_day_series_is_in_a_window_that_touches_its_local_day_only(client):
-    event = create(client, start="2026-03-07 00:00", tz=TOKYO, rule="FREQ=WEEKLY", hours=24, is_all_day=True)
+    event = create_series(client, start="2026-03-07 00:00", tz=TOKYO, rule="FREQ=WEEKLY", hours=24, is_all_day=True)
 
     # Saturday 7 March in Tokyo is 6 March 15:00Z to 7 March 15:00Z.
     inside = client.get("/api/events", {"start": "2026-03-07T14:00:00Z", "end": "2026-03-07T14:30:00Z"})
@@ -314,7 +294,9 @@ def test_a_rule_denser_than_5_minutes_is_a_400(client, rule):
 
 
 def test_every_5_minutes_is_the_densest_rule_accepted(client):
-    event = create(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=MINUTELY;INTERVAL=5;COUNT=3", hours=1 / 60)
+    event = create_series(
+        client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=MINUTELY;INTERVAL=5;COUNT=3", hours=1 / 60
+    )
 
     assert [moment.minute for moment in starts(occurrences(client, event["id"]))] == [0, 5, 10]
 
@@ -346,7 +328,7 @@ def test_a_rule_with_no_occurrence_is_a_400(client, pattern):
 
 
 def test_an_invalid_rule_on_update_is_a_400_and_changes_nothing(client):
-    event = create(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=WEEKLY")
+    event = create_series(client, start="2030-01-07 09:00", tz="UTC", rule="FREQ=WEEKLY")
     before = database_state()
 
     response = client.patch(f"/api/events/{event['id']}", {"recurrence_pattern": "FREQ=MINUTELY"}, format="json")
@@ -357,7 +339,7 @@ def test_an_invalid_rule_on_update_is_a_400_and_changes_nothing(client):
 
 
 def test_an_unbounded_series_is_fine_and_says_more_exist(client):
-    event = create(client, start="2030-01-07 09:00", tz=BERLIN, rule="FREQ=DAILY")
+    event = create_series(client, start="2030-01-07 09:00", tz=BERLIN, rule="FREQ=DAILY")
 
     body = occurrences(client, event["id"], limit=3)
 

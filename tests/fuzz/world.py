@@ -58,9 +58,9 @@ class World:
 
 def _edit(event: Event, actor, **changes) -> Event:
     event.refresh_from_db()
-    updated, _ = event_services.event_update(
+    updated = event_services.event_update(
         event=event, actor=actor, changes=changes, reason="fuzz fixture", conflict_strategy="allow"
-    )
+    ).event
     return updated
 
 
@@ -94,16 +94,16 @@ def build() -> World:
     )
     _share(series, me, bob=(bob, Role.EDITOR))
     moved_from = series_start + 2 * WEEK
-    series, _ = event_services.event_occurrence_change(
+    series = event_services.event_occurrence_change(
         event=series,
         actor=me,
         original_start=moved_from,
         changes={"title": "Sync (moved)", "start": moved_from + 3 * HOUR, "end": moved_from + 4 * HOUR},
         conflict_strategy="allow",
-    )
-    series, _ = event_services.event_occurrence_change(
+    ).event
+    series = event_services.event_occurrence_change(
         event=series, actor=me, original_start=series_start + 3 * WEEK, changes={"cancelled": True}
-    )
+    ).event
     series = _edit(series, bob, location="Room 2")
 
     # Mine, deleted (restorable for 30 days).
@@ -128,12 +128,12 @@ def build() -> World:
     )
     _share(her_series, alice, me=(me, Role.VIEWER), bob=(bob, Role.VIEWER))
     her_series = _edit(her_series, alice, description="Standing")
-    her_series, _ = event_services.event_occurrence_change(
+    her_series = event_services.event_occurrence_change(
         event=her_series,
         actor=alice,
         original_start=BASE_TIME + 30 * timedelta(minutes=1) + timedelta(days=2),
         changes={"title": "Daily (longer)", "location": "Room 3"},
-    )
+    ).event
 
     # Not mine and not shared with me: every request naming it must answer 404.
     private = make_event(stranger, title="Private", start=BASE_TIME)

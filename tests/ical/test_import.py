@@ -195,3 +195,54 @@ def test_conflicts_are_listed_under_warn_and_refuse_under_reject(api, user):
     body = _import(api, user, CAL.format(body=ONE)).json()
     [conflict] = body["conflicts"]
     assert conflict["uid"] == "one@example.com" and conflict["conflicts"][0]["event_id"] == existing.pk
+
+
+def test_one_reused_serializer_per_file_says_what_a_new_one_per_object_says(api, user):
+    # import_plan validates every object with one EventInputSerializer per kind (create, update): no object's
+    # instance, errors or data may leak into the next one's answer.
+    from ical.parse import ObjectRefused, parse_calendar
+    from ical.selectors import events_for_uids
+    from ical.serializers import ical_changes
+
+    _import(api, user, CAL.format(body=SERIES))
+    bad_end = SERIES.replace("series-1@example.com", "bad-end").replace(
+        "DTEND;TZID=Europe/Berlin:20300107T100000", "DTEND;TZID=Europe/Berlin:20300107T080000"
+    )
+    long_title = SERIES.replace("series-1@example.com", "long").replace("Standup\r\nRRULE", "x" * 300 + "\r\nRRULE")
+    renamed = SERIES.replace("SUMMARY;LANGUAGE=de:Standup", "SUMMARY;LANGUAGE=de:Daily")
+    good = SERIES.replace("series-1@example.com", "good")
+    parsed = parse_calendar(
+        CAL.format(body=bad_end + renamed + long_title + good + bad_end.replace("bad-end", "b2")).encode()
+    )
+    targets = events_for_uids(user=user, uids=[obj.uid for obj in parsed.objects])
+
+    def outcome(obj, reused):
+        try:
+            return ical_changes(obj=obj, event=targets.get(obj.uid), reused=reused)
+        except ObjectRefused as exc:
+            return exc.errors
+
+    reused: dict = {}
+    one_each = [outcome(obj, None) for obj in parsed.objects]
+    assert [outcome(obj, reused) for obj in parsed.objects] == one_each
+    assert [isinstance(found, list) for found in one_each] == [True, False, True, False, True]
+    assert one_each[1]["title"] == "Daily" and "uid" not in one_each[1]  # an update, then a create
+    assert one_each[3]["uid"] == "good" and one_each[0] == [m.replace("b2", "bad-end") for m in one_each[4]]
+
+
+def test_a_versions_data_holds_its_ical_extra(api, user):
+    # The diff names ical_extra among the changes; each version's data says what it was.
+    text = CAL.format(body=SERIES)
+    event_id = _import(api, user, text).json()["created"][0]
+    _import(api, user, text.replace("X-CUSTOM;X-P=1:kept", "X-CUSTOM;X-P=1:changed"))
+    client = api.as_user(user)
+    first, second = (client.get(f"/api/events/{event_id}/history/{n}").json()["data"] for n in (1, 2))
+    assert "X-CUSTOM;X-P=1:kept" in first["ical_extra"]["lines"]
+    assert "X-CUSTOM;X-P=1:changed" in second["ical_extra"]["lines"]
+    assert first["ical_extra"]["params"] == {"SUMMARY": {"LANGUAGE": "de"}}
+    plain = client.post(
+        "/api/events",
+        {"title": "Plain", "start_time": "2030-02-01T10:00:00Z", "end_time": "2030-02-01T11:00:00Z"},
+        format="json",
+    ).json()
+    assert client.get(f"/api/events/{plain['id']}/history/1").json()["data"]["ical_extra"] == {}

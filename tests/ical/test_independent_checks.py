@@ -17,8 +17,9 @@ import recurring_ical_events
 import vobject
 from icalendar import Calendar
 
-from tests.events.test_recurrence_unit import RFC_EXAMPLES
 from tests.factories import UserFactory
+from tests.helpers import create_series
+from tests.rfc5545_examples import RFC_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -28,25 +29,6 @@ NY = "America/New_York"
 @pytest.fixture
 def client(api, db):
     return api.as_user(UserFactory(username="me"))
-
-
-def _create(client, *, start: str, tz: str, rule, hours: float = 1, **fields) -> int:
-    begins = datetime.fromisoformat(start)
-    response = client.post(
-        "/api/events",
-        {
-            "title": fields.pop("title", "Series"),
-            "start_time": begins.isoformat(),
-            "end_time": (begins + timedelta(hours=hours)).isoformat(),
-            "timezone": tz,
-            "recurrence_pattern": rule,
-            "conflict_strategy": "allow",
-            **fields,
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["id"]
 
 
 def _ours(client, event_id, limit: int) -> list[tuple[datetime, datetime]]:
@@ -124,7 +106,7 @@ def assert_same_occurrences(client, event_id: int, tz: str, limit: int = 400, wa
     ],
 )
 def test_rfc5545_examples_expand_the_same(client, dtstart, rule):
-    assert_same_occurrences(client, _create(client, start=dtstart, tz=NY, rule=rule), NY, limit=300)
+    assert_same_occurrences(client, create_series(client, start=dtstart, tz=NY, rule=rule)["id"], NY, limit=300)
 
 
 @pytest.mark.parametrize(
@@ -142,18 +124,22 @@ def test_rfc5545_examples_expand_the_same(client, dtstart, rule):
     ],
 )
 def test_dst_cases_expand_the_same(client, start, tz, rule):
-    assert_same_occurrences(client, _create(client, start=start, tz=tz, rule=rule), tz, wall_start=start[-5:])
+    assert_same_occurrences(
+        client, create_series(client, start=start, tz=tz, rule=rule)["id"], tz, wall_start=start[-5:]
+    )
 
 
 @pytest.mark.parametrize("tz", ["Asia/Tokyo", NY, "Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin"])
 def test_all_day_series_expand_the_same(client, tz):
-    event_id = _create(client, start="2026-03-06 00:00", tz=tz, rule="FREQ=DAILY;COUNT=40", hours=24, is_all_day=True)
+    event_id = create_series(
+        client, start="2026-03-06 00:00", tz=tz, rule="FREQ=DAILY;COUNT=40", hours=24, is_all_day=True
+    )["id"]
     assert_same_occurrences(client, event_id, tz)
 
 
 def test_exdates_rdates_and_changed_occurrences_expand_the_same(client):
     tz = "Europe/Berlin"
-    event_id = _create(
+    event_id = create_series(
         client,
         start="2026-03-02 09:00",
         tz=tz,
@@ -162,7 +148,7 @@ def test_exdates_rdates_and_changed_occurrences_expand_the_same(client):
             "exdates": ["2026-03-09T09:00:00"],
             "rdates": ["2026-03-11T15:00:00"],
         },
-    )
+    )["id"]
     moved = client.patch(
         f"/api/events/{event_id}/occurrences/2026-03-16T09:00:00%2B01:00",
         {"start_time": "2026-03-17T11:00:00+01:00", "end_time": "2026-03-17T12:30:00+01:00", "title": "Moved"},
@@ -175,9 +161,9 @@ def test_exdates_rdates_and_changed_occurrences_expand_the_same(client):
 
 
 def test_a_single_and_an_all_day_event_export_cleanly(client):
-    single = _create(client, start="2026-05-01 10:00", tz="America/Sao_Paulo", rule=None, title="Once")
+    single = create_series(client, start="2026-05-01 10:00", tz="America/Sao_Paulo", rule=None, title="Once")["id"]
     assert_same_occurrences(client, single, "America/Sao_Paulo")
-    all_day = _create(client, start="2026-05-01 00:00", tz=NY, rule=None, hours=48, is_all_day=True)
+    all_day = create_series(client, start="2026-05-01 00:00", tz=NY, rule=None, hours=48, is_all_day=True)["id"]
     ics = _export(client, all_day)
     event = Calendar.from_ical(ics).walk("VEVENT")[0]
     assert (event["DTSTART"].dt, event["DTEND"].dt) == (date(2026, 5, 1), date(2026, 5, 3))

@@ -12,7 +12,7 @@ and importing the export again changes nothing (every event `unchanged`).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -104,38 +104,47 @@ def _by_recurrence(calendar: Calendar, uid: str) -> dict:
     return found
 
 
-def _zero_length_uids(data: bytes) -> set[str]:
-    """UIDs of VEVENTs that end when they start: a DATE-TIME DTSTART with no DTEND and no DURATION (RFC 5545
-    §3.6.1, an instant), or a DTEND equal to DTSTART. Our events end after they start, whatever the door."""
+def _instant_uids(data: bytes) -> set[str]:
+    """UIDs of VEVENTs that take no time: a DATE-TIME DTSTART with no DTEND and no DURATION (RFC 5545 §3.6.1),
+    or with a DTEND equal to it, or DURATION:PT0S."""
     found = set()
     for component in Calendar.from_ical(data).walk("VEVENT"):
         start = component.get("DTSTART")
-        if start is None or not isinstance(start.dt, datetime) or "DURATION" in component:
+        if start is None or not isinstance(start.dt, datetime):
             continue
-        end = component.get("DTEND")
-        if end is None or end.dt == start.dt:
+        end, duration = component.get("DTEND"), component.get("DURATION")
+        if (
+            (end is None and duration is None)
+            or (end is not None and end.dt == start.dt)
+            or (duration is not None and not duration.dt)
+        ):
             found.add(str(component.get("UID")))
     return found
 
 
-FILES_WITH_INSTANTS = [p for p in FILES if _zero_length_uids(p.read_bytes())]
-ROUND_TRIP_FILES = [p for p in FILES if p not in FILES_WITH_INSTANTS]
+FILES_WITH_INSTANTS = [p for p in FILES if _instant_uids(p.read_bytes())]
+
+
+def test_the_fixtures_hold_instants():
+    assert len(FILES_WITH_INSTANTS) >= 12
 
 
 @pytest.mark.parametrize("path", FILES_WITH_INSTANTS, ids=[f"{p.parent.name}/{p.name}" for p in FILES_WITH_INSTANTS])
-def test_an_event_that_ends_when_it_starts_is_refused_by_name_and_nothing_is_imported(api, path):
+def test_an_instant_lasts_one_minute_and_is_written_back_as_it_came(api, path):
     client = api.as_user(UserFactory())
     original = path.read_bytes()
+    ids = _import(client, original)["created"]
+    source = {str(c["UID"]): c for c in Calendar.from_ical(original).walk("VEVENT") if "RECURRENCE-ID" not in c}
+    instants = _instant_uids(original)
+    for event in Event.objects.filter(pk__in=ids, uid__in=instants):
+        assert event.end_time - event.start_time == timedelta(minutes=1), event.uid
+        exported = Calendar.from_ical(client.get(f"/api/events/{event.pk}/ics").content)
+        [master] = [c for c in exported.walk("VEVENT") if "RECURRENCE-ID" not in c]
+        theirs = source[event.uid]
+        assert ("DTEND" in master, "DURATION" in master) == ("DTEND" in theirs, "DURATION" in theirs), event.uid
 
-    response = client.post(f"/api/events/import?timezone={FLOATING}", data=original, content_type="text/calendar")
 
-    assert response.status_code == 400, response.content
-    refused = {error["uid"] for error in response.json()["errors"] if any("end_time" in e for e in error["errors"])}
-    assert refused and refused <= _zero_length_uids(original)
-    assert not Event.objects.exists()
-
-
-@pytest.mark.parametrize("path", ROUND_TRIP_FILES, ids=[f"{p.parent.name}/{p.name}" for p in ROUND_TRIP_FILES])
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.name}" for p in FILES])
 def test_import_export_round_trip(api, path):
     client = api.as_user(UserFactory())
     original = path.read_bytes()

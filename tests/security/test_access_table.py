@@ -142,9 +142,9 @@ def world(db) -> World:
     owner = users["owner"]
 
     event = make_event(owner, title="Draft")
-    event, _ = event_services.event_update(
+    event = event_services.event_update(
         event=event, actor=owner, changes={"title": "Planning"}, conflict_strategy="allow"
-    )
+    ).event
     sharing_services.event_share(
         event=event,
         actor=owner,

@@ -3,7 +3,7 @@
 A deployment terminates TLS at a proxy and sets, besides DATABASE_URL, SECRET_KEY and ALLOWED_HOSTS,
 the TLS variables of `.env.example`: HSTS, secure cookies, the HTTPS redirect and trusting the
 proxy's `X-Forwarded-Proto`. The settings module runs once per process, so each shape is checked in a
-fresh one (helpers shared with tests/accounts/test_settings_security.py).
+fresh one (tests/helpers.py runs it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import secrets
 
 import pytest
 
-from tests.accounts.test_settings_security import OUR_VARIABLES, run_python, run_settings
+from tests.helpers import OUR_VARIABLES, run_python, run_settings
 
 # No database is reached by these checks: an address that cannot resolve proves it.
 DEPLOYMENT = {
