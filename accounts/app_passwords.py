@@ -6,12 +6,12 @@ password?" for HTTP Basic authentication (the CalDAV endpoints).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+
+from common.secret_tokens import new_secret, secret_digest
 
 from .models import AppPassword, User
 
@@ -21,13 +21,9 @@ SECRET_BYTES = 24  # 192 random bits; the brief asks for at least 128
 LAST_USED_PRECISION = timedelta(hours=1)
 
 
-def new_secret() -> str:
-    """A fresh app password: URL-safe, no padding, easy to paste into an app's password field."""
-    return secrets.token_urlsafe(SECRET_BYTES)
-
-
-def digest_of(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+def new_app_password() -> str:
+    """A fresh app password (common/secret_tokens.py): URL-safe, easy to paste into an app's password field."""
+    return new_secret(SECRET_BYTES)
 
 
 def app_password_user(*, identifier: str, secret: str) -> User | None:
@@ -39,7 +35,7 @@ def app_password_user(*, identifier: str, secret: str) -> User | None:
     """
     if not identifier or not secret:
         return None
-    row = AppPassword.objects.select_related("user").filter(digest=digest_of(secret)).first()
+    row = AppPassword.objects.select_related("user").filter(digest=secret_digest(secret)).first()
     if row is None or not row.user.is_active:
         return None
     named = identifier.lower()

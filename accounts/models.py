@@ -45,11 +45,7 @@ class RevokedAccessToken(models.Model):
 class AppPassword(models.Model):
     """A password for one app (a calendar app speaking CalDAV) that can only send a user name and a password.
 
-    Only the SHA-256 digest of the secret is stored. A fast hash is right here, unlike for account
-    passwords: the secret is 192 random bits made by us, so there is no dictionary to try and a brute
-    force of the digest is hopeless, while a slow hash (argon2) would cost ~50 ms of CPU on every
-    request of every app (apps send the password with each request, a sync is dozens of them).
-    The digest is also what finds the row (unique index), so checking a password is one indexed lookup.
+    Only the digest of its 192-bit secret is stored, and finds the row: common/secret_tokens.py says why.
     """
 
     NAME_MAX = 100

@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common.exceptions import Conflict
+from common.secret_tokens import secret_digest
 from history.audit import audit_record
 from notifications.live import session_sockets_close
 
@@ -124,8 +125,8 @@ def app_password_create(*, user: User, name: str) -> tuple[AppPassword, str]:
     User.objects.select_for_update().filter(pk=user.pk).first()  # serializes creates: the cap holds under races
     if AppPassword.objects.filter(user=user).count() >= AppPassword.PER_USER_MAX:
         raise TooManyAppPasswords()
-    secret = app_passwords.new_secret()
-    row = AppPassword.objects.create(user=user, name=name, digest=app_passwords.digest_of(secret))
+    secret = app_passwords.new_app_password()
+    row = AppPassword.objects.create(user=user, name=name, digest=secret_digest(secret))
     audit_record(actor=user, action="auth.app_password_created", target=row, data={"name": name})
     return row, secret
 

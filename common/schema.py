@@ -127,9 +127,9 @@ def problem_responses(*codes: int) -> dict:
     return {(code, PROBLEM_CONTENT_TYPE): ProblemSerializer for code in codes}
 
 
-# Query parameters that never make a 400: `format` (406 when unknown), `page` (404 past the end) and
-# the HTML pages' `token` (401).
-_LENIENT_QUERY = {"format", "page", "token"}
+# Query parameters of the HTML pages that never make a 400: `page` (404 past the end), a history `link` (404
+# when it no longer works). Every /api/ operation can answer 400: an undeclared parameter (declared_input.py).
+_LENIENT_QUERY = {"format", "page", "link"}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -138,14 +138,25 @@ class AutoSchema(SpectacularAutoSchema):
     def _query_parameters(self) -> set[str]:
         return {p["name"] for p in self._get_parameters() if p.get("in") == "query"}
 
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        representation = getattr(serializer, "representation", None)
+        if direction == "request" and representation is not None and "properties" in schema:
+            # Members a client may send back from what it read: accepted and ignored (common/declared_input.py).
+            shown = super()._map_serializer(representation, "response", bypass_extensions)["properties"]
+            for name, member in shown.items():
+                if name not in schema["properties"]:
+                    schema["properties"][name] = {**member, "readOnly": True}
+        return schema
+
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
         query = self._query_parameters()
         codes = [406, 429, 503]
         if self.get_auth():
             codes.append(401)
-        if self.method in {"POST", "PUT", "PATCH"} or query - _LENIENT_QUERY:
-            codes += [400]  # the query parameters are validated too
+        if self.method in {"POST", "PUT", "PATCH"} or query - _LENIENT_QUERY or self.path.startswith("/api/"):
+            codes += [400]  # the query parameters are validated too, and undeclared ones refused
         if self.method in {"POST", "PUT", "PATCH"}:
             codes += [413, 415]
         if "{" in self.path or "page" in query:

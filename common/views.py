@@ -9,6 +9,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from .declared_input import refuse_undeclared
 from .exceptions import is_unavailable, problem_response, unavailable_response
 
 
@@ -36,7 +37,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 # throttles after content negotiation, authentication and permissions, so a flood of requests with bad
 # tokens or an Accept nothing matches would never be throttled and those answers would carry no
 # RateLimit headers. A 406 comes before authentication: the caller is authenticated here to be counted
-# as who they are (a bad token counts as anonymous; the answer stays the 406).
+# as who they are (a bad token counts as anonymous; the answer stays the 406). Once the caller is in, a
+# query parameter or body member the operation does not declare is refused (common/declared_input.py).
 # (A comment, not a docstring: drf-spectacular would publish a docstring as every operation's description.)
 class ThrottleRefusalsMixin:
     def initial(self, request, *args, **kwargs):
@@ -52,6 +54,7 @@ class ThrottleRefusalsMixin:
                 request.user  # noqa: B018
             self.check_throttles(request)
             raise
+        refuse_undeclared(request, self)
 
 
 @extend_schema(exclude=True)

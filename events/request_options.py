@@ -32,7 +32,9 @@ WRITE_PARAMETERS = [
     OpenApiParameter(
         "conflict_strategy", OpenApiTypes.STR, enum=CONFLICT_STRATEGIES, description="reject (default), warn or allow."
     ),
-    OpenApiParameter("X-Change-Reason", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Why (≤500 chars)."),
+    OpenApiParameter(
+        "X-Change-Reason", {"type": "string", "maxLength": REASON_MAX}, OpenApiParameter.HEADER, description="Why."
+    ),
 ]
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="An ETag; 412 if the event has changed since."

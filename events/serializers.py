@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from accounts.serializers import UserRefSerializer
+from common.declared_input import AcceptsRepresentation
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
 from common.schema import ProblemSerializer
 from recurrence import overrides as series_overrides
@@ -111,7 +112,7 @@ class RecurrenceInputField(serializers.Field):
         return data
 
 
-class EventInputSerializer(WriteOptionsMixin, serializers.Serializer):
+class EventInputSerializer(AcceptsRepresentation, WriteOptionsMixin, serializers.Serializer):
     """Fields a client may write. On update any subset may be sent (PUT and PATCH alike)."""
 
     write_options = ("change_reason", "conflict_strategy", "base_version", "on_conflict")
@@ -298,6 +299,9 @@ class EventDetailSerializer(EventSerializer):
     class Meta(EventSerializer.Meta):
         fields = [*EventSerializer.Meta.fields, "permissions"]
         read_only_fields = fields
+
+
+EventInputSerializer.representation = EventWriteResultSerializer  # what clients PUT back: what they read
 
 
 class OccurrenceSerializer(serializers.Serializer):

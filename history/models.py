@@ -98,3 +98,28 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only.")
+
+
+class HistoryLink(models.Model):
+    """A read-only, revocable link to one event's history pages, made by someone who can see the event.
+
+    Whoever holds the URL reads the history, diff, compare and version pages of that event as its creator
+    would now (their access is checked on every request). Only the digest of the URL's secret is stored
+    (common/secret_tokens.py); the secret is shown once, in the create answer.
+    """
+
+    PER_EVENT_MAX = 20  # live links per creator and event
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="history_links")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_links")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # null: until revoked
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["creator", "event", "created_at"], name="history_link_creator_idx")]
+
+    def __str__(self) -> str:
+        return f"history link {self.pk} of event {self.event_id}"

@@ -1,6 +1,6 @@
 """History as HTML pages for people, side by side like Wikipedia: `/events/{id}/history` and
-`/events/{id}/diff/{v1}/{v2}`, with their own ways in (a Bearer header, `?token=<access>` for a browser
-link, or a Django session)."""
+`/events/{id}/diff/{v1}/{v2}`, with their own ways in: a Django session (a person), a Bearer header, or a
+read-only history link (`?link=<secret>`, history/links.py) for a browser that has neither."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -28,49 +28,56 @@ from events.rollback import event_rollback
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import diff, selectors
-from .models import Action
+from . import diff, links, selectors
+from .models import Action, HistoryLink
 from .serializers import RollbackInputSerializer, VersionSerializer
 
-HTML_TOKEN_PARAMETER = OpenApiParameter(
-    "token",
+HTML_LINK_PARAMETER = OpenApiParameter(
+    "link",
     OpenApiTypes.STR,
-    description="An access token, for opening the page in a browser (which cannot send an Authorization header).",
+    description=(
+        "The secret of a history link (`POST /api/events/{id}/history-links`): reads this event's pages as the "
+        "link's creator, for a browser that has no session. A link that no longer works (revoked, expired, "
+        "its creator without access or deactivated) answers the 401 page saying so."
+    ),
 )
 
 
-class QueryTokenAuthentication(JWTAuthentication):
-    """`?token=<access>` for the HTML pages only: a browser following a link cannot send a header."""
+class HistoryLinkGone(AuthenticationFailed):
+    default_detail = (
+        "This history link no longer works: it was revoked or has expired, or it is for another event, or the "
+        "person who made it can no longer see the event."
+    )
+
+
+class HistoryLinkAuthentication(BaseAuthentication):
+    """`?link=<secret>` of a history link (history/links.py): the link's creator, for reading this event's pages.
+
+    Read-only: a write carrying a link is refused (a restore takes a session with its CSRF token, or a Bearer
+    token). A link that does not work is a 401 page saying so, whatever the reason (unknown, revoked, expired,
+    for another event, its creator deactivated or without access now): the same answer, so it tells nothing.
+    """
 
     def authenticate(self, request):
-        raw = request.query_params.get("token")
-        if not raw:
+        secret = request.query_params.get("link")
+        if secret is None:
             return None
-        token = self.get_validated_token(raw.encode())
-        return self.get_user(token), token
-
-
-class QueryTokenScheme(OpenApiAuthenticationExtension):
-    target_class = QueryTokenAuthentication
-    name = "tokenQuery"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "token",
-            "description": "An access token in the URL, for the HTML pages only (a browser cannot send a header).",
-        }
+        if request.method not in SAFE_METHODS:
+            raise PermissionDenied("A history link only reads the history; log in to restore a version.")
+        link = links.history_link_find(secret=secret, event_id=request.parser_context["kwargs"].get("id"))
+        if link is None:
+            raise HistoryLinkGone()
+        return link.creator, link
 
 
 PAGE_HEADERS = {
     # Nothing on these pages runs or loads from elsewhere, even if escaping ever failed; forms go to this site
-    # only; the token in the URL (if one was used) is neither cached nor sent on as a referrer.
+    # only; a history link's secret in the URL is neither cached nor sent on as a referrer.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     # same-origin, not no-referrer: a browser then sends `Origin: null` with the pages' forms, which the CSRF
-    # check refuses; the token in a URL still never leaves this site.
+    # check refuses; a link's secret in a URL still never leaves this site.
     "Referrer-Policy": "same-origin",
     "Cache-Control": "private, no-store",
 }
@@ -89,15 +96,37 @@ class PageRenderer(TemplateHTMLRenderer):
 
 class HtmlPageView(ThrottleRefusalsMixin, APIView):
     renderer_classes = [PageRenderer]
-    authentication_classes = [JWTAuthentication, QueryTokenAuthentication, SessionAuthentication]
+    authentication_classes = [JWTAuthentication, HistoryLinkAuthentication, SessionAuthentication]
+
+    def handle_exception(self, exc):
+        self.failed_with = exc  # the error page words a link that no longer works on its own
+        return super().handle_exception(exc)
+
+    @property
+    def via_link(self) -> bool:
+        return isinstance(getattr(self.request, "auth", None), HistoryLink)
+
+    def event(self, id):
+        """The event, read as the caller (or as the link's creator, now); a link that no longer reaches it says so."""
+        try:
+            return selectors.event_for_history(user=self.request.user, event_id=id)
+        except NotFound:
+            if self.via_link:
+                raise HistoryLinkGone() from None
+            raise
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if getattr(response, "exception", False) and isinstance(response.data, dict):
+        # (A refusal from before content negotiation, such as a 406, is a plain problem: no page to fill in.)
+        if getattr(response, "exception", False) and isinstance(getattr(response, "data", None), dict):
             # The error page's links: back to the history (when the event is known) and the login form, which
-            # brings the person back here (without any expired ?token=).
+            # brings the person back here (without a history link that did not work).
             response.data = {**response.data, "login_url": f"{settings.LOGIN_URL}?{urlencode({'next': request.path})}"}
             response.data["history_url"] = f"/events/{self.kwargs['id']}/history" if "id" in self.kwargs else None
+            response.data["link_gone"] = isinstance(getattr(self, "failed_with", None), HistoryLinkGone)
+            if response.data["link_gone"]:
+                response.data["history_url"] = None
+            response.data["via_link"] = self.via_link
         for key, value in PAGE_HEADERS.items():
             response.setdefault(key, value)
         return response
@@ -108,15 +137,14 @@ class HtmlPageView(ThrottleRefusalsMixin, APIView):
             return [JSONRenderer()]
         return super().get_renderers()
 
-    def carried_token(self) -> str:
-        """`?token=...` when the page was opened with one: links between the pages carry it on (a browser
-        following a link has no other way to send it)."""
-        by_query = isinstance(self.request.successful_authenticator, QueryTokenAuthentication)
-        return "?" + urlencode({"token": self.request.query_params["token"]}) if by_query else ""
+    def carried_link(self) -> str:
+        """`?link=...` when the page was opened through a history link: links between the pages carry it on."""
+        return "?" + urlencode({"link": self.request.query_params["link"]}) if self.via_link else ""
 
     def page(self, template: str, context: dict) -> Response:
-        context["query"] = self.carried_token()
-        context["token"] = self.request.query_params.get("token", "") if context["query"] else ""
+        context["query"] = self.carried_link()
+        context["link"] = self.request.query_params["link"] if self.via_link else ""
+        context["via_link"] = self.via_link
         return Response(context, template_name=template, headers=PAGE_HEADERS)
 
 
@@ -133,18 +161,19 @@ class HistoryPageView(HtmlPageView):
     @extend_schema(
         operation_id="events_history_page",
         summary="The event's history as an HTML page (every role)",
-        parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, OpenApiParameter("page", OpenApiTypes.INT)],
+        parameters=[ID_PARAMETER, HTML_LINK_PARAMETER, OpenApiParameter("page", OpenApiTypes.INT)],
         responses={
             (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page."),
             **problem_responses(400),  # a page that is not a number from 1
         },
         description=(
             f"Versions newest first, {HTML_PAGE_SIZE} per page, each with links to its diff against the previous "
-            "and the current version. Authenticate with a Bearer header, `?token=<access>`, or a Django session."
+            "and the current version. The way in: a Django session (`/session/login`), a Bearer header, or a history "
+            "link's `?link=` (read-only)."
         ),
     )
     def get(self, request, id):
-        event = selectors.event_for_history(user=request.user, event_id=id)
+        event = self.event(id)
         raw = request.query_params.get("page", "1")
         if not _PAGE.fullmatch(raw):
             raise ValidationError({"page": ["A page number (1, 2, ...)."]})
@@ -174,7 +203,7 @@ class DiffPageView(HtmlPageView):
         summary="A side-by-side diff of two versions as an HTML page (every role)",
         parameters=[
             ID_PARAMETER,
-            HTML_TOKEN_PARAMETER,
+            HTML_LINK_PARAMETER,
             OpenApiParameter("v1", OpenApiTypes.INT, OpenApiParameter.PATH),
             OpenApiParameter("v2", OpenApiTypes.INT, OpenApiParameter.PATH),
         ],
@@ -182,7 +211,7 @@ class DiffPageView(HtmlPageView):
         description="The older version on the left, the newer on the right, changed words highlighted.",
     )
     def get(self, request, id, v1, v2):
-        event = selectors.event_for_history(user=request.user, event_id=id)
+        event = self.event(id)
         first, second = selectors.versions_pair(event=event, first=v1, second=v2)
         if first.version > second.version:
             first, second = second, first
@@ -224,7 +253,7 @@ class ComparePageView(HtmlPageView):
         summary="Compare two versions chosen on the history page (every role)",
         parameters=[
             ID_PARAMETER,
-            HTML_TOKEN_PARAMETER,
+            HTML_LINK_PARAMETER,
             OpenApiParameter("from", OpenApiTypes.INT, required=True, description="One version."),
             OpenApiParameter("to", OpenApiTypes.INT, required=True, description="The other version."),
         ],
@@ -232,12 +261,12 @@ class ComparePageView(HtmlPageView):
         description="What the history page's compare button sends: redirects to `/events/{id}/diff/{from}/{to}`.",
     )
     def get(self, request, id):
-        event = selectors.event_for_history(user=request.user, event_id=id)
+        event = self.event(id)
         first, second = selectors.versions_pair(
             event=event, first=request.query_params.get("from", ""), second=request.query_params.get("to", "")
         )
         low, high = sorted((first.version, second.version))
-        return HttpResponseRedirect(f"/events/{event.pk}/diff/{low}/{high}{self.carried_token()}")
+        return HttpResponseRedirect(f"/events/{event.pk}/diff/{low}/{high}{self.carried_link()}")
 
 
 @extend_schema(tags=["history"])
@@ -247,12 +276,12 @@ class VersionPageView(HtmlPageView):
     @extend_schema(
         operation_id="events_version_page",
         summary="One version of the event alone, as an HTML page (every role)",
-        parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, VERSION_PATH],
+        parameters=[ID_PARAMETER, HTML_LINK_PARAMETER, VERSION_PATH],
         responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page.")},
         description="Every field as it was at that version; editors and owners get a button to restore it.",
     )
     def get(self, request, id, version):
-        event = selectors.event_for_history(user=request.user, event_id=id)
+        event = self.event(id)
         row = selectors.version_get(event=event, version=version)
         info = selectors.describe_versions(event=event, rows=[row])[0]
         snap = diff.snapshot(row)
@@ -263,24 +292,27 @@ class VersionPageView(HtmlPageView):
                 "current": event.version,
                 "version": _html_version(info),
                 "fields": [{"field": f.replace("_", " "), "value": _display(f, snap, None, "")} for f in diff.FIELDS],
-                "can_restore": row.version != event.version and not event.deleted_at and _may_edit(request, event),
+                "can_restore": row.version != event.version
+                and not event.deleted_at
+                and not self.via_link
+                and _may_edit(request, event),
             },
         )
 
     @extend_schema(
         operation_id="events_version_page_restore",
         summary="Restore this version from the page (owners and editors)",
-        parameters=[ID_PARAMETER, HTML_TOKEN_PARAMETER, VERSION_PATH],
+        parameters=[ID_PARAMETER, VERSION_PATH],
         request={"application/x-www-form-urlencoded": RollbackInputSerializer},
         responses={303: OpenApiResponse(description="Restored: to the history page."), **problem_responses(403, 409)},
         description=(
             "The page's restore button: the same rollback as `POST /api/events/{id}/rollback/{version}` (a new "
             "version equal to this one; scheduling conflicts refuse it). With a session, the form's CSRF token "
-            "is required."
+            "is required; a history link never restores (403)."
         ),
     )
     def post(self, request, id, version):
-        event = selectors.event_for_history(user=request.user, event_id=id)
+        event = self.event(id)
         require_role(event, Role.EDITOR)
         data = RollbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -291,7 +323,7 @@ class VersionPageView(HtmlPageView):
             version=target.version,
             reason=data.validated_data.get("change_reason") or f"Restored version {target.version} from its page",
         )
-        return HttpResponseRedirect(f"/events/{event.pk}/history{self.carried_token()}", status=303)
+        return HttpResponseRedirect(f"/events/{event.pk}/history{self.carried_link()}", status=303)
 
 
 INTERMEDIATE_SHOWN = 20

@@ -1,9 +1,10 @@
-"""History output (and the few inputs: rollback/restore bodies, audit filters, time travel)."""
+"""History output (and the few inputs: rollback/restore bodies, audit filters, time travel, history links)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
@@ -243,3 +244,39 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "request_id",
         ]
         read_only_fields = fields
+
+
+HISTORY_LINK_MAX_DAYS = 366
+
+
+class HistoryLinkInputSerializer(serializers.Serializer):
+    expires_at = BoundedDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=f"When the link stops working (RFC 3339, in the future, at most {HISTORY_LINK_MAX_DAYS} days "
+        "ahead); absent or null: until it is revoked.",
+    )
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        now = timezone.now()
+        if value <= now:
+            raise serializers.ValidationError("Must be in the future.")
+        if value > now + timedelta(days=HISTORY_LINK_MAX_DAYS):
+            raise serializers.ValidationError(f"At most {HISTORY_LINK_MAX_DAYS} days ahead.")
+        return value
+
+
+class HistoryLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class HistoryLinkCreatedSerializer(HistoryLinkSerializer):
+    url = serializers.CharField(
+        help_text="The history page's URL with the link's secret: shown only in this answer (only a digest is kept)."
+    )

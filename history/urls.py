@@ -7,6 +7,8 @@ urlpatterns = [
     route("api/events/deleted", views.DeletedEventsView.as_view(), "events-deleted"),
     route("api/events/<id>/history", views.EventHistoryView.as_view(), "event-history"),
     route("api/events/<id>/history/<version>", views.EventVersionView.as_view(), "event-version"),
+    route("api/events/<id>/history-links", views.HistoryLinkListView.as_view(), "event-history-links"),
+    route("api/events/<id>/history-links/<link_id>", views.HistoryLinkDetailView.as_view(), "event-history-link"),
     route("api/events/<id>/changelog", views.EventChangelogView.as_view(), "event-changelog"),
     route("api/events/<id>/diff/<v1>/<v2>", views.EventDiffView.as_view(), "event-diff"),
     route("api/events/<id>/rollback/<version>", views.EventRollbackView.as_view(), "event-rollback"),

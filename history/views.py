@@ -7,14 +7,17 @@ A deleted event's history stays readable by its owners (so they can choose to re
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.fields import query_data
+from common.fields import parse_positive_int, query_data
 from common.schema import PAGE_PARAMETERS, problem_responses
 from common.views import ThrottleRefusalsMixin
 from events import services as event_services
@@ -34,13 +37,17 @@ from events.serializers import EventWriteResultSerializer
 from sharing.permissions import require_role
 from sharing.roles import Role
 
-from . import diff, selectors
+from . import diff, links, selectors
+from .models import HistoryLink
 from .serializers import (
     AuditEntrySerializer,
     AuditQuerySerializer,
     ChangelogEntrySerializer,
     DeletedEventSerializer,
     DiffSerializer,
+    HistoryLinkCreatedSerializer,
+    HistoryLinkInputSerializer,
+    HistoryLinkSerializer,
     HistoryOrderSerializer,
     RollbackInputSerializer,
     VersionDetailSerializer,
@@ -240,6 +247,65 @@ class DeletedEventsView(ThrottleRefusalsMixin, generics.GenericAPIView):
     def get(self, request):
         page = self.paginate_queryset(selectors.events_deleted(user=request.user))
         return self.get_paginated_response(DeletedEventSerializer(page, many=True).data)
+
+
+@extend_schema(tags=["history"])
+class HistoryLinkListView(ThrottleRefusalsMixin, APIView):
+    @extend_schema(
+        operation_id="events_history_links_list",
+        summary="Your links to the event's history pages (every role)",
+        parameters=[ID_PARAMETER],
+        responses={200: inline_serializer("HistoryLinkList", {"results": HistoryLinkSerializer(many=True)})},
+        description="The links you made to this event's history pages, oldest first, without their secrets.",
+    )
+    def get(self, request, id):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        rows = HistoryLink.objects.filter(event=event, creator=request.user)
+        return Response({"results": HistoryLinkSerializer(rows, many=True).data})
+
+    @extend_schema(
+        operation_id="events_history_links_create",
+        summary="A read-only link to the event's history pages (every role)",
+        parameters=[ID_PARAMETER],
+        request=HistoryLinkInputSerializer,
+        responses={201: HistoryLinkCreatedSerializer, **problem_responses(400)},
+        description=(
+            "A URL of the event's history page that a browser opens with no other credential: it reads the history, "
+            "diff, compare and version pages of this event as you would now (if you lose access to the event or "
+            "your account is deactivated, the link stops working), and never restores a version (that takes a "
+            f"session or a token). It holds a secret of {links.SECRET_BYTES * 8} random bits, of which only a "
+            "digest is kept, so `url` is shown only in this answer; keep it like a password. "
+            "`DELETE /api/events/{id}/history-links/{link_id}` revokes it at once."
+        ),
+    )
+    def post(self, request, id):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        data = HistoryLinkInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link, secret = links.history_link_create(
+            event=event, creator=request.user, expires_at=data.validated_data.get("expires_at")
+        )
+        link.url = request.build_absolute_uri(f"/events/{event.pk}/history?{urlencode({'link': secret})}")
+        return Response(HistoryLinkCreatedSerializer(link).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["history"])
+class HistoryLinkDetailView(ThrottleRefusalsMixin, APIView):
+    @extend_schema(
+        operation_id="events_history_links_revoke",
+        summary="Revoke one of your links to the event's history pages",
+        parameters=[ID_PARAMETER, OpenApiParameter("link_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={204: None, **problem_responses(404)},
+        description="The link stops working at once. Only its creator revokes it; anyone else's is 404.",
+    )
+    def delete(self, request, id, link_id):
+        event = selectors.event_for_history(user=request.user, event_id=id)
+        pk = parse_positive_int(link_id)
+        link = HistoryLink.objects.filter(event=event, creator=request.user, pk=pk).first() if pk else None
+        if link is None:
+            raise NotFound("No such history link.")
+        links.history_link_revoke(link=link, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class IsStaff(IsAdminUser):

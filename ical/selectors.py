@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
+from common.secret_tokens import secret_digest
 from events.models import Event
 from sharing.models import EventPermission
 from sharing.roles import Role
@@ -11,10 +10,7 @@ from sharing.roles import Role
 from .models import Feed
 from .parse import ObjectRefused
 
-
-def secret_hash(secret: str) -> str:
-    """How a feed's secret is stored (SHA-256, hex): a leaked table gives no working URL."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+secret_hash = secret_digest  # how a feed's secret is stored: common/secret_tokens.py
 
 
 _CHUNK = 500  # UIDs per query: well inside every backend's limit of query parameters

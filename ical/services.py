@@ -20,7 +20,6 @@ change goes through events.services). Saving one iCalendar object (a CalDAV PUT,
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from django.db import transaction
 from rest_framework.exceptions import APIException, ValidationError
 
 from common.exceptions import DomainError, SchedulingConflict
+from common.secret_tokens import new_secret
 from events import services as event_services
 from events.models import Event
 from history.audit import audit_record
@@ -243,7 +243,7 @@ def feed_create(*, owner, name: str) -> tuple[Feed, str]:
     above MAX_FEEDS."""
     if Feed.objects.select_for_update().filter(owner=owner).count() >= MAX_FEEDS:
         raise ValidationError({"name": [f"You have {MAX_FEEDS} feeds already; revoke one first."]})
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+    secret = new_secret(SECRET_BYTES)
     feed = Feed.objects.create(owner=owner, name=name, secret_hash=secret_hash(secret))
     audit_record(actor=owner, action="feed.created", target=("feed", feed.pk), data={"name": name})
     return feed, secret

@@ -210,7 +210,7 @@ class FeedDetailView(ThrottleRefusalsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FeedCalendarView(APIView):
+class FeedCalendarView(ThrottleRefusalsMixin, APIView):
     authentication_classes: list = []  # the secret in the URL is the credential
     permission_classes = [AllowAny]
     throttle_classes = [FeedThrottle]

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.http import Http404
 from rest_framework import exceptions
 
+from common.declared_input import NOT_A_MEMBER, undeclared_members
 from common.exceptions import DomainError, as_api_exception, problem_of
 from events import selectors, services
 from events.rollback import event_rollback
@@ -53,6 +54,8 @@ from sharing.serializers import PermissionSerializer, ShareInputSerializer
 MAX_OPERATIONS = 100
 _REFERENCE = re.compile(r"^\$(\d{1,3})\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)$")
 _REFERENCE_FIELDS = ("event_id", "user_id", "version")
+# An operation's schema (transactions/views.py, `TransactionOperation` as a request body): the members it takes.
+OPERATION_COMPONENT = "TransactionOperationRequest"
 
 
 class OperationFailed(DomainError):
@@ -82,6 +85,8 @@ def transaction_execute(*, actor, operations: list[dict], reason: str | None = N
         try:
             if not isinstance(op, str) or op not in _EXECUTORS:
                 raise exceptions.ValidationError({"op": [f"Must be one of {', '.join(OPS)}."]})
+            if unknown := undeclared_members(operation, OPERATION_COMPONENT):  # as its own endpoint would refuse
+                raise exceptions.ValidationError({name: [NOT_A_MEMBER] for name in unknown})
             resolved = _resolve_references(operation, results)
             status, result = _EXECUTORS[op](actor=actor, operation=resolved, reason=reason)
         except _FAILURES as error:

@@ -120,6 +120,8 @@ class TransactionProblemSerializer(ProblemSerializer):
 
 
 class TransactionView(ThrottleRefusalsMixin, APIView):
+    checks_its_items = True  # each operation's members, with its failed_index (transactions/operations.py)
+
     @extend_schema(
         tags=["events"],
         operation_id="transactions_execute",

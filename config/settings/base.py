@@ -413,7 +413,10 @@ SPECTACULAR_SETTINGS = {
         "Events (one-off and recurring, in real time zones), sharing as owner, editor or viewer, "
         "real-time notifications, and every version of every event. Errors are RFC 9457 "
         "problem details (`application/problem+json`). Send `Accept: application/msgpack` for "
-        "MessagePack. Every path works with and without a trailing slash."
+        "MessagePack. Every path works with and without a trailing slash. A query parameter or body member an "
+        "operation does not declare is a 400 naming it (a write also takes its query parameters, but `format`, as "
+        "top-level body members); members marked `readOnly` in a request body (an event's `id`, `version`, "
+        "`created_at`, ...) are accepted and ignored, so a client may send back what it read."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -429,7 +432,6 @@ SPECTACULAR_SETTINGS = {
     # browser's way into the browsable API and the history pages (README), not a scheme to build clients on.
     "AUTHENTICATION_WHITELIST": [
         "accounts.authentication.JWTAuthentication",
-        "history.pages.QueryTokenAuthentication",
     ],
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -105,7 +106,31 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
         page.click("text=Restore this version")
         page.wait_for_load_state()
         assert page.url.endswith(f"/events/{event.pk}/history"), page.inner_text("body")
+
+        # A read-only history link, made in the browsable API, for someone without an account here.
+        page.goto(f"{live_server.url}/api/events/{event.pk}/history-links")
+        answer = send(page, "POST", {})
+        assert "HTTP 201 Created" in answer, answer
+        link_url = re.search(r'"url": "([^"]+)"', answer).group(1)
         browser.close()
+
+        with tempfile.TemporaryDirectory() as other_profile:
+            # Another browser, no session: the link alone reads the pages, carried from page to page.
+            stranger = playwright.chromium.launch_persistent_context(
+                other_profile, executable_path=CHROMIUM, args=FLAGS
+            )
+            page = stranger.new_page()
+            page.goto(link_url)
+            assert "Read through a history link of ada" in page.inner_text("body")
+            page.check("input[name=from][value='1']")
+            page.check("input[name=to][value='5']")
+            page.click("text=Compare selected versions")
+            page.wait_for_url(f"**/events/{event.pk}/diff/1/5?link=*")
+            assert "(3 intermediate versions not shown)" in page.inner_text("body")
+            page.click("a:text-is('v2')")  # an intermediate version's own page, the link carried on
+            page.wait_for_url(f"**/events/{event.pk}/version/2?link=*")
+            assert "Restore this version" not in page.inner_text("body")  # a link only reads
+            stranger.close()
 
     assert Event.objects.filter(owner=me, title="Made in Chromium").exists()
     event.refresh_from_db()

@@ -105,6 +105,17 @@ def test_the_login_form_is_rate_limited_like_the_token_login(user, rates):
     assert last.status_code == 429 and int(last["Retry-After"]) >= 1 and last["RateLimit-Remaining"] == "0"
 
 
+def test_showing_the_login_form_counts_per_client_address(user, rates):
+    rates(anon="2/min")
+    answers = [APIClient().get("/session/login") for _ in range(3)]  # no cookies: one address, three people
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[1]["RateLimit-Remaining"] == "0"
+    refused = answers[2]
+    assert refused["Content-Type"].startswith("text/html") and int(refused["Retry-After"]) >= 1
+    assert "Too many" in refused.content.decode()
+    assert APIClient(REMOTE_ADDR="203.0.113.9").get("/session/login").status_code == 200  # another address
+
+
 def test_an_idempotency_key_of_a_session_is_not_replayed_to_anyone_else(user):
     client = logged_in(user)
     csrf = client.cookies["csrftoken"].value

@@ -55,7 +55,7 @@ def html(response, status: int) -> str:
     "url, status, says",
     [
         ("/events/{id}/history", 401, "Log in</a> and you will come back"),
-        ("/events/{id}/history?token=expired.or.bad", 401, "has expired"),
+        ("/events/{id}/history?token=an.access.token", 401, "Log in</a> and you will come back"),
     ],
 )
 def test_without_a_way_in_the_page_says_how_to_log_in(people, url, status, says):

@@ -23,6 +23,11 @@ Each role comes in two ways: with an access token (API clients) and with a Djang
 the browsable API, whose writes carry the CSRF token); both get the same answers. A session's write
 without the CSRF token is a 403 and changes nothing.
 
+A history link (`POST /api/events/{id}/history-links`) is a third way in, for the HTML history pages only:
+read-only, as its creator can read now; a revoked link, a creator who lost access or was deactivated → the
+401 page saying the link no longer works; a restore through it → 403; on an API endpoint it is no
+credential at all (401). `test_a_history_link_is_a_way_into_the_pages_only` has those rows.
+
 Every refused request (4xx) is a problem+json and leaves the database exactly as it was: events with
 their versions, permissions, history rows, the change feed, notifications, audit rows, users, tokens.
 Every allowed one has its effect, and reads write nothing. The notifications WebSocket has its row at
@@ -51,6 +56,8 @@ from accounts.models import AppPassword, RevokedAccessToken
 from accounts.tokens import tokens_for
 from events import services as event_services
 from events.models import Event
+from history import links as history_links
+from history.models import HistoryLink
 from ical import services as ical_services
 from ical.models import Feed
 from notifications.consumers import CLOSE_UNAUTHENTICATED
@@ -100,6 +107,7 @@ class World:
     app_password: AppPassword  # one of the owner's
     feed: Feed  # the owner's subscription feed
     feed_secret: str  # its URL's secret: the feed URL's own way in, no other credential
+    history_link: HistoryLink  # the owner's link to the event's history pages
 
     def ids(self, *, missing: bool = False) -> dict:
         """What request paths are formatted with; `missing`: ids of nothing that exists, same shapes."""
@@ -115,6 +123,7 @@ class World:
             "app_password": gone if missing else self.app_password.pk,
             "feed": 10_000 + self.feed.pk if missing else self.feed.pk,
             "secret": "no-such-feed-secret" if missing else self.feed_secret,
+            "history_link": 10_000 + self.history_link.pk if missing else self.history_link.pk,
         }
 
 
@@ -167,7 +176,9 @@ def world(db) -> World:
     feed, feed_secret = ical_services.feed_create(owner=owner, name="Work")
     # Polled a moment ago: a poll records last_used_at at most once a minute, so this read writes nothing.
     ical_services.feed_touch(feed, timezone.now())
+    history_link = _history_link(event, owner)
     return World(
+        history_link=history_link,
         feed=feed,
         feed_secret=feed_secret,
         users=users,
@@ -178,6 +189,14 @@ def world(db) -> World:
         refresh=tokens_for(users["member"])["refresh"],
         app_password=account_services.app_password_create(user=owner, name="Phone")[0],
     )
+
+
+def _history_link(event, creator) -> HistoryLink:
+    """A link to `event`'s history pages, with its secret as `.secret`; used a moment ago, so a read writes nothing."""
+    link, secret = history_links.history_link_create(event=event, creator=creator)
+    HistoryLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+    link.secret = secret
+    return link
 
 
 # --- what an allowed request must have done ------------------------------------------------------------
@@ -362,6 +381,22 @@ def check_rollback(response, w, role):
 def check_restore(response, w, role):
     restored = _reload(w.deleted)
     assert (restored.deleted_at, restored.version) == (None, w.deleted.version + 1)
+
+
+def check_history_links(response, w, role):
+    listed = [item["id"] for item in response.json()["results"]]
+    assert listed == ([w.history_link.pk] if role == "owner" else [])
+
+
+def check_history_link_create(response, w, role):
+    body = response.json()
+    link = HistoryLink.objects.get(pk=body["id"])
+    assert (link.creator, link.event, body["event_id"]) == (w.users[role], w.event, w.event.pk)
+    assert f"/events/{w.event.pk}/history?link=" in body["url"]
+
+
+def check_history_link_revoke(response, w, role):
+    assert not HistoryLink.objects.filter(pk=w.history_link.pk).exists()
 
 
 def check_audit(response, w, role):
@@ -573,6 +608,18 @@ TABLE: dict[tuple[str, str], list[Call]] = {
         Call("/api/events/{event}/restore", (409, 403, 403, 404, 401, 404), check_restore, {}, name="live"),
     ],
     ("get", "/api/events/deleted"): [Call("/api/events/deleted", ANY_USER, check_deleted)],
+    ("get", "/api/events/{id}/history-links"): [Call("/api/events/{event}/history-links", READ, check_history_links)],
+    ("post", "/api/events/{id}/history-links"): [
+        Call("/api/events/{event}/history-links", (201, 201, 201, 404, 401, 404), check_history_link_create, {})
+    ],
+    ("delete", "/api/events/{id}/history-links/{link_id}"): [
+        # The creator's own only: anyone else's is 404, like one that does not exist.
+        Call(
+            "/api/events/{event}/history-links/{history_link}",
+            (204, 404, 404, 404, 401, 404),
+            check_history_link_revoke,
+        )
+    ],
     ("get", "/api/audit"): [Call("/api/audit", (403, 403, 403, 403, 401, 200), check_audit)],
     ("get", "/events/{id}/history"): [Call("/events/{event}/history", READ, check_page)],
     ("get", "/events/{id}/diff/{v1}/{v2}"): [Call("/events/{event}/diff/1/2", READ, check_page)],
@@ -846,3 +893,63 @@ async def test_websocket_access(api, world, role, expected):
         assert (message["event"]["title"], message["event"]["my_role"]) == ("Moved", role)
     else:
         assert about_the_event == []
+
+
+# --- a history link as the way in --------------------------------------------------------------------
+
+# Whose link it is: a live link of the owner, editor or viewer, or one that no longer works — its creator
+# lost their role ("stranger"), it was revoked, or its creator was deactivated.
+LINK_WAYS = ("owner", "editor", "viewer", "stranger", "revoked", "deactivated")
+
+
+def _dead_or_live_link(w: World, way: str) -> str:
+    creator = w.users[{"stranger": "member", "revoked": "viewer", "deactivated": "editor"}.get(way, way)]
+    link = _history_link(w.event, creator)
+    if way == "stranger":
+        sharing_services.permission_revoke(event=w.event, actor=w.users["owner"], user_id=creator.pk)
+    elif way == "revoked":
+        history_links.history_link_revoke(link=link, actor=creator)
+    elif way == "deactivated":
+        User.objects.filter(pk=creator.pk).update(is_active=False)
+    return link.secret
+
+
+LINK_CELLS = [
+    pytest.param(
+        method, path, index, way, id=f"{method.upper()} {path}{'[' + call.name + ']' if call.name else ''}-{way}"
+    )
+    for (method, path), calls in TABLE.items()
+    for index, call in enumerate(calls)
+    # The pages with every kind of link; on the API (where it is no credential) the strongest link is enough.
+    for way in (LINK_WAYS if path.startswith("/events/") else ("owner",) if call.expected("anonymous") == 401 else ())
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, index, way", LINK_CELLS)
+def test_a_history_link_is_a_way_into_the_pages_only(world, method, path, index, way):
+    call = TABLE[method, path][index]
+    secret = _dead_or_live_link(world, way)
+    separator = "&" if "?" in call.url else "?"
+    with_link = Call(call.url + separator + "link=" + secret, call.statuses, call.check, call.body, extra=call.extra)
+    before = database_state()
+    response = _send(APIClient(enforce_csrf_checks=True), method, with_link, world)
+    if not path.startswith("/events/"):
+        expected, says = 401, None  # not a credential for the API
+    elif method != "get":
+        expected, says = 403, "only reads"  # never a restore, whoever made it
+    elif way in WITH_ACCESS:
+        expected, says = call.expected(way), None  # what its creator reads now
+    else:
+        expected, says = 401, "This history link no longer works"
+    assert response.status_code == expected, response.content[:600]
+    if expected >= 400:
+        _assert_refused(response, expected)
+        assert says is None or says in response.content.decode()
+        assert database_state() == before, "a refused request changed something"
+    elif call.check is check_compare_page:
+        assert response["Location"] == f"/events/{world.event.pk}/diff/1/2?link={secret}"  # the link carried on
+    else:
+        call.check(response, world, way)
+        assert f"Read through a history link of {way}" in response.content.decode()
+        assert database_state() == before, "a read wrote something"
