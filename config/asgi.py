@@ -13,6 +13,12 @@ from common.asgi_handler import OneTripASGIHandler  # noqa: E402
 # Each request in one trip to a worker thread (Django's own handler makes six): common/asgi_handler.py.
 django_asgi_app = OneTripASGIHandler()
 
+from common.declared_input import operations  # noqa: E402
+
+# What each operation takes is read from the OpenAPI schema (common/declared_input.py); build it now, at
+# start-up, rather than in the first request each worker serves.
+operations()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from notifications.auth import BrowserOriginValidator, JWTAuthMiddleware  # noqa: E402
