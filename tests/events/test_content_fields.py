@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Mapping
+from pathlib import Path
+
 import pytest
 
 from events import content
@@ -57,3 +61,23 @@ def test_a_history_snapshot_holds_every_content_field_under_its_api_name(me):
     snapshot = diff.snapshot(event)
     assert list(snapshot) == [field.api_name for field in content.FIELDS]
     assert snapshot["recurrence_pattern"] is None and snapshot["exceptions"] == {}
+
+
+def test_no_module_renames_a_list_of_the_registry():
+    """The registry's lists are read from events.content, never kept under a second name elsewhere."""
+    lists = {name for name, value in vars(content).items() if name.isupper() and isinstance(value, tuple | Mapping)}
+    root = Path(content.__file__).resolve().parent.parent
+    aliases = []
+    for path in sorted(root.glob("*/**/*.py")):
+        top = path.parts[len(root.parts)]
+        if top.startswith(".") or top in {"tests", "node_modules"} or path.name == "content.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            value = getattr(node, "value", None)
+            if (
+                isinstance(node, ast.Assign | ast.AnnAssign)
+                and isinstance(value, ast.Attribute)
+                and value.attr in lists
+            ):
+                aliases.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert aliases == []
