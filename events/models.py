@@ -10,8 +10,6 @@ from simple_history.manager import HistoricalQuerySet
 from history.models import EventHistoricalRecords, EventVersionFields
 from sharing.roles import Role
 
-from . import content
-
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 LOCATION_MAX = 255
@@ -73,11 +71,6 @@ class EventHistoricalQuerySet(SeriesWindow, HistoricalQuerySet):
         readable = Event.objects.history_readable_by(user).order_by()
         role = Subquery(readable.filter(pk=OuterRef("id")).values("my_role")[:1])
         return self.filter(id__in=readable.values("pk")).annotate(my_role=role)
-
-
-# What a version of an event says (events/content.py describes each field): what a rollback restores
-# and what the tail of a split series inherits.
-CONTENT_FIELDS = content.NAMES
 
 
 class Event(models.Model):

@@ -11,7 +11,8 @@ from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, BoundedDateTimeField, StrictCharField
-from events.serializers import EventSerializer, LocalTimeField, RecurrenceOutputField, WriteOptionsMixin
+from events import content
+from events.serializers import EventSerializer, WriteOptionsMixin
 
 from . import selectors
 from .models import Action, AuditEntry
@@ -47,21 +48,19 @@ class VersionDataSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     uid = serializers.CharField(help_text="The iCalendar UID.")
-    title = serializers.CharField()
-    description = serializers.CharField()
-    location = serializers.CharField()
-    start_time = LocalTimeField()
-    end_time = LocalTimeField()
-    timezone = serializers.CharField()
-    is_all_day = serializers.BooleanField()
-    is_recurring = serializers.BooleanField()
-    recurrence_pattern = RecurrenceOutputField()
     ical_extra = IcalExtraField()
     version = serializers.IntegerField()
     owner = UserRefSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(source="history_date", help_text="When this version was made.")
     deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set when this version is a deletion.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Every content member of the event's own answer (events/content.py), as EventSerializer types it."""
+        own = super().get_fields()
+        shown = EventSerializer().get_fields()
+        members = {name: shown[name] for name, _ in content.MEMBERS}
+        return {"id": own.pop("id"), "uid": own.pop("uid"), **members, **own}
 
 
 class VersionSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from dataclasses import replace
 from rest_framework import serializers
 
 from common.fields import StrictCharField
+from events import content
 from events.models import Event
 from events.serializers import CONFLICT_STRATEGIES, REASON_MAX, EventInputSerializer, validated_timezone
 
@@ -108,9 +109,8 @@ def ical_changes(*, obj: ICalObject, event: Event | None, reused: dict | None = 
         fields.pop("uid")
         fields, overrides = folding.cancelled_stay_exceptions(event, fields, overrides)
     changes = dict(_validated(event, fields, reused)["changes"])
-    schedule = ("start_time", "end_time", "timezone", "is_all_day", "recurrence")
     exceptions = folding.exceptions_of(replace(obj, overrides=overrides), changes, event)
-    if event is None or exceptions != (event.exceptions or {}) or changes.keys() & set(schedule):
+    if event is None or exceptions != (event.exceptions or {}) or changes.keys() & set(content.SCHEDULE):
         changes["exceptions"] = exceptions  # the file states them whole: they do not follow a moved series
     changes["ical_extra"] = obj.extra
     if event is not None:

@@ -18,7 +18,7 @@ Operations:
 | delete | `event_id`, optional `base_version`, `change_reason` | null (204) |
 | share | `event_id`, `users`: as `POST /api/events/{id}/share` | `{results: [permissions]}` (200) |
 | unshare | `event_id`, `user_id` | null (204) |
-| rollback | `event_id`, `version`, optional `base_version`, `conflict_strategy`, `change_reason` | the event (200) |
+| rollback | `event_id`, `version`, the body of `POST /api/events/{id}/rollback/{v}` | the event (200) |
 
 References: `event_id`, `user_id`, `version` and `users[].user_id` may be `"$N.path"`, the value at
 `path` (dot-separated keys) in the result of the earlier operation N, e.g. `"$0.id"` for the id of
@@ -228,6 +228,7 @@ def _rollback(*, actor, operation: dict, reason: str | None) -> tuple[int, dict]
         reason=_reason_of(valid, reason),
         conflict_strategy=valid.get("conflict_strategy", "reject"),
         expected_version=valid.get("base_version"),
+        on_conflict=valid.get("on_conflict", "reject"),
     )
     return 200, _event_answer(actor, written)
 

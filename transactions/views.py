@@ -11,7 +11,8 @@ from common.exceptions import PROBLEM_CONTENT_TYPE
 from common.schema import ProblemSerializer
 from common.views import ThrottleRefusalsMixin
 from events.request_options import change_reason
-from events.serializers import DeleteInputSerializer, EventInputSerializer, WriteOptionsMixin
+from events.serializers import DeleteInputSerializer, EventInputSerializer
+from history.serializers import RollbackInputSerializer
 from sharing.serializers import ShareTargetSerializer
 
 from .operations import MAX_OPERATIONS, OPS, transaction_execute
@@ -61,11 +62,12 @@ class UnshareOperationSerializer(serializers.Serializer):
     user_id = _IdOrReference()
 
 
-class RollbackOperationSerializer(WriteOptionsMixin, serializers.Serializer):
+class RollbackOperationSerializer(RollbackInputSerializer):
+    """The body of POST /api/events/{id}/rollback/{version}, with the event and the version."""
+
     op = _op("rollback")
     event_id = _IdOrReference()
     version = _IdOrReference()
-    write_options = ("base_version", "conflict_strategy", "change_reason")
 
 
 class TransactionInputSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from events.models import Event
 from history.models import AuditEntry
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
-from tests.helpers import database_state
+from tests.helpers import database_state, edit
 from transactions.operations import MAX_OPERATIONS
 
 pytestmark = pytest.mark.django_db
@@ -363,4 +363,45 @@ def test_a_failed_transaction_leaves_no_audit_row(client, me):
 
     assert response.status_code == 404
     assert not AuditEntry.objects.filter(action__in=["transaction.executed", "event.created"]).exists()
+    assert database_state() == before
+
+
+def stale_rollback_target(owner) -> tuple[Event, int]:
+    """First (v1) → Second (v2) → Room 9 (v3); returns the event and the stale base, 2."""
+    event = make_event(owner, title="First", start=BASE_TIME + timedelta(days=3))
+    event = edit(event, owner, title="Second")
+    stale = event.version
+    return edit(event, owner, location="Room 9"), stale
+
+
+@pytest.mark.parametrize("on_conflict", ["merge", "overwrite"])
+def test_a_rollback_operation_takes_on_conflict_as_the_rollback_endpoint_does(client, me, on_conflict):
+    """A stale rollback to v1 follows on_conflict, in a transaction exactly as on its own endpoint."""
+    in_transaction, stale = stale_rollback_target(me)
+    alone, _ = stale_rollback_target(me)
+    options = {"base_version": stale, "on_conflict": on_conflict, "conflict_strategy": "allow"}
+
+    response = client.post(
+        URL, {"operations": [{"op": "rollback", "event_id": in_transaction.pk, "version": 1, **options}]}, format="json"
+    )
+    single = client.post(f"/api/events/{alone.pk}/rollback/1", options, format="json")
+
+    assert response.status_code == 200, response.content
+    assert single.status_code == 200, single.content
+    result = response.json()["results"][0]["result"]
+    assert (result["title"], result["version"], result["merged"]) == ("First", 4, on_conflict == "merge")
+    assert result["location"] == ("Room 9" if on_conflict == "merge" else "")  # merge keeps the change since v2
+    members = ("title", "location", "version", "merged")
+    assert {key: result[key] for key in members} == {key: single.json()[key] for key in members}
+
+
+def test_a_stale_rollback_operation_without_on_conflict_is_a_412(client, me):
+    event, stale = stale_rollback_target(me)
+    before = database_state()
+
+    response = client.post(
+        URL, {"operations": [{"op": "rollback", "event_id": event.pk, "version": 1, "base_version": stale}]}
+    )
+
+    assert_failed(response, 412, 0, "precondition-failed")
     assert database_state() == before

@@ -22,7 +22,7 @@ CARRIERS = [
     (DeleteInputSerializer, ("base_version", "change_reason")),
     (BatchInputSerializer, ("conflict_strategy", "change_reason")),
     (RollbackInputSerializer, ("change_reason", "conflict_strategy", "base_version", "on_conflict")),
-    (RollbackOperationSerializer, ("base_version", "conflict_strategy", "change_reason")),
+    (RollbackOperationSerializer, ("change_reason", "conflict_strategy", "base_version", "on_conflict")),
 ]
 BAD = {"change_reason": "x" * 501, "conflict_strategy": "maybe", "base_version": 0, "on_conflict": "ignore"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from events import content
 from events import services as event_services
 from tests.factories import UserFactory, make_event
 from tests.helpers import edit
@@ -134,3 +135,19 @@ def test_another_users_event_history_is_a_404_like_a_missing_one(api, user):
 
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
+
+
+def test_a_versions_data_is_the_events_answer_at_that_version(client, series):
+    """Every content member of the event's answer (events/content.py), exceptions of a series included."""
+    client.patch(f"/api/events/{series.pk}/occurrences/2030-01-14T09:00:00Z", {"title": "Moved", "location": "B"})
+    client.delete(f"/api/events/{series.pk}/occurrences/2030-01-21T09:00:00Z")
+    answer = client.get(f"/api/events/{series.pk}").json()
+    assert answer["version"] == 3
+    assert [e["cancelled"] for e in answer["exceptions"]] == [False, True]
+
+    data = client.get(f"/api/events/{series.pk}/history/3").json()["data"]
+
+    for name, _ in content.MEMBERS:
+        assert data[name] == answer[name], name
+    first = client.get(f"/api/events/{series.pk}/history/1").json()["data"]
+    assert (first["exceptions"], first["recurrence_pattern"]) == ([], answer["recurrence_pattern"])
