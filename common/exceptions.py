@@ -9,20 +9,19 @@ occurrence; validation problems add `errors`, others add their own members (`con
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.utils.encoders import JSONEncoder
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
+from .refusals import Refusal, refusal_response, renderer_for
+
 OUT_OF_RANGE = "A date or number is out of range."
 
 logger = logging.getLogger(__name__)
@@ -40,10 +39,6 @@ _TYPES: dict[type[exceptions.APIException], tuple[str, str]] = {
     exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type."),
     exceptions.Throttled: ("rate-limited", "Too many requests."),
 }
-
-
-def problem_type(slug: str) -> str:
-    return f"/problems/{slug}"
 
 
 class DomainError(exceptions.APIException):
@@ -141,19 +136,11 @@ def is_unavailable(exc: BaseException | None) -> bool:
     return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
-def unavailable_response(exc: BaseException) -> HttpResponse:
-    """The 503 problem for a database that cannot be reached (logged as a warning, not a server error)."""
+def unavailable_response(exc: BaseException, request: HttpRequest | None = None) -> HttpResponse:
+    """The 503 for a database that cannot be reached (logged as a warning, not a server error), in the format of
+    the request's path (common/refusals.py)."""
     logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
-    return problem_exception_handler(ServiceUnavailable(), {})
-
-
-def problem_response(status_code: int, slug: str, title: str, detail: str, **extra: Any) -> HttpResponse:
-    body = {"type": problem_type(slug), "title": title, "status": status_code, "detail": detail, **extra}
-    return HttpResponse(
-        json.dumps(body, cls=JSONEncoder, ensure_ascii=False),
-        status=status_code,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
+    return refusal_response(request, refusal_of(ServiceUnavailable()))
 
 
 def _first_message(errors: Any, path: str = "") -> str:
@@ -213,15 +200,8 @@ def problem_of(exc: exceptions.APIException) -> tuple[str, str, str, dict[str, A
     return slug, title, detail, extra
 
 
-def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
-    """DRF's EXCEPTION_HANDLER: every API error as application/problem+json."""
-    converted = as_api_exception(exc)
-    if converted is exc and is_unavailable(exc):
-        return unavailable_response(exc)
-    exc = converted
-    if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: Django's handler500 answers with a problem and logs it
-
+def refusal_of(exc: exceptions.APIException) -> Refusal:
+    """What an API exception refuses: its problem, and the headers that go with it in any format."""
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
@@ -229,16 +209,27 @@ def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | N
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(max(1, int(exc.wait)))
-
     slug, title, detail, extra = problem_of(exc)
+    return Refusal(exc.status_code, slug, title, detail, extra, headers)
 
+
+def problem_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+    """DRF's EXCEPTION_HANDLER: every API error as application/problem+json (or in the format its path
+    registered, common/refusals.py: a DRF view can refuse a request under /dav/ before any DAV view runs)."""
     request = context.get("request")
-    if getattr(getattr(request, "accepted_renderer", None), "format", None) in ("api", "html"):
+    converted = as_api_exception(exc)
+    if converted is exc and is_unavailable(exc):
+        return unavailable_response(exc, request)
+    exc = converted
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django's handler500 answers with a problem and logs it
+
+    refusal = refusal_of(exc)
+    if (
+        getattr(getattr(request, "accepted_renderer", None), "format", None) in ("api", "html")
+        and renderer_for(request.path) is None
+    ):
         # A person in a browser: the problem on the browsable API's page (with its log in link) or the history
         # pages' error page, from the same body.
-        body = {"type": problem_type(slug), "title": title, "status": exc.status_code, "detail": detail, **extra}
-        return Response(body, status=exc.status_code, headers=headers)
-    response = problem_response(exc.status_code, slug, title, detail, **extra)
-    for key, value in headers.items():
-        response[key] = value
-    return response
+        return Response(refusal.problem(), status=refusal.status, headers=refusal.headers)
+    return refusal_response(request, refusal)

@@ -44,8 +44,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from .exceptions import problem_response
 from .models import IdempotencyRecord
+from .refusals import problem_response
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
 
 from . import request_context
-from .exceptions import problem_response
+from .refusals import Refusal
 from .views import RefusedBodyView
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -50,9 +50,7 @@ class BodySizeLimitMiddleware:
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return _refuse(
-                    request, problem_response(400, "bad-request", "Bad request.", "Content-Length is not a number.")
-                )
+                return _refuse(request, Refusal(400, "bad-request", "Bad request.", "Content-Length is not a number."))
             if larger is not None:
                 limit = larger
                 if declared <= limit:
@@ -64,20 +62,21 @@ class BodySizeLimitMiddleware:
             except RequestDataTooBig:
                 return _refuse(
                     request,
-                    problem_response(
+                    Refusal(
                         413,
                         "payload-too-large",
                         "Request body too large.",
                         f"The body is larger than the limit of {limit} bytes.",
-                        max_bytes=limit,
+                        {"max_bytes": limit},
                     ),
                 )
         return self.get_response(request)
 
 
-def _refuse(request: HttpRequest, refusal: HttpResponse) -> HttpResponse:
-    """`refusal` after the throttles (a 429 instead once they are spent), with the RateLimit headers:
-    answered here, the request never reaches the views nor RateLimitHeadersMiddleware."""
+def _refuse(request: HttpRequest, refusal: Refusal) -> HttpResponse:
+    """`refusal` after the throttles (a 429 instead once they are spent), in the format of the request's path
+    (common/refusals.py), with the RateLimit headers: answered here, the request never reaches the views nor
+    RateLimitHeadersMiddleware."""
     response = RefusedBodyView.as_view()(request, refusal=refusal)
     if callable(getattr(response, "render", None)):
         response = response.render()  # a DRF answer (the 429) that no view handler will render now

@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-from .exceptions import PROBLEM_CONTENT_TYPE
 from .idempotency import HEADER, KEY_MAX, KEY_PATTERN, TOKEN_PATHS
 from .pagination import MAX_PAGE_SIZE, PAGE_SIZE_DESCRIPTION
+from .refusals import PROBLEM_CONTENT_TYPE
 
 _DESCRIPTIONS = {
     400: "Invalid input: `errors` maps each field to its messages.",

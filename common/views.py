@@ -1,4 +1,5 @@
-"""Django-level error views (outside DRF) answering with problem details, and the shared API view base."""
+"""Django-level error views (outside DRF) answering in the format of the request's path (common/refusals.py:
+problem details, or a DAV:error body under /dav/), and the shared API view base."""
 
 import contextlib
 import sys
@@ -10,27 +11,32 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from .declared_input import refuse_undeclared
-from .exceptions import is_unavailable, problem_response, unavailable_response
+from .exceptions import is_unavailable, unavailable_response
+from .refusals import Refusal, refusal_response, renderer_for
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(404, "not-found", "Not found.", "No such resource.")
+    return refusal_response(request, Refusal(404, "not-found", "Not found.", "No such resource."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while handling the exception: a database that cannot be reached (raised by a
     # middleware, outside DRF's handler) is a 503 to retry, not a bug.
     if is_unavailable(sys.exc_info()[1]):
-        return unavailable_response(sys.exc_info()[1])
-    return problem_response(500, "server-error", "Internal server error.", "Something went wrong on our side.")
+        return unavailable_response(sys.exc_info()[1], request)
+    return refusal_response(
+        request, Refusal(500, "server-error", "Internal server error.", "Something went wrong on our side.")
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(400, "bad-request", "Bad request.", "The request could not be understood.")
+    return refusal_response(
+        request, Refusal(400, "bad-request", "Bad request.", "The request could not be understood.")
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(403, "forbidden", "Not allowed.", "You may not do this.")
+    return refusal_response(request, Refusal(403, "forbidden", "Not allowed.", "You may not do this."))
 
 
 # Counts refused requests (406, 401, 403 before the view runs) against the rate limits too: DRF checks
@@ -91,11 +97,18 @@ class RefusedBodyView(ApiNotFoundView):
     limits (a 429 once they are spent) and the middleware can add the RateLimit headers. Nothing
     here reads the body; like the 404, the refusal is problem+json whatever the Accept header says."""
 
+    # The refusal, and the 429 in its place, are rendered in the format of the request's path
+    # (common/refusals.py): problem+json under /api/, a DAV:error body under /dav/. (A comment: the
+    # browsable API shows the docstring on a browser's 429 page.)
+
     @property
     def default_response_headers(self):
-        return {key: value for key, value in super().default_response_headers.items() if key != "Allow"}
+        headers = {key: value for key, value in super().default_response_headers.items() if key != "Allow"}
+        if renderer_for(self.request.path) is not None:
+            headers.pop("Vary", None)  # a format of the path's own: the Accept header had no say in it
+        return headers
 
-    def http_method_not_allowed(self, request, *args, refusal: HttpResponse, **kwargs):
-        return refusal
+    def http_method_not_allowed(self, request, *args, refusal: Refusal, **kwargs):
+        return refusal_response(request, refusal)
 
     post = put = patch = delete = options = http_method_not_allowed

@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+
+from common.refusals import Refusal
 
 from . import xml
-from .xml import DAV, MESSAGES, tag
+from .xml import CALDAV, DAV, MESSAGES, tag
 
 DAV_HEADER = "1, 3, calendar-access"  # RFC 4918 classes 1 and 3, RFC 4791 calendar-access
 XML_TYPE = 'application/xml; charset="utf-8"'
@@ -64,6 +66,20 @@ def error_response(status: int, message: str, condition: str | Element | None = 
     response = HttpResponse(xml.serialize(root), status=status, content_type=XML_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value
+    return response
+
+
+def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
+    """A refusal made before a DAV view runs (the body size limit's 413, its 400 for a bad Content-Length, the
+    429 of the rate limits they count against, Django's error handlers) as RFC 4918 §16's `DAV:error`: calendar
+    apps read that, not JSON. Registered for /dav/ (apps.py, common/refusals.py). The status, the message and
+    the headers (Retry-After) stay. A PUT over the limit fails CalDAV's `max-resource-size` precondition
+    (RFC 4791 §5.3.2.1), the size every calendar advertises in its `max-resource-size` property."""
+    too_large = refusal.status == 413 and request.method == "PUT"
+    condition = tag(CALDAV, "max-resource-size") if too_large else None
+    message = refusal.detail or "The request was refused."
+    response = DavError(refusal.status, message, condition, headers=refusal.headers).response()
+    response["DAV"] = DAV_HEADER
     return response
 
 

@@ -20,8 +20,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.conditional import etag
-from common.exceptions import PROBLEM_CONTENT_TYPE, BatchValidationError
+from common.exceptions import BatchValidationError
 from common.fields import query_data, query_flag
+from common.refusals import PROBLEM_CONTENT_TYPE
 from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
 from history import selectors as history_selectors

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.exceptions import PROBLEM_CONTENT_TYPE
+from common.refusals import PROBLEM_CONTENT_TYPE
 from common.schema import ProblemSerializer
 from common.views import ThrottleRefusalsMixin
 from events.request_options import change_reason

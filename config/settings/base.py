@@ -150,7 +150,6 @@ MIDDLEWARE = [
     # and a deployment needs no separate static file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "dav.middleware.DavRefusalMiddleware",  # CalDAV's refusals by the body limit as DAV error bodies
     "common.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

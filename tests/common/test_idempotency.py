@@ -13,9 +13,9 @@ from django.db import OperationalError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from common.exceptions import problem_response
 from common.idempotency import RETENTION, RUNNING_TIMEOUT, _kept, _RunningLock
 from common.models import IdempotencyRecord
+from common.refusals import problem_response
 from events.models import Event
 from sharing.models import EventPermission
 from tests.factories import BASE_TIME, UserFactory, make_event
