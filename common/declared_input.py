@@ -13,9 +13,9 @@ the schema describes them (a free-form object, `{}`, takes anything). A write's 
 `format`) are also taken as top-level body members, as the API's description says (`scope`,
 `conflict_strategy`, ...: "query parameter or body field"). A view whose body is a list of items that it
 checks one by one, answering which item failed (a transaction's operations, with `failed_index`), sets
-`checks_its_items = True` and calls `undeclared_members` on each item itself. A POST, PUT or PATCH that declares
-no body takes no members. DELETE bodies (`{base_version, change_reason}`, described in the operation's
-text) are not in the schema and not checked here.
+`checks_its_items = True` and calls `undeclared_members` on each item itself. A POST, PUT, PATCH or DELETE that
+declares no body takes no members; a DELETE that takes one (`{base_version, change_reason}` of an event or an
+occurrence) declares it like the others (common/schema.py).
 
 Read-only members are accepted and ignored: a client may PUT back what it GET. An input serializer says
 which representation its clients send back by inheriting `AcceptsRepresentation`; its request schema
@@ -104,7 +104,7 @@ def refuse_undeclared(request, view=None) -> None:
     if operation is None:  # OPTIONS, and what the schema leaves out (its own views)
         return
     errors = {name: [NOT_A_PARAMETER] for name in request.query_params if name not in operation.query}
-    if method in {"POST", "PUT", "PATCH"} and not operation.other_body and _has_members(request):
+    if method in {"POST", "PUT", "PATCH", "DELETE"} and not operation.other_body and _has_members(request):
         options = operation.query - {"format"}
         if operation.body is None:
             unknown = [name for name in request.data if name not in options] if isinstance(request.data, dict) else []

@@ -89,6 +89,8 @@ def _scope(request) -> str:
 
 
 class OccurrenceDetailView(ThrottleRefusalsMixin, APIView):
+    delete_body = DeleteInputSerializer  # DELETE's optional body (common/schema.py documents it)
+
     def _find(self, request, id, original_start):
         event = selectors.event_get(user=request.user, event_id=id, detail=False)
         require_role(event, Role.EDITOR)

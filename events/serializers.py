@@ -157,6 +157,20 @@ class EventInputSerializer(AcceptsRepresentation, WriteOptionsMixin, serializers
         return {"changes": changes, "pattern": pattern, **self.options_in(attrs)}
 
 
+class BatchItemSerializer(EventInputSerializer):
+    """One event of a batch: the event's fields; the write options are the batch's own, for all its events."""
+
+    write_options = ()
+
+
+@extend_schema_field(BatchItemSerializer(many=True))
+class BatchItemsField(serializers.ListField):
+    """A batch's events, documented as BatchItem objects and taken as any JSON: the batch checks each item itself,
+    answering which one failed (`errors: [{index, errors}]`)."""
+
+    child = serializers.JSONField(allow_null=True)
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class LocalTimeField(serializers.Field):
     """An instant rendered with the offset of the event's own time zone."""

@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.conditional import etag
+from common.declared_input import NOT_A_MEMBER, undeclared_members
 from common.exceptions import BatchValidationError
 from common.fields import query_data, query_flag
 from common.refusals import PROBLEM_CONTENT_TYPE
@@ -51,6 +52,8 @@ from .request_options import (
     written_response,
 )
 from .serializers import (
+    BatchItemSerializer,
+    BatchItemsField,
     ConflictSerializer,
     DeleteInputSerializer,
     EventDetailSerializer,
@@ -95,14 +98,13 @@ UPDATE_RESULT = PolymorphicProxySerializer(
 
 
 class BatchInputSerializer(WriteOptionsMixin, serializers.Serializer):
-    # JSONField items: each is checked to be an object in the per-item loop, so errors keep the [{index, errors}] shape.
-    events = serializers.ListField(
-        child=serializers.JSONField(allow_null=True), min_length=1, max_length=services.MAX_BATCH
-    )
+    # Each item is checked in the per-item loop, so errors keep the [{index, errors}] shape.
+    events = BatchItemsField(min_length=1, max_length=services.MAX_BATCH)
     write_options = ("conflict_strategy", "change_reason")
 
 
 _NOT_AN_OBJECT = "Expected an object with the event's fields."
+BATCH_ITEM_COMPONENT = "BatchItemRequest"  # BatchItemSerializer's request schema
 
 
 def _split_point(request, event) -> datetime | None:
@@ -137,6 +139,13 @@ def _split_point(request, event) -> datetime | None:
 @extend_schema(tags=["events"])
 class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     serializer_class = EventSerializer
+    delete_body = DeleteInputSerializer  # DELETE's optional body (common/schema.py documents it)
+
+    @property
+    def checks_its_items(self) -> bool:
+        """A batch answers which of its items has members it does not take (common/declared_input.py)."""
+        return self.action == "batch"
+
     filter_backends = [DjangoFilterBackend]
     filterset_class = EventFilter
     lookup_value_regex = "[^/]+"
@@ -339,10 +348,13 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         envelope.is_valid(raise_exception=True)
         items, errors = [], []
         # One serializer validates every item (what is_valid() does, without building its fields 500 times).
-        validator = EventInputSerializer()
+        validator = BatchItemSerializer()
         for index, item in enumerate(envelope.validated_data["events"]):
             if not isinstance(item, dict):
                 errors.append({"index": index, "errors": {"non_field_errors": [_NOT_AN_OBJECT]}})
+                continue
+            if unknown := undeclared_members(item, BATCH_ITEM_COMPONENT):  # as POST /api/events would refuse them
+                errors.append({"index": index, "errors": {name: [NOT_A_MEMBER] for name in unknown}})
                 continue
             try:
                 items.append(validator.run_validation(item)["changes"])

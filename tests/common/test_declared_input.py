@@ -65,7 +65,11 @@ def test_an_undeclared_query_parameter_is_refused(staff_client, method, path):
 
 @pytest.mark.parametrize(
     "method, path",
-    [(m, p) for m, p, op in api_operations() if m in WRITES and (_json_body(op) or "requestBody" not in op)],
+    [
+        (m, p)
+        for m, p, op in api_operations()
+        if m in (*WRITES, "delete") and (_json_body(op) or "requestBody" not in op)
+    ],
     ids=lambda value: value,
 )
 def test_an_undeclared_body_member_is_refused(staff_client, method, path):
@@ -114,3 +118,44 @@ def test_a_typo_in_a_filter_is_not_silently_a_full_list(client, me):
     response = client.get("/api/events", {"updated_sinse": "2030-01-01T00:00:00Z"})
     assert assert_problem(response, 400)["errors"] == {"updated_sinse": ["Not a query parameter of this endpoint."]}
     assert Event.objects.count() == 1
+
+
+def test_a_delete_takes_the_body_it_declares_and_nothing_else(client, me):
+    event = make_event(me, title="Doomed")
+    declared = schema()["paths"]["/api/events/{id}/"]["delete"]["requestBody"]["content"]["application/json"]
+    assert declared["schema"]["$ref"].endswith("/DeleteInputRequest")
+
+    typo = client.delete(f"/api/events/{event.pk}", {"base_versoin": 1}, format="json")
+
+    assert assert_problem(typo, 400)["errors"] == {"base_versoin": ["Not a member this endpoint takes."]}
+    assert Event.objects.filter(pk=event.pk, deleted_at__isnull=True).exists()
+    deleted = client.delete(f"/api/events/{event.pk}", {"base_version": 1, "change_reason": "gone"}, format="json")
+    assert deleted.status_code == 204, deleted.content
+
+
+def _batch_item(title: str, **extra) -> dict:
+    return {"title": title, "start_time": "2031-03-03T09:00:00Z", "end_time": "2031-03-03T10:00:00Z", **extra}
+
+
+def test_a_batch_names_the_item_with_a_member_it_does_not_take_and_creates_nothing(client, me):
+    before = database_state()
+    items = [_batch_item("Fine"), _batch_item("Typo", locaton="Room 1"), _batch_item("Own option", change_reason="x")]
+
+    response = client.post("/api/events/batch", {"events": items}, format="json")
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == [
+        {"index": 1, "errors": {"locaton": ["Not a member this endpoint takes."]}},
+        {"index": 2, "errors": {"change_reason": ["Not a member this endpoint takes."]}},
+    ]
+    assert database_state() == before
+    # The batch's own options stay at its top level, and an item read back from the API may be sent again.
+    read = client.get(f"/api/events/{make_event(me, title='Read').pk}").json()
+    del read["uid"]  # a UID is unique among the owner's events
+    created = client.post(
+        "/api/events/batch",
+        {"events": [_batch_item("Fine"), {**read, "title": "Sent back"}], "conflict_strategy": "allow"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert [item["title"] for item in created.json()["results"]] == ["Fine", "Sent back"]

@@ -101,11 +101,13 @@ BODY_BASES = {
     ("post", "/api/events/{id}/restore"): {},
     ("post", "/api/events/{id}/rollback/{version}"): {},
     ("post", "/api/events/{id}/share"): {"users": [{"role": "viewer"}]},
-    ("post", "/api/events/batch"): {"events": [{}], "conflict_strategy": "allow"},
+    ("post", "/api/events/batch"): {"events": [NEW_EVENT], "conflict_strategy": "allow"},
     ("post", "/api/feeds"): {"name": "Work"},
     ("post", "/api/events/{id}/history-links"): {},
     ("put", "/api/events/{id}/permissions/{user_id}"): {"role": "viewer"},
     ("patch", "/api/events/{id}/permissions/{user_id}"): {"role": "viewer"},
+    ("delete", "/api/events/{id}"): {},
+    ("delete", "/api/events/{id}/occurrences/{original_start}"): {},
 }
 
 
