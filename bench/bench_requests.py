@@ -27,6 +27,11 @@ latency in ms, the median's ratio to the floor's median, and the server process'
 disturbed by other work on the machine. `--code DIR` (twice) runs two versions of the server, e.g. a
 checkout of an older commit, alternately in each run on the same data. With several runs the backends
 alternate and the summary takes the median over runs. `uptime` is printed with each run.
+
+`--pin` puts every server (the floor's too) on the last CPU and the client on the others. The server's two
+threads, the event loop and the one running the request, then share one core and its caches, as they do
+in a deployment with one worker per core, each pinned (docs/PERFORMANCE.md); unpinned, the scheduler may
+put them on different cores and each request crosses between them twice.
 """
 
 from __future__ import annotations
@@ -133,8 +138,19 @@ def server_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+SERVER_CORES: set[int] | None = None  # --pin: the CPUs the servers run on (the client runs on the others)
+
+
+def placed(process):
+    """`process` with every thread on SERVER_CORES when pinning (the threads it makes later inherit it)."""
+    if SERVER_CORES is not None:
+        for task in os.listdir(f"/proc/{process.pid}/task"):
+            os.sched_setaffinity(int(task), SERVER_CORES)
+    return process
+
+
 def floor(port: int, app: str = "application") -> dict:
-    process = start_server(BASE_ENV | dict(os.environ), port, 1, app=f"bench.floor_app:{app}", ready_path="/")
+    process = placed(start_server(BASE_ENV | dict(os.environ), port, 1, app=f"bench.floor_app:{app}", ready_path="/"))
     try:
         client = Client(port, server_pid=process.pid)
         return timed(client, [("/", None)] * (WARMUP + REQUESTS), 200)
@@ -246,7 +262,7 @@ def list_changer(client: Client, ids: list[int]):
 
 def api(backend: str, args, code: Path, port: int, workdir: Path) -> dict:
     env = prepare(backend, args, code, workdir)
-    process = start_server(env, port, 1, cwd=code)
+    process = placed(start_server(env, port, 1, cwd=code))
     try:
         client, ids, took = setup(Client(port), backend, env)
         client.server_pid = process.pid
@@ -309,7 +325,17 @@ def main() -> None:
         action="append",
         help="the code the server runs (default: this tree); given twice, the two trees alternate in each run",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the server on the last CPU, the client on the others (see above)",
+    )
     args = parser.parse_args()
+    if args.pin:
+        global SERVER_CORES
+        cores = sorted(os.sched_getaffinity(0))
+        SERVER_CORES = {cores[-1]}
+        os.sched_setaffinity(0, set(cores[:-1]) or SERVER_CORES)
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     codes = args.code or [ROOT]
     collected: dict[tuple[str, Path], list[dict]] = {(backend, code): [] for backend in backends for code in codes}

@@ -6,11 +6,19 @@ so the first requests after a restart would wait seconds or time out; without it
 connection fails one request. Here the first checkout that finds a dead connection has the pool
 check every resting connection at once (the broken ones are replaced) and takes a working one:
 no request fails or waits for the dead connections.
+
+Finding a dead connection costs no round trip. A connection resting in the pool has nothing to read:
+the server speaks only when asked. A server that ends the session (a restart, a crash, an
+administrator's `pg_terminate_backend`) sends its farewell or closes the socket, and either makes the
+socket readable. So a checkout polls the socket, without waiting: quiet, the connection is handed out
+as it is; readable (or closed, or broken), it gets the full check, an empty query. The full check on
+every checkout was a round trip on every request (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import logging
+import select
 
 import psycopg
 from django.db.backends.postgresql import base
@@ -25,6 +33,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pool = self.pool
         if pool is None:
             return connection
+        if _quiet(connection):
+            return connection
         try:
             ConnectionPool.check_connection(connection)  # one round trip: an empty query
         except psycopg.Error as error:
@@ -33,3 +43,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
             pool.check()  # the others too; each broken one is replaced
             connection = super().get_new_connection(conn_params)
         return connection
+
+
+def _quiet(connection: psycopg.Connection) -> bool:
+    """True when nothing has arrived on the resting connection's socket (see the module docstring): it is
+    as the last request left it. False when the server has spoken or hung up, or psycopg knows it is gone."""
+    if connection.closed or connection.broken:
+        return False
+    try:
+        poll = select.poll()
+        poll.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+        return not poll.poll(0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
