@@ -5,14 +5,29 @@ from __future__ import annotations
 
 from rest_framework.fields import ChoiceField, DateTimeField
 
-from accounts.representation import user_ref
+from accounts.representation import USER_REF_FIELDS, user_ref
 from recurrence import timezones
 from sharing.roles import Role
 
-from .content import MEMBERS
+from .content import FIELDS, MEMBERS
 
 _ROLE = ChoiceField(choices=Role.choices)
 _DATETIME = DateTimeField()
+
+# What `event_data` reads of an event (besides the `my_role` annotation): a read made only to be shown (the
+# calendar's pages, events/selectors.py) loads these and leaves the rest deferred. The content fields the
+# representation shows (`is_recurring` is derived from the pattern and shown with it), the bookkeeping it
+# shows, and of the owner what `user_ref` reads.
+SHOWN_FIELDS: tuple[str, ...] = (
+    "id",
+    "uid",
+    *(field.name for field in FIELDS if field.members),
+    "is_recurring",
+    "version",
+    "created_at",
+    "updated_at",
+    *(f"owner__{name}" for name in USER_REF_FIELDS),
+)
 
 
 def event_data(event) -> dict:
