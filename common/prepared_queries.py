@@ -22,10 +22,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.base import DEFERRED
 from django.db.models.query import get_related_populators
 
 # Placeholders stand out from any value a request can give (ids are positive, strings printable), yet stay
@@ -52,8 +54,8 @@ class _Statement:
 class _Rows:
     statement: _Statement
     model: type
-    fields: slice  # the model's own columns in a row
-    attnames: list[str]
+    attnames: list[str]  # every concrete field of the model, in the model's order
+    values: Callable[[list], tuple]  # a row (DEFERRED appended) -> the value of each of them, DEFERRED if not read
     converters: list[tuple[int, list, Any]]  # (column, the database's and the field's functions, expression)
     populators: list  # select_related
     annotations: dict[str, int]
@@ -114,13 +116,19 @@ class PreparedQuery:
         compiler = self._build(**self._placeholders).query.get_compiler(using=alias)
         statement = self._statement(*compiler.as_sql())  # fills select, klass_info and annotation_col_map
         select, klass_info = compiler.select, compiler.klass_info
-        columns = klass_info["select_fields"]
+        model, columns = klass_info["model"], klass_info["select_fields"]
         expressions = [column[0] for column in select[: compiler.col_count]]
+        # Where each concrete field's value is in a row; a deferred field (`.only()`, `.defer()`) takes the
+        # DEFERRED the row is given at its end (-1). Model.from_db makes the same of the ORM's (read fields,
+        # their values), matching names for every row; done here once.
+        read = {select[position][0].target.attname: position for position in columns}
+        attnames = [field.attname for field in model._meta.concrete_fields]
+        positions = [read.get(attname, -1) for attname in attnames]
         return _Rows(
             statement=statement,
-            model=klass_info["model"],
-            fields=slice(columns[0], columns[-1] + 1),
-            attnames=[column[0].target.attname for column in select[columns[0] : columns[-1] + 1]],
+            model=model,
+            attnames=attnames,
+            values=itemgetter(*positions) if len(positions) > 1 else lambda row: (row[positions[0]],),
             converters=[
                 (position, functions, expression)
                 for position, (functions, expression) in compiler.get_converters(expressions).items()
@@ -148,7 +156,8 @@ def _instance(compiled: _Rows, alias: str, connection, row: tuple):
         for function in functions:
             value = function(value, expression, connection)
         row[position] = value
-    instance = compiled.model.from_db(alias, compiled.attnames, row[compiled.fields])
+    row.append(DEFERRED)
+    instance = compiled.model.from_db(alias, compiled.attnames, compiled.values(row))
     for populator in compiled.populators:
         populator.populate(row, instance)
     for name, position in compiled.annotations.items():

@@ -3,16 +3,31 @@ all render it with `event_data`, so the three never drift apart."""
 
 from __future__ import annotations
 
-from rest_framework.fields import ChoiceField, DateTimeField
+from rest_framework.fields import ChoiceField
 
-from accounts.representation import user_ref
+from accounts.representation import USER_REF_FIELDS, user_ref
+from common.representation import instant
 from recurrence import timezones
 from sharing.roles import Role
 
-from .content import MEMBERS
+from .content import FIELDS, MEMBERS
 
 _ROLE = ChoiceField(choices=Role.choices)
-_DATETIME = DateTimeField()
+
+# What `event_data` reads of an event (besides the `my_role` annotation): a read made only to be shown (the
+# calendar's pages, events/selectors.py) loads these and leaves the rest deferred. The content fields the
+# representation shows (`is_recurring` is derived from the pattern and shown with it), the bookkeeping it
+# shows, and of the owner what `user_ref` reads.
+SHOWN_FIELDS: tuple[str, ...] = (
+    "id",
+    "uid",
+    *(field.name for field in FIELDS if field.members),
+    "is_recurring",
+    "version",
+    "created_at",
+    "updated_at",
+    *(f"owner__{name}" for name in USER_REF_FIELDS),
+)
 
 
 def event_data(event) -> dict:
@@ -28,6 +43,6 @@ def event_data(event) -> dict:
     data["owner"] = user_ref(event, "owner")
     if hasattr(event, "my_role"):  # a read-only field without a value is left out, as DRF does
         data["my_role"] = _ROLE.to_representation(event.my_role)
-    data["created_at"] = _DATETIME.to_representation(event.created_at)
-    data["updated_at"] = _DATETIME.to_representation(event.updated_at)
+    data["created_at"] = instant(event.created_at)
+    data["updated_at"] = instant(event.updated_at)
     return data

@@ -14,6 +14,7 @@ from sharing.models import EventPermission
 
 from .models import Event
 from .occurrences import OCCURRENCE_FIELDS, has_occurrence_in, timeline
+from .representation import SHOWN_FIELDS
 
 MAX_EXPANDED = 2500  # occurrences in one expanded calendar answer
 
@@ -51,12 +52,16 @@ def event_as_written(event: Event, *, user) -> Event:
 
 
 # The hottest reads — one event, the calendar's pages — with their SQL compiled once per process
-# (common/prepared_queries.py): the same querysets as above, the same queries and instances.
+# (common/prepared_queries.py): the same querysets as above, the same queries and instances. The pages are
+# only shown (EventSerializer): they load what the representation reads and no more (SHOWN_FIELDS; of the
+# owner, two of its columns, not its password hash), which spares converting the columns nobody reads.
 _VISIBLE_EVENT = PreparedQuery(
     lambda user_id, event_id: events_visible(user=user_id).filter(pk=event_id), user_id=int, event_id=int
 )
 _PERMISSIONS_OF = PreparedQuery(lambda event_id: _permissions().queryset.filter(event_id=event_id), event_id=int)
-_CALENDAR = PreparedQuery(lambda user_id: events_visible(user=user_id).order_by("start_time", "id"), user_id=int)
+_CALENDAR = PreparedQuery(
+    lambda user_id: events_visible(user=user_id).order_by("start_time", "id").only(*SHOWN_FIELDS), user_id=int
+)
 
 
 def event_get(*, user, event_id, detail: bool = True) -> Event:
@@ -76,7 +81,8 @@ def event_get(*, user, event_id, detail: bool = True) -> Event:
 
 class CalendarPages:
     """The events `user` can see in calendar order (start, id), for the paginator: its COUNT(*) and its
-    pages, as `events_visible(...).order_by("start_time", "id")` gives them, without compiling either."""
+    pages, as `events_visible(...).order_by("start_time", "id").only(*SHOWN_FIELDS)` gives them, without
+    compiling either. For showing only: what the representation does not read is deferred."""
 
     ordered = True
 

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from accounts.representation import user_ref
 from accounts.serializers import UserRefSerializer
 from common.fields import MAX_ID, StrictCharField
+from common.representation import instant
 
 from .models import EventPermission
 from .roles import Role
@@ -25,12 +26,11 @@ class PermissionSerializer(serializers.ModelSerializer):
             "user": user_ref(permission, "user"),
             "role": _ROLE.to_representation(permission.role),
             "granted_by": user_ref(permission, "granted_by"),
-            "granted_at": _DATETIME.to_representation(permission.granted_at),
+            "granted_at": instant(permission.granted_at),
         }
 
 
 _ROLE = serializers.ChoiceField(choices=Role.choices)
-_DATETIME = serializers.DateTimeField()
 
 
 class ShareTargetSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ import pytest
 from common.prepared_queries import PreparedQuery
 from events import selectors
 from events.models import Event
+from events.representation import SHOWN_FIELDS
 from sharing import services as sharing_services
 from sharing.models import EventPermission
 from sharing.roles import Role
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 def assert_same_instance(found, expected) -> None:
     assert type(found) is type(expected)
+    assert found.get_deferred_fields() == expected.get_deferred_fields()  # none read here: that would load them
     for field in type(expected)._meta.concrete_fields:
+        if field.attname in expected.get_deferred_fields():
+            continue
         assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
         assert type(getattr(found, field.attname)) is type(getattr(expected, field.attname)), field.name
     assert (found._state.adding, found._state.db) == (False, expected._state.db)
@@ -73,7 +77,7 @@ def test_an_event_nobody_may_see_is_not_found(me, event_with_roles):
 
 
 def test_the_calendar_pages_and_count_are_the_orms(me, calendar):
-    orm = selectors.events_visible(user=me).order_by("start_time", "id")
+    orm = selectors.events_visible(user=me).order_by("start_time", "id").only(*SHOWN_FIELDS)
     pages = selectors.CalendarPages(me)
     Event.objects.filter(pk=calendar[3].pk).update(deleted_at=BASE_TIME)  # a deleted event is in neither
 
@@ -85,6 +89,24 @@ def test_the_calendar_pages_and_count_are_the_orms(me, calendar):
             assert_same_instance(event, orm_event)
             assert_same_instance(event.owner, orm_event.owner)
             assert event.my_role == orm_event.my_role
+    assert pages[0:1][0].get_deferred_fields() == {"series_end", "series_start", "ical_extra", "deleted_at"}
+
+
+def test_deferred_fields_are_what_the_orm_defers_and_load_when_read(me, calendar, django_assert_num_queries):
+    slim = PreparedQuery(
+        lambda title: Event.objects.filter(title=title).select_related("owner").defer("description", "owner__email"),
+        title=str,
+    )
+    found = slim.fetch(title="E05")[0]
+    expected = Event.objects.filter(title="E05").select_related("owner").defer("description", "owner__email").get()
+
+    assert_same_instance(found, expected)
+    assert_same_instance(found.owner, expected.owner)
+    assert found.get_deferred_fields() == {"description"}
+    assert found.owner.get_deferred_fields() == {"email"}
+    with django_assert_num_queries(2):  # as with the ORM's instances: a deferred field is read when asked for
+        assert (found.description, found.owner.email) == (calendar[5].description, me.email)
+    assert_same_instance(found, Event.objects.get(pk=found.pk))
 
 
 def test_a_prepared_query_compiles_once_and_takes_each_calls_values(me, calendar, django_assert_num_queries):

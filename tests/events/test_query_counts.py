@@ -14,6 +14,9 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.models import User
+from events import selectors
+from events.serializers import EventSerializer
 from sharing import services as sharing_services
 from tests.factories import BASE_TIME, UserFactory, make_event
 
@@ -55,6 +58,23 @@ def test_the_list_of_20_shared_events_costs_a_fixed_number_of_queries(api, me, d
     assert (body["count"], len(body["results"])) == (20, 20)
     assert {item["my_role"] for item in body["results"]} == {"viewer", "editor"}
     assert all(item["owner"]["username"] for item in body["results"])
+
+
+def test_a_list_page_loads_only_what_it_shows(me, django_assert_num_queries):
+    """The page leaves what the answer does not show unread (the owner's password hash among it); a deferred
+    field read while rendering would cost a query per event, which the count would show."""
+    shared_calendar(me, events=20, collaborators=2)
+
+    with django_assert_num_queries(1):
+        page = selectors.CalendarPages(me)[0:20]
+        rendered = EventSerializer(page, many=True).data
+
+    assert len(rendered) == 20
+    unread_owner = {field.attname for field in User._meta.concrete_fields} - {"id", "username"}
+    for event in page:  # still unread after rendering
+        assert event.get_deferred_fields() == {"deleted_at", "series_start", "series_end", "ical_extra"}
+        assert event.owner.get_deferred_fields() == unread_owner
+        assert "password" in unread_owner
 
 
 @pytest.mark.parametrize("events, collaborators", [(5, 2), (50, 20)])

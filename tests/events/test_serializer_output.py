@@ -94,6 +94,8 @@ def test_a_list_page_renders_as_drf_would(calendar):
         output = direct(EventSerializer, page, many=True)
         assert output == generic(EventSerializer, page, many=True)
         assert list(output[0]) == list(EventSerializer.Meta.fields)  # the keys in the declared order too
+        shown = selectors.CalendarPages(user)[0:20]  # what the list reads: only the shown fields
+        assert direct(EventSerializer, shown, many=True) == output == generic(EventSerializer, shown, many=True)
     series = next(item for item in output if item["is_recurring"])
     assert [e.get("cancelled") for e in series["exceptions"]] == [False, True]
     assert series["my_role"] == "viewer"
