@@ -4,8 +4,8 @@
 
 It migrates the database DATABASE_URL names (SQLite without it) and ADDS data to it: use a scratch
 database. Requests go through the whole stack in process (URL routing, JWT auth, views, serializers,
-the database), not over a socket; answers are never served from the response cache (every timed read
-carries a query parameter of its own, so each one is a miss). For each call it reports the median and
+the database), not over a socket; answers are never served from the response cache (before each timed
+read, untimed, the caller's cached answers are made stale, as a change of their events makes them). For each call it reports the median and
 p95 time of --repeat runs and the SQL queries of one run, and prints a Markdown table (the figures in
 docs/PERFORMANCE.md).
 
@@ -178,6 +178,7 @@ def _some_exceptions(event, rng, series_overrides, recurrence_rules) -> dict:
 
 
 def run(user, repeat: int) -> list[tuple]:
+    from events.cache import invalidate_users
     from events.models import Event
     from recurrence import rules as recurrence_rules
     from scheduling import conflicts, intervals
@@ -189,7 +190,10 @@ def run(user, repeat: int) -> list[tuple]:
     month = {"start": WEEK[0].isoformat(), "end": (WEEK[0] + timedelta(days=31)).isoformat()}
 
     def read(name, path, params, describe):
-        rows.append((name, *measure(lambda n: client.get(path, {**params, "nonce": n}), repeat, 200, describe)))
+        def stale() -> None:  # as after a change of the caller's events: the read below is a cache miss
+            invalidate_users([user.pk])
+
+        rows.append((name, *measure(lambda n: client.get(path, params), repeat, 200, describe, before=stale)))
 
     read(
         "a year of occurrences, expand=true, first page (100)",
@@ -348,12 +352,15 @@ def _batch_items(count: int, *, year: int) -> list[dict]:
     return items
 
 
-def measure(call, repeat: int, status: int | None, describe) -> tuple[float, float, int, str]:
-    """Median and p95 milliseconds of `repeat` runs of call(n), the queries of one run, and what it answered."""
+def measure(call, repeat: int, status: int | None, describe, before=None) -> tuple[float, float, int, str]:
+    """Median and p95 milliseconds of `repeat` runs of call(n), the queries of one run, and what it answered;
+    `before()`, when given, runs untimed before each."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    before = before or (lambda: None)
     call(-1)  # warm up: imports, caches of parsed rules, prepared plans
+    before()
     with CaptureQueriesContext(connection) as queries:
         result = call(-2)
     count = len(queries)  # now: opening a connection for the next request clears the log
@@ -364,6 +371,7 @@ def measure(call, repeat: int, status: int | None, describe) -> tuple[float, flo
         answer = describe(result)
     times = []
     for n in range(repeat):
+        before()
         started = time.perf_counter()
         call(n)
         times.append((time.perf_counter() - started) * 1000)

@@ -1,5 +1,7 @@
 """The browsable API in a real browser (Debian's Chromium, headless, driven by Playwright): a person logs in,
-lists, creates, edits, shares and rolls back an event through the pages' forms. A screenshot is kept in docs/.
+lists, creates, edits, shares and rolls back an event through the pages' forms. It takes two screenshots; they
+replace the README's (docs/) only when asked: `UPDATE_SCREENSHOTS=1 make test`, so that a test run leaves the
+work tree as it found it.
 
 CI installs Chromium (`make test` runs .ci/chromium); elsewhere the test is skipped only when there is no
 Chromium and CI is not set.
@@ -34,6 +36,7 @@ FLAGS = [
     "--disable-sync",
 ]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
     pytest.skip("Chromium is not installed (make test installs it in CI)", allow_module_level=True)
@@ -49,8 +52,20 @@ def send(page, method: str, body: dict) -> str:
     return page.inner_text(".response-info pre")
 
 
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where the screenshots go: docs/ with UPDATE_SCREENSHOTS=1, else a temporary directory."""
+    return DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+
+def assert_png(path: Path, *, width: int) -> None:
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE), path
+    assert int.from_bytes(data[16:20], "big") == width, path  # the IHDR's width: the viewport's
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_person_uses_the_browsable_api_in_chromium(live_server):
+def test_a_person_uses_the_browsable_api_in_chromium(live_server, screenshots):
     me = UserFactory(username="ada")
     UserFactory(username="bob")
     event = make_event(me, title="Planning")
@@ -77,7 +92,8 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
             {"title": "Made in Chromium", "start_time": "2030-03-01T10:00:00Z", "end_time": "2030-03-01T11:00:00Z"},
         )
         assert "HTTP 201 Created" in status, status
-        page.screenshot(path=str(DOCS / "browsable-api.png"), full_page=False)
+        page.screenshot(path=str(screenshots / "browsable-api.png"), full_page=False)
+        assert_png(screenshots / "browsable-api.png", width=1200)
 
         page.goto(f"{live_server.url}/api/events/{event.pk}")
         assert "HTTP 200 OK" in send(page, "PATCH", {"title": "Planning, edited"})
@@ -98,7 +114,8 @@ def test_a_person_uses_the_browsable_api_in_chromium(live_server):
             "table.diff td.old, table.diff td.new",
             "cells => cells.filter(c => c.offsetWidth).map(c => c.getBoundingClientRect().left)",
         )
-        page.screenshot(path=str(DOCS / "history-diff-phone.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "history-diff-phone.png"), full_page=True)
+        assert_png(screenshots / "history-diff-phone.png", width=390)
         assert cells and len(set(round(x) for x in cells)) == 1, cells  # old above new: one column
 
         # Restore version 3 from its page (the form carries the CSRF token).
