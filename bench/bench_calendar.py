@@ -5,8 +5,9 @@
 It migrates the database DATABASE_URL names (SQLite without it) and ADDS data to it: use a scratch
 database. Requests go through the whole stack in process (URL routing, JWT auth, views, serializers,
 the database), not over a socket; answers are never served from the response cache (before each timed
-read, untimed, the caller's cached answers are made stale, as a change of their events makes them). For each call it reports the median and
-p95 time of --repeat runs and the SQL queries of one run, and prints a Markdown table (the figures in
+read, untimed, the caller's cached answers are made stale, as a change of their events makes them). For
+each call it reports the median and p95 time of --repeat runs and the SQL queries of one run, and prints
+a Markdown table (the figures in
 docs/PERFORMANCE.md).
 
 The calendar: one user holds a role on every event (80% owned, 20% shared with them by a colleague).
