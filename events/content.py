@@ -138,6 +138,20 @@ FIELDS: tuple[ContentField, ...] = (
     ContentField("ical_extra", "ical_extra", Diff.VALUE, {}, (), on_split=OnSplit.EMPTY),
 )
 
+# The mark, in what an imported VEVENT or override kept (`ical_extra`, an exception's `ical`), that it took no
+# time (RFC 5545 §3.6.1; ical/extra.py writes it and reads it). Our events last, so an instant lasts one minute;
+# a write that gives the event or the occurrence another length ends the mark, so that a later return to one
+# minute is a one-minute event, not an instant again.
+ICAL_INSTANT = "instant"
+
+
+def without_instant_mark(kept: dict | None) -> dict | None:
+    """`kept` without the instant mark (the same object when it has none)."""
+    if not kept or ICAL_INSTANT not in kept:
+        return kept
+    return {key: value for key, value in kept.items() if key != ICAL_INSTANT}
+
+
 BY_NAME: Mapping[str, ContentField] = {field.name: field for field in FIELDS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 API_NAMES: Mapping[str, str] = {field.name: field.api_name for field in FIELDS}

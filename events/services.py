@@ -4,7 +4,8 @@ who/why/what, and takes the calendar lock so conflict checks see each other."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -105,6 +106,17 @@ def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> l
     )
 
 
+def _length(event: Event) -> timedelta:
+    return event.end_time - event.start_time
+
+
+def _occurrence_length(exception: series_overrides.SeriesException | None, occurrence: EventOccurrence) -> timedelta:
+    """How long `occurrence` lasts under `exception` (none, or not moved: its own times)."""
+    if exception is None or not exception.moved:
+        return occurrence.end - occurrence.start
+    return exception.end - exception.start
+
+
 def _lock_live(event: Event) -> Event:
     """Lock the event's row for this transaction; NotFound (404) if it was deleted meanwhile.
 
@@ -188,6 +200,8 @@ def event_update(
         raise ValidationError(
             {"end_time": [f"end_time must be after start_time (the event is now at version {locked.version})."]}
         )
+    if reschedules and "ical_extra" not in changes and _length(locked) != before.end - before.start:
+        locked.ical_extra = content.without_instant_mark(locked.ical_extra)
     if reschedules and "exceptions" not in changes and locked.exceptions:
         # Changed and cancelled occurrences move with the series (recurrence/overrides.py).
         locked.exceptions = series_overrides.follow(
@@ -377,6 +391,9 @@ def event_occurrence_change(
     exception = series_overrides.changed(
         current, original_start=occurrence.start, original_end=occurrence.end, changes=changes
     )
+    lengthened = _occurrence_length(exception, occurrence) != _occurrence_length(current, occurrence)
+    if exception is not None and exception.ical and lengthened:
+        exception = replace(exception, ical=content.without_instant_mark(exception.ical))
     exceptions.pop(occurrence.start, None)
     if exception is not None:
         exceptions[occurrence.start] = exception

@@ -19,6 +19,8 @@ from functools import lru_cache
 
 from icalendar import Component
 
+from events import content
+
 from .mapping import MODELLED_PARAMETERS
 
 NO_SUMMARY = "no_summary"  # the VEVENT had no SUMMARY: its title is UNTITLED, and the export writes none
@@ -27,7 +29,7 @@ NO_RRULE = "no_rrule"  # the VEVENT had RDATEs but no RRULE: ours is FREQ=DAILY;
 # The VEVENT took no time (RFC 5545 §3.6.1): its form, "DTSTART" (no DTEND, no DURATION), "DTEND" (equal to
 # DTSTART) or "DURATION" (PT0S). Our events last (the REST API refuses an end equal to the start), so such an
 # event, or override, lasts INSTANT_LENGTH from its start; while it still does, the export writes the form.
-INSTANT = "instant"
+INSTANT = content.ICAL_INSTANT  # a write giving the event or override another length ends it (events/content.py)
 INSTANT_LENGTH = timedelta(minutes=1)
 MAX_EXTRA_CHARS = 65_536  # of one component's kept lines: an event is not an attachment store
 

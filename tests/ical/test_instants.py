@@ -139,3 +139,39 @@ def test_a_caldav_put_of_an_instant_goes_through_the_shared_service(user):
     assert (saved.version, saved.end_time - saved.start_time) == (1, timedelta(minutes=1))
     text = calendar_bytes([saved])
     assert b"DTSTART;TZID=Europe/Berlin:20300107T090000\r\n" in text and b"DTEND" not in text
+
+
+def test_an_instant_moved_stays_one_and_one_given_another_length_does_not_become_one_again(api, user):
+    client = api.as_user(user)
+    [event_id] = _import(client, CAL.format(body=INSTANTS.split("BEGIN:VEVENT\r\nUID:equal-end")[0]))["created"]
+    start = Event.objects.get(pk=event_id).start_time + timedelta(hours=2)
+    moved = {"start_time": start.isoformat(), "end_time": (start + timedelta(minutes=1)).isoformat()}
+    assert client.patch(f"/api/events/{event_id}", moved, format="json").status_code == 200
+    [vevent] = _vevents(client, Event.objects.get(pk=event_id)).values()
+    assert "DTEND" not in vevent and "DURATION" not in vevent  # moved: still an instant
+
+    for minutes in (30, 1):  # another length, then one minute again: a one-minute event, not an instant
+        end = (start + timedelta(minutes=minutes)).isoformat()
+        assert client.patch(f"/api/events/{event_id}", {"end_time": end}, format="json").status_code == 200
+    [vevent] = _vevents(client, Event.objects.get(pk=event_id)).values()
+    assert vevent["DTEND"].dt - vevent["DTSTART"].dt == timedelta(minutes=1)
+    assert "instant" not in Event.objects.get(pk=event_id).ical_extra
+
+
+def test_an_instant_override_given_another_length_does_not_become_one_again(api, user):
+    client = api.as_user(user)
+    created = _import(client, CAL.format(body=INSTANTS))["created"]
+    series = Event.objects.get(pk__in=created, uid="series")
+    late = f"/api/events/{series.pk}/occurrences/2030-03-03T13:00:00Z"  # 08:00 in New York
+    assert client.patch(late, {"title": "Pill (late, renamed)"}, format="json").status_code == 200
+
+    def override():
+        vevents = _vevents(client, Event.objects.get(pk=series.pk))
+        return next(c for (uid, rid), c in vevents.items() if rid and rid.day == 3)
+
+    assert "DTEND" not in override()  # a new title: still an instant
+    begins = datetime(2030, 3, 3, 14, 30, tzinfo=UTC)  # 09:30 in New York, where it was moved
+    for minutes in (30, 1):
+        end = (begins + timedelta(minutes=minutes)).isoformat()
+        assert client.patch(late, {"end_time": end}, format="json").status_code == 200, end
+    assert override()["DTEND"].dt - override()["DTSTART"].dt == timedelta(minutes=1)
