@@ -43,21 +43,32 @@ class EventQuerySet(SeriesWindow, models.QuerySet):
     def alive(self) -> EventQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def held_by(self, user, *, role: str | None = None) -> EventQuerySet:
-        """Events (deleted ones too) `user` holds a role on (`role` only, when given), annotated with `my_role`.
+    def held_by(self, user, *, role: str | None = None, live: bool = False) -> EventQuerySet:
+        """Events (deleted ones too, unless `live`) `user` holds a role on (`role` only, when given), annotated
+        with `my_role`.
 
         The one place the caller's role is read: from the permission row the filter joins (one per event
         and user), not from a subquery per row. Narrow the role through this method or by filtering on
         `my_role`: a later `.filter(permissions__...)` would join the permission table a second time.
+        `live` narrows to live events as the permission's copy of its event says (sharing/models.py), so that
+        a read can stay in the permission's index (`calendar_of`).
         """
         held = {"permissions__user": user}
         if role is not None:
             held["permissions__role"] = role
+        if live:
+            held["permissions__event_live"] = True
         return self.filter(**held).annotate(my_role=F("permissions__role"))
 
     def visible_to(self, user) -> EventQuerySet:
         """Live events `user` holds any role on, annotated with `my_role`: what every read of events starts from."""
         return self.alive().held_by(user)
+
+    def calendar_of(self, user) -> EventQuerySet:
+        """`visible_to(user)` in calendar order (start, id), found through the caller's permissions: each keeps
+        its event's start and liveness (sharing/models.py), so the order and the liveness are read from the
+        caller's stretch of `permission_calendar_idx`, without sorting the events."""
+        return self.held_by(user, live=True).order_by("permissions__event_start", "permissions__event_id")
 
     def history_readable_by(self, user) -> EventQuerySet:
         """The events whose history `user` may read: a role on the event now, and for a deleted one the owner role."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import islice
 
-from django.db.models import F, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from rest_framework.exceptions import NotFound
 
 from common.fields import parse_id
@@ -59,20 +59,11 @@ _VISIBLE_EVENT = PreparedQuery(
     lambda user_id, event_id: events_visible(user=user_id).filter(pk=event_id), user_id=int, event_id=int
 )
 _PERMISSIONS_OF = PreparedQuery(lambda event_id: _permissions().queryset.filter(event_id=event_id), event_id=int)
-# The calendar in order, read from the caller's own permissions: each keeps its event's start and liveness
-# (sharing/models.py, kept by the database), so the page is the first rows of the caller's stretch of
-# `permission_calendar_idx` and its size is counted there, without sorting or even reading the events.
-# Same rows, same order (start, id) as `events_visible(...).order_by("start_time", "id")`:
-# tests/common/test_prepared_queries.py compares.
+# The calendar's pages (`Event.objects.calendar_of`: read in order from the caller's permissions) and its size,
+# counted from those permissions alone. Same rows, same order (start, id) as
+# `events_visible(...).order_by("start_time", "id")`: tests/common/test_prepared_queries.py compares.
 _CALENDAR = PreparedQuery(
-    lambda user_id: (
-        Event.objects.filter(permissions__user=user_id, permissions__event_live=True)
-        .annotate(my_role=F("permissions__role"))
-        .select_related("owner")
-        .order_by("permissions__event_start", "permissions__event_id")
-        .only(*SHOWN_FIELDS)
-    ),
-    user_id=int,
+    lambda user_id: Event.objects.calendar_of(user_id).select_related("owner").only(*SHOWN_FIELDS), user_id=int
 )
 _CALENDAR_SIZE = PreparedQuery(
     lambda user_id: EventPermission.objects.filter(user=user_id, event_live=True), user_id=int

@@ -106,10 +106,6 @@ def _check_conflicts(*, actor, event: Event, strategy: str, exclude_ids=()) -> l
     )
 
 
-def _length(event: Event) -> timedelta:
-    return event.end_time - event.start_time
-
-
 def _occurrence_length(exception: series_overrides.SeriesException | None, occurrence: EventOccurrence) -> timedelta:
     """How long `occurrence` lasts under `exception` (none, or not moved: its own times)."""
     if exception is None or not exception.moved:
@@ -200,7 +196,7 @@ def event_update(
         raise ValidationError(
             {"end_time": [f"end_time must be after start_time (the event is now at version {locked.version})."]}
         )
-    if reschedules and "ical_extra" not in changes and _length(locked) != before.end - before.start:
+    if reschedules and "ical_extra" not in changes and locked.end_time - locked.start_time != before.end - before.start:
         locked.ical_extra = content.without_instant_mark(locked.ical_extra)
     if reschedules and "exceptions" not in changes and locked.exceptions:
         # Changed and cancelled occurrences move with the series (recurrence/overrides.py).
@@ -391,8 +387,8 @@ def event_occurrence_change(
     exception = series_overrides.changed(
         current, original_start=occurrence.start, original_end=occurrence.end, changes=changes
     )
-    lengthened = _occurrence_length(exception, occurrence) != _occurrence_length(current, occurrence)
-    if exception is not None and exception.ical and lengthened:
+    new_length = _occurrence_length(exception, occurrence) != _occurrence_length(current, occurrence)
+    if exception is not None and exception.ical and new_length:
         exception = replace(exception, ical=content.without_instant_mark(exception.ical))
     exceptions.pop(occurrence.start, None)
     if exception is not None:
