@@ -6,4 +6,4 @@ class CommonConfig(AppConfig):
     verbose_name = "API plumbing"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers OpenAPI extensions)
+        from . import after_answer, schema  # noqa: F401  (connects to the request signals; registers OpenAPI extensions)

@@ -12,14 +12,22 @@ one worker and one client, those trips were a third of the server's CPU per requ
 response — in one call on one thread, exactly what Django's WSGI handler does, and takes that thread
 from a set of threads kept for the life of the process: each request has a thread to itself (as many
 threads as requests running at once, as before, so nothing queues behind a slow request), and the
-database connection, which Django keeps per thread, stays with it (`CONN_MAX_AGE`). Only a streamed
-answer (e.g. a static file) is closed after it has been sent, on the thread that made it.
+database connection, which Django keeps per thread, stays with it (`CONN_MAX_AGE`).
+
+The answer leaves as soon as it is made: the thread hands it to the event loop, which sends it while the
+thread closes it — the work deferred to the answer's close (`common/after_answer.py`: storing a read's
+answer in the cache) and `request_finished` (the database connection given back). Neither can change
+the answer, so the client need not wait for them; the thread is taken by another request only once
+they are done. A streamed answer (e.g. a static file) is closed after it has been sent, on the thread
+that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -63,27 +71,56 @@ class OneTripASGIHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         executor = self._threads.take()
+        loop = asyncio.get_running_loop()
+        made: asyncio.Future = loop.create_future()
+
+        def answered(response) -> None:  # on the request's thread: the answer (None if none was made) to the loop
+            loop.call_soon_threadsafe(_settle, made, response)
+
+        work = asyncio.ensure_future(
+            sync_to_async(self._respond, thread_sensitive=False, executor=executor)(scope, body_file, answered)
+        )
         try:
-            response = await sync_to_async(self._respond, thread_sensitive=False, executor=executor)(scope, body_file)
+            response = await made
             try:
-                await self.send_response(response, send)
+                if response is not None:
+                    await self.send_response(response, send)
             finally:
+                response = await work  # closed by now unless streamed; raises what the request raised
                 if response.streaming:
                     await sync_to_async(response.close, thread_sensitive=False, executor=executor)()
         finally:
+            if not work.done():  # the client went away (the send was cancelled): the thread finishes first
+                await asyncio.wait([work])
             body_file.close()
             self._threads.give_back(executor)
 
-    def _respond(self, scope, body_file):
-        """The whole request on this thread: its answer, closed already unless it is streamed."""
-        signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)  # exceptions are answered inside (500 problem)
-        response._handler_class = self.__class__
-        if isinstance(response, FileResponse):
-            response.block_size = self.chunk_size
+    def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
+        """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.
+
+        `answered(response)` is called as soon as the answer is rendered, before it is closed (or with None if
+        the request raised before any answer), so that it is sent while this thread closes it."""
+        try:
+            signals.request_started.send(sender=self.__class__, scope=scope)
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)  # exceptions are answered inside (500 problem)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+            if not response.streaming:
+                response.content  # noqa: B018  (rendered here, on this thread, before it is sent)
+        except BaseException:
+            if answered is not None:
+                answered(None)
+            raise
+        if answered is not None:
+            answered(response)
         if not response.streaming:
-            response.content  # noqa: B018  (rendered before the close below)
-            response.close()  # request_finished: this thread's database connection is released here
+            response.close()  # deferred work, then request_finished: this thread's database connection released
         return response
+
+
+def _settle(future: asyncio.Future, response) -> None:
+    if not future.done():
+        future.set_result(response)

@@ -38,11 +38,10 @@ def window_count(key: str, seconds: int) -> int | None:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         return _redis_count(backend, key, seconds)
-    backend.add(key, 0, timeout=seconds)
     try:
-        return backend.incr(key)
-    except ValueError:  # it expired between the two calls: a new window
-        backend.add(key, 0, timeout=seconds)
+        return backend.incr(key)  # one call for every request but the window's first
+    except ValueError:  # no counter yet (or it just expired): a new window
+        backend.add(key, 0, timeout=seconds)  # another request may have added it first: then it counts on
         return backend.incr(key)
 
 

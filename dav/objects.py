@@ -9,10 +9,12 @@ preconditions (ETags, RFC 4791 §5.3.2.1), the resource's name, and the reason n
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.core.cache import caches
 from django.db import transaction
 
+from common.after_answer import after_answer
 from events import services as event_services
 from events.locks import calendar_lock
 from events.models import Event
@@ -57,7 +59,7 @@ def render(events: list[Event]) -> dict[int, str]:
             text = fresh[key] = calendar_bytes([event]).decode("utf-8")
         texts[event.pk] = text
     if fresh:
-        cache.set_many(fresh, timeout=RENDER_CACHE_SECONDS)
+        after_answer(partial(cache.set_many, fresh, timeout=RENDER_CACHE_SECONDS))  # once the answer is sent
     return texts
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from django.core.cache import cache, caches
 from django.db import transaction
@@ -41,6 +42,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework.response import Response
 
+from common.after_answer import after_answer
 from sharing.models import EventPermission
 
 from .models import Event
@@ -105,7 +107,7 @@ def cached_response(kind: str, *, request, build: Callable[[], Response], event_
     response = build()
     if response.status_code == 200:
         headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
-        cache.set(key, (response.data, headers), timeout=CACHE_SECONDS)
+        after_answer(partial(cache.set, key, (response.data, headers), timeout=CACHE_SECONDS))  # once it is sent
     return response
 
 

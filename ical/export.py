@@ -22,7 +22,7 @@ are kept per process.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from icalendar import Calendar, Timezone, vDatetime, vRecur
 from icalendar import Event as VEvent
 from icalendar.parser import Contentline, Parameters
 
+from common.after_answer import after_answer
 from recurrence import overrides as series_exceptions
 from recurrence import rules as recurrence
 from recurrence import timezones
@@ -332,7 +333,7 @@ def _event_bytes(events) -> list[bytes]:
                 fresh[key] = data
         rendered.append(data)
     if fresh:
-        cache.set_many(fresh, VEVENT_CACHE_SECONDS)
+        after_answer(partial(cache.set_many, fresh, VEVENT_CACHE_SECONDS))  # once the answer is sent
     return rendered
 
 

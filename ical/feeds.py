@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.cache import cache
 from django.db.models import Q
 
+from common.after_answer import after_answer
 from events.cache import user_token
 from events.selectors import events_visible
 
@@ -51,7 +53,7 @@ def feed_etag(feed: Feed, now: datetime) -> tuple[str, list[int]]:
     digest = hashlib.sha256(repr((feed.pk, feed.name, rows)).encode()).hexdigest()[:32]
     found = (f'"{len(rows)}-{digest}"', [pk for pk, _ in rows])
     if key:
-        cache.set(key, found, CACHE_SECONDS)
+        after_answer(partial(cache.set, key, found, CACHE_SECONDS))
     return found
 
 
@@ -65,5 +67,5 @@ def feed_body(feed: Feed, etag: str, ids: list[int]) -> bytes:
         visible = events_visible(user=feed.owner).select_related(None).only(*EXPORTED_FIELDS)
         events = list(visible.filter(pk__in=ids).order_by("start_time", "id"))
         body = calendar_bytes(events, name=feed.name, refresh=REFRESH)
-        cache.set(key, body, CACHE_SECONDS)
+        after_answer(partial(cache.set, key, body, CACHE_SECONDS))  # once the answer is sent
     return body

@@ -8,12 +8,14 @@ import re
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, connections
+from django.core import signals
+from django.db import close_old_connections, connection, connections
 from rest_framework.test import APIClient
 
 from accounts.tokens import tokens_for
@@ -42,6 +44,21 @@ def assert_problem(response, status: int, slug: str | None = None) -> dict:
     if slug is not None:
         assert body["type"] == f"/problems/{slug}", body
     return body
+
+
+@contextmanager
+def one_request():
+    """The request signals around the block, as a server sends them: `request_started` before, `request_finished`
+    (an answer closed) after. Without closing the test's database connection, as Django's test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        signals.request_started.send(sender=None)
+        yield
+        signals.request_finished.send(sender=None)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def iso(moment: datetime) -> str:

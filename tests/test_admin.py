@@ -69,3 +69,23 @@ def test_events_and_permissions_are_read_only_in_the_admin(admin_client, marked_
     marked_up.refresh_from_db()
     assert (marked_up.title, marked_up.version, marked_up.deleted_at) == ("Quarterly <b>review</b>", 1, None)
     assert EventPermission.objects.filter(pk=permission.pk).exists()
+
+
+def test_the_admins_messages_still_reach_the_next_page(admin_client):
+    """Messages are built only when used (common/middleware.py); the admin uses them."""
+    doomed = UserFactory(username="doomed")
+
+    page = admin_client.post(f"/admin/accounts/user/{doomed.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert page.status_code == 200
+    assert "was deleted successfully" in page.content.decode()
+
+
+def test_an_api_request_builds_no_message_storage(client):
+    from django.utils.functional import empty
+
+    response = client.get("/api/auth/me")
+
+    assert response.status_code == 200
+    assert response.wsgi_request._messages._wrapped is empty
+    assert "messages" not in response.cookies

@@ -155,7 +155,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "common.middleware.LazyMessageMiddleware",  # Django's, building its storage only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.middleware.RateLimitHeadersMiddleware",
     # Innermost: Idempotency-Key replays are answered here, inside the RateLimit headers.

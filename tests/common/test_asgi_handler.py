@@ -117,25 +117,78 @@ async def test_a_streamed_answer_is_closed_after_it_was_sent_on_the_thread_that_
     assert (status, body) == (200, b"ab") and closed_on == made_on
 
 
-async def test_an_unstreamed_answer_is_closed_on_its_thread_before_it_is_sent():
-    events: list[str] = []
+async def test_an_unstreamed_answer_is_sent_first_then_closed_on_the_thread_that_made_it():
+    """The client does not wait for the close (deferred work, request_finished): the close can only see
+    the answer sent if the answer left before it; before, the close ran first and this waited in vain."""
+    body_sent = threading.Event()
+    made_on: list[int] = []
+    closed: list[tuple[bool, int]] = []
 
     class Handler(OneTripASGIHandler):
         def get_response(self, request):
+            made_on.append(threading.get_ident())
             response = HttpResponse(b"body")
-            response._resource_closers.append(lambda: events.append("closed"))
+            response._resource_closers.append(lambda: closed.append((body_sent.wait(timeout=5), threading.get_ident())))
             return response
 
     async def send(message):
         if message["type"] == "http.response.body":
-            events.append("sent")
-
-    requested = False
+            body_sent.set()
 
     async def receive():
-        nonlocal requested
-        requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    await Handler()(scope("/anything"), receive, send)
-    assert events == ["closed", "sent"]
+    handler = Handler()
+    await handler(scope("/anything"), receive, send)
+    assert closed == [(True, made_on[0])]  # sent before the close, which ran on the request's thread
+    assert handler._threads._idle  # and the thread is given back only once the close is done
+
+
+async def test_a_request_that_raises_before_any_answer_raises_to_the_server_and_gives_its_thread_back():
+    class Handler(OneTripASGIHandler):
+        def create_request(self, scope, body_file):
+            raise RuntimeError("broken before any answer")
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    handler = Handler()
+    with pytest.raises(RuntimeError, match="broken before any answer"):
+        await handler(scope("/anything"), receive, send)
+    assert sent == []  # the server answers 500 itself
+    assert len(handler._threads._idle) == 1
+
+
+async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_until_the_request_ends():
+    """Cancelled while the request runs (the client hung up), the handler still waits for its thread to
+    finish before giving it back: no later request queues behind a request still running."""
+    release = threading.Event()
+    started = threading.Event()
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            started.set()
+            release.wait(timeout=5)
+            return HttpResponse(b"late")
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    handler = Handler()
+    task = asyncio.ensure_future(handler(scope("/anything"), receive, send))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done() and handler._threads._idle == []  # still held: the request is still running
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(handler._threads._idle) == 1

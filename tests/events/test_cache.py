@@ -323,3 +323,26 @@ def test_a_calendar_app_polling_a_thousand_events_finds_its_answers_still_cached
 
     with django_assert_num_queries(1):  # authentication: the answer itself comes from the cache
         assert client.get(f"/api/events/{created[0].pk}").status_code == 200
+
+
+def test_a_miss_is_stored_once_its_answer_is_closed_not_before(api, setup, django_assert_num_queries):
+    """The answer is sent first (common/asgi_handler.py); its store waits for the close (common/after_answer.py)."""
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from events.views import EventViewSet
+    from tests.helpers import one_request
+
+    event, users = setup
+    retrieve = EventViewSet.as_view({"get": "retrieve"})
+
+    def read():
+        request = APIRequestFactory().get(f"/api/events/{event.pk}")
+        force_authenticate(request, user=users["viewer"])  # no authentication query: only the event's
+        return retrieve(request, pk=str(event.pk))
+
+    with one_request():
+        first = read()
+        with django_assert_num_queries(2):  # the event and its permissions, again: nothing stored yet
+            assert read().data == first.data
+    with django_assert_num_queries(0):  # the answers were closed: stored
+        assert read().data == first.data
