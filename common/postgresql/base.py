@@ -13,21 +13,68 @@ administrator's `pg_terminate_backend`) sends its farewell or closes the socket,
 socket readable. So a checkout polls the socket, without waiting: quiet, the connection is handed out
 as it is; readable (or closed, or broken), it gets the full check, an empty query. The full check on
 every checkout was a round trip on every request (docs/PERFORMANCE.md).
+
+Instants (`timestamptz` columns) are read by psycopg's own loader, compiled in its binary build,
+rather than the pure-Python subclass Django registers (which parses each value, converts it to the
+session's zone, then labels it with Django's): a page of 20 events has some 80 of them, and Django's
+loader took about 12 times as long (docs/PERFORMANCE.md, "Fifth round"). Django keeps the session's
+zone UTC, so psycopg's loader gives the same aware datetimes in UTC; where Django's zone is not UTC
+its loader is kept.
 """
 
 from __future__ import annotations
 
 import logging
 import select
+from datetime import UTC
+from functools import lru_cache
 
 import psycopg
 from django.db.backends.postgresql import base
+from django.db.backends.postgresql.psycopg_any import get_adapters_template
+from psycopg.adapt import AdaptersMap
+from psycopg.pq import Format
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
 
+_TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
+
+
+_PSYCOPG_INSTANT_LOADER = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)  # C in the binary build
+
+
+class UTCInstantLoader(TimestamptzLoader):
+    """psycopg's own `timestamptz` loader, for a session whose zone is UTC: aware datetimes in UTC, as Django's
+    gives them. A Python class only to carry `timezone`, which Django's cursors check (the C class takes no
+    attributes); each value is loaded by the C loader alone."""
+
+    timezone = UTC
+
+    def __init__(self, oid: int, context=None) -> None:
+        super().__init__(oid, context)
+        self._load = _PSYCOPG_INSTANT_LOADER(oid, context).load
+
+    def load(self, data):
+        return self._load(data)
+
+
+@lru_cache
+def _adapters_with_utc_instants(template: AdaptersMap) -> AdaptersMap:
+    adapters = AdaptersMap(template)
+    adapters.register_loader("timestamptz", UTCInstantLoader)
+    return adapters
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("context") is get_adapters_template(True, UTC) and self.timezone == UTC:
+            params["context"] = _adapters_with_utc_instants(params["context"])
+        return params
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         pool = self.pool

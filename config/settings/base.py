@@ -39,6 +39,13 @@ def database_from_url(url: str) -> dict:
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ValueError(f"DATABASE_URL: unsupported scheme {parsed.scheme!r} (use postgres://)")
     options: dict = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    # Parameters bound by the server (the extended protocol) rather than spliced into the SQL's text, and a
+    # query run DB_PREPARE_THRESHOLD times on a connection is prepared there: later runs skip parsing and
+    # planning (docs/PERFORMANCE.md, "Fifth round"). Behind a pooler that hands a session's statements to
+    # other sessions (PgBouncer in transaction mode before 1.21), set DB_PREPARE_THRESHOLD=off.
+    options["server_side_binding"] = True
+    threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    options["prepare_threshold"] = None if threshold in ("", "off", "none") else int(threshold)
     if env_bool("DB_POOL", True):
         # psycopg 3's pool: one per worker process, sized for an ASGI worker's concurrency.
         options["pool"] = {
