@@ -33,6 +33,11 @@ def after_answer(action: Callable[[], object]) -> None:
         pending.append(action)
 
 
+def pending() -> bool:
+    """Whether this request has left work for after its answer (the ASGI handler then sends the answer first)."""
+    return bool(_pending.get())
+
+
 def _request_started(**kwargs) -> None:
     _pending.set([])
 

@@ -14,12 +14,14 @@ from a set of threads kept for the life of the process: each request has a threa
 threads as requests running at once, as before, so nothing queues behind a slow request), and the
 database connection, which Django keeps per thread, stays with it (`CONN_MAX_AGE`).
 
-The answer leaves as soon as it is made: the thread hands it to the event loop, which sends it while the
-thread closes it — the work deferred to the answer's close (`common/after_answer.py`: storing a read's
-answer in the cache) and `request_finished` (the database connection given back). Neither can change
-the answer, so the client need not wait for them. The thread is free for the next request as soon as the
-answer is sent: that request runs on it once the close is done (a thread's requests never overlap), which
-costs less than waking another thread. A streamed answer (e.g. a static file) is closed after it has
+The answer leaves before its close when the request left work for after it (`common/after_answer.py`:
+storing a read's answer in the cache): the thread hands it to the event loop, which sends it while the
+thread does that work and closes it (`request_finished`: the database connection given back). A miss
+on Redis so saves a round trip. An answer with nothing left for after it (a cache hit, the no-op, an
+error) is closed first and handed over as the thread's call returns: the loop is woken once per
+request, not twice. The thread is free for the next request as soon as the answer is sent: that
+request runs on it once the close is done (a thread's requests never overlap), which costs less than
+waking another thread. A streamed answer (e.g. a static file) is closed after it has
 been sent, on the thread that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
@@ -38,6 +40,8 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse
 from django.urls import set_script_prefix
+
+from . import after_answer
 
 
 class _Threads:
@@ -107,8 +111,9 @@ class OneTripASGIHandler(ASGIHandler):
     def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
         """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.
 
-        `answered(response)` is called as soon as the answer is rendered, before it is closed (or with None if
-        the request raised before any answer), so that it is sent while this thread closes it."""
+        `answered(response)` hands the answer to the loop (None if the request raised before any): as soon as it
+        is rendered when work was left for after it, so that it is sent while this thread does that work and
+        closes it; else once it is closed."""
         try:
             signals.request_started.send(sender=self.__class__, scope=scope)
             request, response = self.create_request(scope, body_file)
@@ -123,10 +128,16 @@ class OneTripASGIHandler(ASGIHandler):
             if answered is not None:
                 answered(None)
             raise
-        if answered is not None:
+        # With work left for after the answer (a cache fill), the answer leaves first and is closed while it is
+        # sent. Without, it is closed first (request_finished: this thread's database connection released) and
+        # handed over as this call returns: the loop is woken once, for both, rather than twice.
+        early = answered is not None and (response.streaming or after_answer.pending())
+        if early:
             answered(response)
         if not response.streaming:
-            response.close()  # deferred work, then request_finished: this thread's database connection released
+            response.close()
+        if answered is not None and not early:
+            answered(response)
         return response
 
 

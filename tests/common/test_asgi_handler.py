@@ -9,6 +9,7 @@ import pytest
 from django.core import signals
 from django.http import HttpResponse, StreamingHttpResponse
 
+from common.after_answer import after_answer
 from common.asgi_handler import OneTripASGIHandler, _Threads
 from config.asgi import application
 
@@ -117,31 +118,56 @@ async def test_a_streamed_answer_is_closed_after_it_was_sent_on_the_thread_that_
     assert (status, body) == (200, b"ab") and closed_on == made_on
 
 
-async def test_an_unstreamed_answer_is_sent_first_then_closed_on_the_thread_that_made_it():
-    """The client does not wait for the close (deferred work, request_finished): the close can only see
-    the answer sent if the answer left before it; before, the close ran first and this waited in vain."""
-    body_sent = threading.Event()
-    made_on: list[int] = []
-    closed: list[tuple[bool, int]] = []
-
-    class Handler(OneTripASGIHandler):
-        def get_response(self, request):
-            made_on.append(threading.get_ident())
-            response = HttpResponse(b"body")
-            response._resource_closers.append(lambda: closed.append((body_sent.wait(timeout=5), threading.get_ident())))
-            return response
+def _answering(on_body_sent=None):
+    """receive/send for one GET; `on_body_sent()` runs when the body goes out."""
 
     async def send(message):
-        if message["type"] == "http.response.body":
-            body_sent.set()
+        if message["type"] == "http.response.body" and on_body_sent:
+            on_body_sent()
 
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
 
+    return receive, send
+
+
+async def test_an_answer_with_work_left_for_after_it_is_sent_first_then_closed_on_its_thread():
+    """The client does not wait for that work (a cache fill) nor the close: they can only see the answer sent
+    if it left before them; before, they ran first and this waited in vain."""
+    body_sent = threading.Event()
+    made_on: list[int] = []
+    done: list[tuple[str, bool, int]] = []
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            made_on.append(threading.get_ident())
+            after_answer(lambda: done.append(("left work", body_sent.wait(timeout=5), threading.get_ident())))
+            response = HttpResponse(b"body")
+            response._resource_closers.append(
+                lambda: done.append(("closed", body_sent.wait(timeout=5), threading.get_ident()))
+            )
+            return response
+
+    receive, send = _answering(body_sent.set)
     handler = Handler()
     await handler(scope("/anything"), receive, send)
-    assert closed == [(True, made_on[0])]  # sent before the close, which ran on the request's thread
-    assert handler._threads._idle  # and the thread is given back only once the close is done
+    assert done == [("closed", True, made_on[0]), ("left work", True, made_on[0])]
+    assert handler._threads._idle  # the thread was given back
+
+
+async def test_an_answer_with_nothing_left_for_after_it_is_closed_first_and_the_loop_woken_once():
+    body_sent = threading.Event()
+    closed: list[bool] = []
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            response = HttpResponse(b"body")
+            response._resource_closers.append(lambda: closed.append(body_sent.is_set()))
+            return response
+
+    receive, send = _answering(body_sent.set)
+    await Handler()(scope("/anything"), receive, send)
+    assert closed == [False] and body_sent.is_set()
 
 
 async def test_a_request_that_raises_before_any_answer_raises_to_the_server_and_gives_its_thread_back():
