@@ -26,11 +26,11 @@ _pending: ContextVar[list[Callable[[], object]] | None] = ContextVar("after_answ
 
 def after_answer(action: Callable[[], object]) -> None:
     """Run `action` once this request's answer is sent (at once outside a request)."""
-    pending = _pending.get()
-    if pending is None:
+    actions = _pending.get()
+    if actions is None:
         action()
     else:
-        pending.append(action)
+        actions.append(action)
 
 
 def pending() -> bool:
@@ -43,9 +43,9 @@ def _request_started(**kwargs) -> None:
 
 
 def _request_finished(**kwargs) -> None:
-    pending = _pending.get()
+    actions = _pending.get()
     _pending.set(None)
-    for action in pending or ():
+    for action in actions or ():
         try:
             action()
         except Exception:

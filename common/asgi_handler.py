@@ -131,12 +131,12 @@ class OneTripASGIHandler(ASGIHandler):
         # With work left for after the answer (a cache fill), the answer leaves first and is closed while it is
         # sent. Without, it is closed first (request_finished: this thread's database connection released) and
         # handed over as this call returns: the loop is woken once, for both, rather than twice.
-        early = answered is not None and (response.streaming or after_answer.pending())
-        if early:
+        if answered is not None and (response.streaming or after_answer.pending()):
             answered(response)
+            answered = None  # handed over
         if not response.streaming:
             response.close()
-        if answered is not None and not early:
+        if answered is not None:
             answered(response)
         return response
 

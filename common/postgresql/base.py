@@ -40,10 +40,7 @@ from psycopg_pool import ConnectionPool
 logger = logging.getLogger(__name__)
 
 
-_TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
-
-
-_PSYCOPG_INSTANT_LOADER = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)  # C in the binary build
+_PSYCOPG_INSTANT_LOADER = psycopg.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT)  # C in the binary build
 
 
 class UTCInstantLoader(TimestamptzLoader):
@@ -71,7 +68,7 @@ def _adapters_with_utc_instants(template: AdaptersMap) -> AdaptersMap:
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self):
         params = super().get_connection_params()
-        if params.get("context") is get_adapters_template(True, UTC) and self.timezone == UTC:
+        if params.get("context") is get_adapters_template(True, UTC):  # USE_TZ, and Django's zone is UTC
             params["context"] = _adapters_with_utc_instants(params["context"])
         return params
 
