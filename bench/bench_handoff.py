@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_handoff.py            # a fresh SQLite database in a temporary directory
 
-Every API request runs on a kept worker thread while the event loop waits (common/asgi_handler.py). This
+An API request that is not a quick read runs on a kept worker thread while the event loop waits
+(common/asgi_handler.py; a quick read with nothing else in flight runs on the loop's own thread). This
 measures, in process and without a server, the whole of Django's work for one request (`_respond`: the
 signals, the middleware, the view, the answer) for the authenticated no-op (`GET /api/auth/me`) and an
 event's detail (a cache hit), 1,000 times each after a warm-up (median µs):

@@ -8,7 +8,8 @@ shape: PostgreSQL + Redis), each run on a fresh server and database:
 
 Per backend and run: the floor first (a bare ASGI app, `bench/floor_app.py`, on the same uvicorn with
 the same flags, driven by the same client; and `floor+trip`, the same app making the one trip to a
-worker thread and back that every API request makes), then the API: a fresh user registers, creates 2,000 events
+worker thread and back that every API request made before quick reads ran on the loop's own thread),
+then the API: a fresh user registers, creates 2,000 events
 through the batch endpoint (4 × 500; every tenth a weekly series), the data is ANALYZEd (PostgreSQL),
 and then, 500 requests each, one after another on one kept-alive connection:
 

@@ -25,11 +25,25 @@ waking another thread. A streamed answer (e.g. a static file) is closed after it
 been sent, on the thread that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
+
+**A quick read runs on the loop's own thread when nothing else is in flight.** The trip to a thread is
+the largest fixed cost left: the thread wakes on another core, where the request's Python runs with
+cold caches (docs/PERFORMANCE.md, "Sixth round"). A GET or HEAD that arrives while the worker has no
+other request in flight, to a path whose requests this worker has recently answered within one switch
+interval of the interpreter (`sys.getswitchinterval()`, 5 ms: the longest a thread runs before another
+may take the GIL, so such a request would have held the interpreter the same while on a thread), runs
+on the loop's thread, as a sync worker runs every request: the loop is told it is not running for the
+while (Django's async-safety check asks that), the answer is sent, then it is closed there. Anything
+else — a write, a slow or new path, a request while another is in flight — goes to a thread as above,
+so nothing waits behind a slow request. A safe method changes nothing, so nothing in it sends to the
+channel layer (`async_to_sync`, which needs the server's loop free to run on).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,11 +75,61 @@ class _Threads:
         self._idle.append(executor)
 
 
-class OneTripASGIHandler(ASGIHandler):
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class _Durations:
+    """How long this worker has recently taken to answer each kind of request (its path, ids made `*`, and its
+    query's parameter names): a moving average, for at most LIMIT kinds (others are never quick)."""
+
+    LIMIT = 512
+    WEIGHT = 0.2  # of the newest duration in the average
+
     def __init__(self) -> None:
+        self._seconds: dict[str, float] = {}
+
+    @staticmethod
+    def kind(scope) -> str:
+        path = "/".join("*" if any(c.isdigit() for c in part) else part for part in scope["path"].split("/"))
+        query = scope.get("query_string") or b""
+        if not query:
+            return path
+        names = sorted({pair.split(b"=", 1)[0] for pair in query.split(b"&")})
+        return f"{path}?{b'&'.join(names).decode('latin-1')}"
+
+    def within(self, kind: str, seconds: float) -> bool:
+        average = self._seconds.get(kind)
+        return average is not None and average <= seconds
+
+    def record(self, kind: str, seconds: float) -> None:
+        average = self._seconds.get(kind)
+        if average is not None:
+            self._seconds[kind] = average + self.WEIGHT * (seconds - average)
+        elif len(self._seconds) < self.LIMIT:
+            self._seconds[kind] = seconds
+
+
+def _loop_set_aside(function: Callable, *args):
+    """`function(*args)` on the event loop's thread, with no loop running there for the while: sync Django code,
+    which refuses to run where a loop is running (the loop is blocked until it returns, as it knows)."""
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        return function(*args)
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+class OneTripASGIHandler(ASGIHandler):
+    def __init__(self, *, inline_seconds: float | None = None) -> None:
+        """`inline_seconds`: the longest recent average with which a read runs on the loop's thread (default: the
+        interpreter's switch interval; 0: never)."""
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)  # the sync stack, resolving and calling the view inside it
         self._threads = _Threads()
+        self._in_flight = 0  # requests on threads
+        self._durations = _Durations()
+        self._inline_seconds = sys.getswitchinterval() if inline_seconds is None else inline_seconds
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -75,6 +139,36 @@ class OneTripASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
+        kind = self._durations.kind(scope)
+        if (
+            scope["method"] in _SAFE_METHODS
+            and not self._in_flight
+            and self._durations.within(kind, self._inline_seconds)
+        ):
+            await self._answer_inline(scope, body_file, send, kind)
+            return
+        self._in_flight += 1
+        try:
+            await self._answer_on_a_thread(scope, body_file, send, kind)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer_inline(self, scope, body_file, send, kind: str) -> None:
+        """The request on the loop's thread: answered, sent, then closed (its work left for after the answer)."""
+        try:
+            began = time.perf_counter()
+            response = _loop_set_aside(self._answer, scope, body_file)
+            took = time.perf_counter() - began
+            try:
+                await self.send_response(response, send)
+            finally:
+                began = time.perf_counter()
+                _loop_set_aside(response.close)
+                self._durations.record(kind, took + time.perf_counter() - began)
+        finally:
+            body_file.close()
+
+    async def _answer_on_a_thread(self, scope, body_file, send, kind: str) -> None:
         executor = self._threads.take()
         loop = asyncio.get_running_loop()
         made: asyncio.Future = loop.create_future()
@@ -82,9 +176,14 @@ class OneTripASGIHandler(ASGIHandler):
         def answered(response) -> None:  # on the request's thread: the answer (None if none was made) to the loop
             loop.call_soon_threadsafe(_settle, made, response)
 
-        work = asyncio.ensure_future(
-            sync_to_async(self._respond, thread_sensitive=False, executor=executor)(scope, body_file, answered)
-        )
+        def respond():
+            began = time.perf_counter()
+            try:
+                return self._respond(scope, body_file, answered)
+            finally:
+                self._durations.record(kind, time.perf_counter() - began)
+
+        work = asyncio.ensure_future(sync_to_async(respond, thread_sensitive=False, executor=executor)())
         given_back = False
         try:
             response = await made
@@ -115,15 +214,7 @@ class OneTripASGIHandler(ASGIHandler):
         is rendered when work was left for after it, so that it is sent while this thread does that work and
         closes it; else once it is closed."""
         try:
-            signals.request_started.send(sender=self.__class__, scope=scope)
-            request, response = self.create_request(scope, body_file)
-            if request is not None:
-                response = self.get_response(request)  # exceptions are answered inside (500 problem)
-            response._handler_class = self.__class__
-            if isinstance(response, FileResponse):
-                response.block_size = self.chunk_size
-            if not response.streaming:
-                response.content  # noqa: B018  (rendered here, on this thread, before it is sent)
+            response = self._answer(scope, body_file)
         except BaseException:
             if answered is not None:
                 answered(None)
@@ -138,6 +229,19 @@ class OneTripASGIHandler(ASGIHandler):
             response.close()
         if answered is not None:
             answered(response)
+        return response
+
+    def _answer(self, scope, body_file):
+        """The request's answer, made and rendered (not closed): `request_started`, the middleware, the view."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)  # exceptions are answered inside (500 problem)
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            response.content  # noqa: B018  (rendered here, before it is sent)
         return response
 
 

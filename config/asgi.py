@@ -10,7 +10,8 @@ django.setup(set_prefix=False)
 
 from common.asgi_handler import OneTripASGIHandler  # noqa: E402
 
-# Each request in one trip to a worker thread (Django's own handler makes six): common/asgi_handler.py.
+# Each request in one trip to a worker thread (Django's own handler makes six), a quick read with nothing else in
+# flight on the loop's own thread: common/asgi_handler.py.
 django_asgi_app = OneTripASGIHandler()
 
 from common.declared_input import operations  # noqa: E402
