@@ -80,7 +80,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 class _Durations:
     """How long this worker has recently taken to answer each kind of request (its path, ids made `*`, and its
-    query's parameter names): a moving average, for at most LIMIT kinds (others are never quick)."""
+    query's parameter names): a moving average, for at most LIMIT kinds (one more and it starts over)."""
 
     LIMIT = 512
     WEIGHT = 0.2  # of the newest duration in the average
@@ -105,7 +105,9 @@ class _Durations:
         average = self._seconds.get(kind)
         if average is not None:
             self._seconds[kind] = average + self.WEIGHT * (seconds - average)
-        elif len(self._seconds) < self.LIMIT:
+        else:
+            if len(self._seconds) >= self.LIMIT:  # e.g. paths of random names: start over rather than grow or stop
+                self._seconds.clear()
             self._seconds[kind] = seconds
 
 
