@@ -1,3 +1,4 @@
+from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -7,6 +8,26 @@ MAX_PAGE_SIZE = 100
 PAGE_SIZE_MESSAGE = f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."
 
 
+class Paginator(DjangoPaginator):
+    """Django's paginator; a list that can read a page and its own size in one query (`read_page(offset=, limit=)`,
+    e.g. the calendar's pages, events/selectors.py) is asked to read the requested page before it is counted, so
+    that the count and the page are one query, not two. Any other list is paginated as Django does."""
+
+    READ_AHEAD_ROWS = 2**31 - 1  # past any list's size: a page beyond is answered by the count alone (404)
+
+    def page(self, number):
+        read_page = getattr(self.object_list, "read_page", None)
+        if read_page is not None and "count" not in self.__dict__:  # not counted yet (`?page=last` counts first)
+            try:
+                wanted = int(number)  # as Django's validate_number reads it, which answers anything else below
+            except (TypeError, ValueError):
+                wanted = 0
+            offset, limit = (wanted - 1) * self.per_page, self.per_page + self.orphans
+            if wanted >= 1 and offset + limit <= self.READ_AHEAD_ROWS:
+                read_page(offset=offset, limit=limit)
+        return super().page(number)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=` (default 20, at most 100); answers {count, next, previous, results}.
 
@@ -14,6 +35,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     (and one above 100 to 100), which hid client bugs, and the schema's bound is the one enforced here.
     """
 
+    django_paginator_class = Paginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE

@@ -6,7 +6,8 @@ window is refused with 429 and `Retry-After` until the window ends. One atomic i
 and request, whatever the rate — on Redis one round trip (`INCR`, and `EXPIRE` when the window's key
 is new, in one script); DRF's own throttle read and rewrote the whole list of the window's request
 times instead (up to 1,200 of them per request at the default user rate). A client may send up to
-twice the limit across a window boundary, never more in two windows.
+twice the limit across a window boundary, never more in two windows. A read that knows it will ask
+Redis for something (a cached answer, events/cache.py) sends it in that same trip (`ride_along`).
 
 Each throttle that applies to a request records (limit, remaining, reset) — reset: the seconds until
 the window ends and the count starts again — and `RateLimitHeadersMiddleware` sends the most
@@ -33,11 +34,21 @@ return count
 """
 
 
-def window_count(key: str, seconds: int) -> int | None:
-    """Counts one request under `key`, kept `seconds`; the count so far, or None when the cache is down."""
+def ride_along(request, rider) -> None:
+    """On Redis, `rider` goes in the round trip that counts `request` against its rate limit rather than in one of
+    its own: `rider.send(pipeline)` adds its command, `rider.receive(reply)` is given the reply. When the trip
+    fails, or no count is made, it is given nothing and makes its own trip. For a read the view knows before the
+    throttles run that it will make (events/cache.py)."""
+    django_request = getattr(request, "_request", request)
+    django_request.__dict__.setdefault("_rate_limit_riders", []).append(rider)
+
+
+def window_count(key: str, seconds: int, riders: list = ()) -> int | None:
+    """Counts one request under `key`, kept `seconds`; the count so far, or None when the cache is down. On Redis
+    the `riders` (`ride_along`) go in the same round trip."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        return _redis_count(backend, key, seconds)
+        return _redis_count(backend, key, seconds, riders)
     try:
         return backend.incr(key)  # one call for every request but the window's first
     except ValueError:  # no counter yet (or it just expired): a new window
@@ -46,12 +57,24 @@ def window_count(key: str, seconds: int) -> int | None:
 
 
 @omit_exception  # django-redis's own fail-open: logged (once per outage, common/redis_breaker.py), None answered
-def _redis_count(backend: RedisCache, key: str, seconds: int) -> int:
+def _redis_count(backend: RedisCache, key: str, seconds: int, riders: list) -> int:
     client = backend.client.get_client(write=True)
     try:
-        return int(client.eval(_INCREMENT, 1, backend.client.make_key(key), seconds))
+        if not riders:
+            return int(client.eval(_INCREMENT, 1, backend.client.make_key(key), seconds))
+        pipeline = client.pipeline(transaction=False)
+        pipeline.eval(_INCREMENT, 1, backend.client.make_key(key), seconds)
+        for rider in riders:
+            rider.send(pipeline)
+        count, *replies = pipeline.execute(raise_on_error=False)
+        if isinstance(count, Exception):
+            raise count
     except (RedisError, OSError) as error:
         raise ConnectionInterrupted(connection=client) from error
+    for rider, reply in zip(riders, replies, strict=True):
+        if not isinstance(reply, Exception):  # else it makes its own trip
+            rider.receive(reply)
+    return int(count)
 
 
 class RateLimitStateMixin:
@@ -66,11 +89,12 @@ class RateLimitStateMixin:
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.reset = max(1, math.ceil((window + 1) * self.duration - self.now))
-        count = window_count(f"{self.key}:{window}", self.duration + 1)
+        django_request = getattr(request, "_request", request)
+        riders = django_request.__dict__.pop("_rate_limit_riders", [])  # the first count made takes them
+        count = window_count(f"{self.key}:{window}", self.duration + 1, riders)
         if count is None:  # the cache is down: fail open, as if this were the window's first request
             count = 1
         state = (self.num_requests, max(0, self.num_requests - count), self.reset)
-        django_request = getattr(request, "_request", request)
         current = getattr(django_request, "ratelimit", None)
         if current is None or state[1] < current[1] or (state[1] == current[1] and state[2] > current[2]):
             django_request.ratelimit = state

@@ -7,8 +7,10 @@ Answers are cached under keys that embed *generation tokens*:
 - `gen:user:<id>`: replaced whenever anything changes on any event the user holds (or held) a role
   on (list pages depend on the whole calendar).
 
-A read looks the token up and then the answer filed under it; on Redis both in one round trip (a
-script), so a hit costs one trip and a miss two (the second stores the answer).
+A read looks the token up and then the answer filed under it; on Redis both in one script, sent in the
+round trip that counts the request against its rate limit (`look_up_early`, before the throttles run,
+and common/throttling.py `ride_along`), so a hit costs that one trip and a miss two (the second stores
+the answer, after it is sent).
 
 Invalidation is replacing a token (O(1) per key, nothing is scanned or deleted): entries under the
 old token are simply never read again and expire. Tokens are random, so a token lost from the cache
@@ -43,6 +45,7 @@ from redis.exceptions import RedisError
 from rest_framework.response import Response
 
 from common.after_answer import after_answer
+from common.throttling import ride_along
 from sharing.models import EventPermission
 
 from .models import Event
@@ -88,16 +91,34 @@ def _bump(*, events: Iterable[int] = (), users: Iterable[int] = ()) -> None:
         cache.set_many(fresh, timeout=None)
 
 
+def _keys(kind: str, request, event_id: int | None) -> tuple[str, Callable[[str], str]]:
+    """(the generation key the answer depends on, its key under a token of that generation)."""
+    user_id = request.user.pk
+    dependency = _gen_key("event", event_id) if event_id is not None else _gen_key("user", user_id)
+    variant = hashlib.sha256(f"{request.get_host()}\n{request.get_full_path()}".encode()).hexdigest()[:32]
+    return dependency, lambda token: f"answer:{kind}:{user_id}:{event_id or '-'}:{token}:{variant}"
+
+
+def look_up_early(kind: str, *, request, event_id: int | None = None) -> None:
+    """On Redis, the lookup that `cached_response(kind, ...)` will make for this request, sent now in the round
+    trip that counts the request against its rate limit (common/throttling.py `ride_along`): one trip where
+    there were two. Called before the throttles run; it still reads the token before the database."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache) or not request.user.is_authenticated:
+        return
+    lookup = _Lookup(backend, *_keys(kind, request, event_id))
+    ride_along(request, lookup)
+    getattr(request, "_request", request).event_cache_lookup = lookup
+
+
 def cached_response(kind: str, *, request, build: Callable[[], Response], event_id: int | None = None) -> Response:
     """The answer `build()` gives this caller for this request, from the cache while nothing it depends on changed.
 
     Only 200 answers are kept (with their ETag); errors (404 for an event the caller cannot see) are
     built every time.
     """
-    user_id = request.user.pk
-    dependency = _gen_key("event", event_id) if event_id is not None else _gen_key("user", user_id)
-    variant = hashlib.sha256(f"{request.get_host()}\n{request.get_full_path()}".encode()).hexdigest()[:32]
-    found = _lookup(dependency, lambda token: f"answer:{kind}:{user_id}:{event_id or '-'}:{token}:{variant}")
+    dependency, answer_key = _keys(kind, request, event_id)
+    found = _looked_up_early(request, dependency, answer_key) or _lookup(dependency, answer_key)
     if found is None:  # the cache is down
         return build()
     key, hit = found  # the token was read BEFORE the database: see the module docstring
@@ -109,6 +130,14 @@ def cached_response(kind: str, *, request, build: Callable[[], Response], event_
         headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
         after_answer(partial(cache.set, key, (response.data, headers), timeout=CACHE_SECONDS))  # once it is sent
     return response
+
+
+def _looked_up_early(request, dependency: str, answer_key: Callable[[str], str]) -> tuple[str, object] | None:
+    """What `look_up_early` found for this very lookup (None if it made none, or its trip failed)."""
+    lookup = getattr(request, "_request", request).__dict__.pop("event_cache_lookup", None)
+    if lookup is None or (lookup.dependency, lookup.answer_key(_MARK)) != (dependency, answer_key(_MARK)):
+        return None
+    return lookup.found
 
 
 def _lookup(dependency: str, answer_key: Callable[[str], str]) -> tuple[str, object] | None:
@@ -138,15 +167,32 @@ return {token, redis.call('GET', ARGV[2] .. token .. ARGV[3])}
 _MARK = "\x00token\x00"
 
 
+class _Lookup:
+    """One lookup on Redis (`_LOOKUP`): its command, sent alone or with another's (a pipeline), and what its reply
+    says: `found`, (the answer's key, the answer kept there or None), once it is received."""
+
+    def __init__(self, backend: RedisCache, dependency: str, answer_key: Callable[[str], str]) -> None:
+        self.backend, self.dependency, self.answer_key = backend, dependency, answer_key
+        self.found: tuple[str, object] | None = None
+
+    def send(self, client):
+        before, after = self.backend.client.make_key(self.answer_key(_MARK)).split(_MARK)
+        return client.eval(_LOOKUP, 1, self.backend.client.make_key(self.dependency), _new_token(), before, after)
+
+    def receive(self, reply) -> None:
+        token, raw = reply
+        self.found = self.answer_key(token.decode()), None if raw is None else self.backend.client.decode(raw)
+
+
 @omit_exception  # django-redis's own fail-open: logged (once per outage, common/redis_breaker.py), None answered
 def _redis_lookup(backend: RedisCache, dependency: str, answer_key: Callable[[str], str]) -> tuple[str, object]:
-    before, after = backend.client.make_key(answer_key(_MARK)).split(_MARK)
+    lookup = _Lookup(backend, dependency, answer_key)
     client = backend.client.get_client(write=True)
     try:
-        token, raw = client.eval(_LOOKUP, 1, backend.client.make_key(dependency), _new_token(), before, after)
+        lookup.receive(lookup.send(client))
     except (RedisError, OSError) as error:
         raise ConnectionInterrupted(connection=client) from error
-    return answer_key(token.decode()), None if raw is None else backend.client.decode(raw)
+    return lookup.found
 
 
 class _Invalidation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import islice
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import IntegerField, Prefetch, QuerySet, Subquery, prefetch_related_objects
 from rest_framework.exceptions import NotFound
 
 from common.fields import parse_id
@@ -65,8 +65,31 @@ _PERMISSIONS_OF = PreparedQuery(lambda event_id: _permissions().queryset.filter(
 _CALENDAR = PreparedQuery(
     lambda user_id: Event.objects.calendar_of(user_id).select_related("owner").only(*SHOWN_FIELDS), user_id=int
 )
-_CALENDAR_SIZE = PreparedQuery(
-    lambda user_id: EventPermission.objects.filter(user=user_id, event_live=True), user_id=int
+
+
+def _live_permissions(user_id) -> QuerySet[EventPermission]:
+    return EventPermission.objects.filter(user=user_id, event_live=True)
+
+
+_CALENDAR_SIZE = PreparedQuery(_live_permissions, user_id=int)
+
+
+def _calendar_size(user_id) -> Subquery:
+    """`_CALENDAR_SIZE`'s COUNT(*) as a value of every row: the same SQL, run once per query (it does not depend
+    on the row), from the caller's stretch of the permissions' index."""
+    held = _live_permissions(user_id).order_by().values("pk")
+    return Subquery(held, template="(SELECT COUNT(*) FROM (%(subquery)s) counted)", output_field=IntegerField())
+
+
+# A page of the calendar with the calendar's size: one query where the paginator's count and page were two.
+_CALENDAR_PAGE = PreparedQuery(
+    lambda user_id: (
+        Event.objects.calendar_of(user_id)
+        .select_related("owner")
+        .only(*SHOWN_FIELDS)
+        .annotate(calendar_size=_calendar_size(user_id))
+    ),
+    user_id=int,
 )
 
 
@@ -95,11 +118,27 @@ class CalendarPages:
 
     def __init__(self, user) -> None:
         self.user_id = user.pk
+        self._read: tuple[int, list[Event], int] | None = None  # (offset, rows, the size) of `read_page`
+
+    def read_page(self, *, offset: int, limit: int) -> None:
+        """Reads rows `offset` to `offset + limit` and the calendar's size in one query, for the `count()` and the
+        slice of those rows that follow (common/pagination.py asks before the paginator counts). Nothing when
+        there are no such rows: then the size is not known, and `count()` asks for it."""
+        rows = _CALENDAR_PAGE.fetch(user_id=self.user_id, limit=limit, offset=offset)
+        if rows:
+            sizes = {event.__dict__.pop("calendar_size") for event in rows}
+            self._read = (offset, rows, sizes.pop())
 
     def count(self) -> int:
+        if self._read is not None:
+            return self._read[2]
         return _CALENDAR_SIZE.count(user_id=self.user_id)
 
     def __getitem__(self, page: slice) -> list[Event]:
+        if self._read is not None:
+            offset, rows, _size = self._read
+            if page.start == offset and page.stop - page.start <= len(rows):
+                return rows[: page.stop - page.start]
         return _CALENDAR.fetch(user_id=self.user_id, limit=page.stop - page.start, offset=page.start)
 
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from common.conditional import etag
 from common.declared_input import NOT_A_MEMBER, undeclared_members
 from common.exceptions import BatchValidationError
-from common.fields import query_data, query_flag
+from common.fields import MAX_ID, parse_positive_int, query_data, query_flag
 from common.refusals import PROBLEM_CONTENT_TYPE
 from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
@@ -149,6 +149,19 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = EventFilter
     lookup_value_regex = "[^/]+"
+
+    # The actions whose answers are cached (events/cache.py), by the kind they are kept under.
+    _CACHED_READS = {"list": "list", "retrieve": "detail", "occurrences": "occurrences"}
+
+    def check_throttles(self, request):
+        """On Redis, a cached read's lookup goes in the round trip that counts the request (events/cache.py)."""
+        kind = self._CACHED_READS.get(self.action)
+        if kind is not None and "as_of" not in request.query_params:  # time travel is not cached
+            pk = self.kwargs.get("pk")
+            event_id = None if pk is None else parse_positive_int(pk, maximum=MAX_ID)
+            if pk is None or event_id is not None:  # a malformed id is a 404 without a lookup
+                event_cache.look_up_early(kind, request=request, event_id=event_id)
+        super().check_throttles(request)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -82,3 +82,39 @@ def test_next_keeps_the_filters(client, events):
 @pytest.mark.parametrize("page", ["0", "7", "999999999999999999999", "abc", "-1"])
 def test_a_page_that_does_not_exist_is_a_404_problem(client, events, page):
     assert_problem(client.get(f"/api/events?page={page}"), 404)
+
+
+@pytest.mark.parametrize("page_size, pages", [(20, 6), (7, 15), (100, 2)])
+def test_each_calendar_page_is_read_with_its_count_in_one_query(
+    client, events, django_assert_num_queries, page_size, pages
+):
+    """The calendar's page and its size are one query (and the token's user one more), on every page."""
+    seen = []
+    for page in range(1, pages + 1):
+        with django_assert_num_queries(2):
+            body = client.get("/api/events", {"page": page, "page_size": page_size}).json()
+        assert body["count"] == TOTAL
+        assert len(body["results"]) == min(page_size, TOTAL - (page - 1) * page_size)
+        seen += [e["id"] for e in body["results"]]
+    assert seen == [e.pk for e in events]
+
+
+def test_the_last_page_by_name_counts_first_then_reads_it(client, events, django_assert_num_queries):
+    with django_assert_num_queries(3):  # the user, the count (to know which page is last), the page
+        body = client.get("/api/events?page=last").json()
+
+    assert body["count"] == TOTAL
+    assert [e["id"] for e in body["results"]] == [e.pk for e in events[100:]]
+
+
+@pytest.mark.parametrize("page", ["7", "999999999999999999999"])
+def test_a_page_past_the_end_is_counted_apart_and_is_a_404(client, events, django_assert_num_queries, page):
+    with django_assert_num_queries(3 if page == "7" else 2):  # the user, [the page: no rows,] the count
+        assert_problem(client.get(f"/api/events?page={page}"), 404)
+
+
+def test_an_empty_calendar_is_counted_apart(client, django_assert_num_queries):
+    with django_assert_num_queries(3):  # the user, the page (no rows, so no count with them), the count
+        body = client.get("/api/events").json()
+
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}

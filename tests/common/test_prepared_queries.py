@@ -92,6 +92,35 @@ def test_the_calendar_pages_and_count_are_the_orms(me, calendar):
     assert pages[0:1][0].get_deferred_fields() == {"series_end", "series_start", "ical_extra", "deleted_at"}
 
 
+def test_a_calendar_page_read_with_its_count_is_the_orms(me, calendar, django_assert_num_queries):
+    orm = selectors.events_visible(user=me).order_by("start_time", "id").only(*SHOWN_FIELDS)
+    Event.objects.filter(pk=calendar[3].pk).update(deleted_at=BASE_TIME)  # a deleted event is in neither
+    for offset, limit in ((0, 20), (20, 20), (7, 1), (28, 5)):
+        pages = selectors.CalendarPages(me)
+        with django_assert_num_queries(1):  # the page, its count with it; then neither is read again
+            pages.read_page(offset=offset, limit=limit)
+            count = pages.count()
+            found = pages[offset : min(offset + limit, count)]
+        expected = list(orm[offset : offset + limit])
+        assert count == orm.count() == 29
+        assert [event.pk for event in found] == [event.pk for event in expected]
+        for event, orm_event in zip(found, expected, strict=True):
+            assert_same_instance(event, orm_event)
+            assert_same_instance(event.owner, orm_event.owner)
+            assert event.my_role == orm_event.my_role
+            assert not hasattr(event, "calendar_size")  # the count is the paginator's, not the event's
+        with django_assert_num_queries(1):  # another slice than the one read is read again
+            again = pages[offset + 1 : offset + 2]
+        assert [event.pk for event in again] == [event.pk for event in orm[offset + 1 : offset + 2]]
+
+
+def test_a_calendar_page_past_the_end_leaves_the_count_to_its_own_query(me, calendar, django_assert_num_queries):
+    pages = selectors.CalendarPages(me)
+    with django_assert_num_queries(2):
+        pages.read_page(offset=30, limit=20)
+        assert pages.count() == 30
+
+
 def test_deferred_fields_are_what_the_orm_defers_and_load_when_read(me, calendar, django_assert_num_queries):
     slim = PreparedQuery(
         lambda title: Event.objects.filter(title=title).select_related("owner").defer("description", "owner__email"),

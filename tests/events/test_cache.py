@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from rest_framework.response import Response
 
+from events import cache as event_cache
 from events import selectors
 from events import services as event_services
 from events.models import Event
@@ -282,14 +284,11 @@ def test_a_read_racing_a_write_never_leaves_the_old_answer_in_the_cache(api, set
     assert client.get(f"/api/events/{event.pk}").json()["title"] == "Raced"
 
 
-@pytest.mark.redis
-def test_on_redis_a_cached_read_is_one_round_trip_and_a_miss_two(api, setup, monkeypatch):
-    """Besides the rate limit's counter: a hit reads the generation and the answer in one script, a miss
-    stores the answer after it."""
+@pytest.fixture
+def redis_trips(monkeypatch):
+    """The round trips to Redis from here on (a pipeline of several commands is one)."""
     import redis.connection
 
-    event, users = setup
-    client = api.as_user(users["viewer"])
     sent = []
     real_send = redis.connection.AbstractConnection.send_packed_command
 
@@ -298,14 +297,69 @@ def test_on_redis_a_cached_read_is_one_round_trip_and_a_miss_two(api, setup, mon
         return real_send(connection, command, *args, **kwargs)
 
     monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting_send)
-    miss = client.get(f"/api/events/{event.pk}")
-    trips_of_a_miss = len(sent)
-    sent.clear()
-    hit = client.get(f"/api/events/{event.pk}")
+    return sent
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("path", ["/api/events/{id}", "/api/events", "/api/events/{id}/occurrences?limit=5"])
+def test_on_redis_a_cached_read_is_one_round_trip_and_a_miss_two(api, setup, redis_trips, path):
+    """The rate limit's count, the generation and the answer in one trip (one pipeline: the count's script and the
+    lookup's); a miss stores the answer after it."""
+    event, users = setup
+    client = api.as_user(users["viewer"])
+    url = path.format(id=event.pk)
+    redis_trips.clear()
+    miss = client.get(url)
+    trips_of_a_miss = len(redis_trips)
+    redis_trips.clear()
+    hit = client.get(url)
 
     assert (miss.status_code, hit.status_code) == (200, 200)
-    assert hit.json() == miss.json() and hit["ETag"] == miss["ETag"]
-    assert (trips_of_a_miss, len(sent)) == (1 + 2, 1 + 1)
+    assert hit.json() == miss.json() and hit.get("ETag") == miss.get("ETag")
+    assert int(hit["RateLimit-Remaining"]) == int(miss["RateLimit-Remaining"]) - 1  # both were counted
+    assert (trips_of_a_miss, len(redis_trips)) == (2, 1)
+
+
+@pytest.mark.redis
+def test_on_redis_an_early_lookup_serves_only_the_read_it_was_made_for(setup):
+    """The lookup sent with the rate limit's count is used by the read it names, not by another (a different
+    event, kind or query): that one looks up its own answer."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from common.throttling import window_count
+
+    event, users = setup
+    request = Request(APIRequestFactory().get(f"/api/events/{event.pk}"))
+    request.user = users["viewer"]
+
+    def answer(kind: str, event_id: int | None, data: dict) -> dict:
+        return event_cache.cached_response(kind, request=request, event_id=event_id, build=lambda: Response(data)).data
+
+    assert answer("detail", event.pk, {"kept": "detail"}) == {"kept": "detail"}  # stored (outside a request: at once)
+    for kind, event_id, expected in (
+        ("detail", event.pk, {"kept": "detail"}),  # the read it was made for: the kept answer
+        ("detail", event.pk + 1, {"built": True}),  # another event
+        ("occurrences", event.pk, {"built": True}),  # another kind
+        ("list", None, {"built": True}),  # another dependency
+    ):
+        event_cache.look_up_early("detail", request=request, event_id=event.pk)
+        riders = request._request.__dict__.pop("_rate_limit_riders")
+        assert window_count("test:early", 60, riders) is not None  # the count's trip carried the lookup
+        assert riders[0].found is not None
+        assert answer(kind, event_id, {"built": True}) == expected, (kind, event_id)
+        assert not hasattr(request._request, "event_cache_lookup")  # used once at most
+
+
+@pytest.mark.redis
+def test_on_redis_a_refused_read_is_still_refused_with_its_lookup_made(api, setup, rates):
+    event, users = setup
+    rates(user="2/min")
+    client = api.as_user(users["viewer"])
+    answers = [client.get(f"/api/events/{event.pk}") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2]["Content-Type"].startswith("application/problem+json")
 
 
 def test_a_calendar_app_polling_a_thousand_events_finds_its_answers_still_cached(api, me, django_assert_num_queries):
