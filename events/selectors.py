@@ -126,8 +126,10 @@ class CalendarPages:
         there are no such rows: then the size is not known, and `count()` asks for it."""
         rows = _CALENDAR_PAGE.fetch(user_id=self.user_id, limit=limit, offset=offset)
         if rows:
-            sizes = {event.__dict__.pop("calendar_size") for event in rows}
-            self._read = (offset, rows, sizes.pop())
+            size = rows[0].calendar_size  # the same on every row
+            for event in rows:
+                del event.calendar_size
+            self._read = (offset, rows, size)
 
     def count(self) -> int:
         if self._read is not None:

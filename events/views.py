@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from common.conditional import etag
 from common.declared_input import NOT_A_MEMBER, undeclared_members
 from common.exceptions import BatchValidationError
-from common.fields import MAX_ID, parse_positive_int, query_data, query_flag
+from common.fields import parse_positive_int, query_data, query_flag
 from common.refusals import PROBLEM_CONTENT_TYPE
 from common.schema import BatchProblemSerializer, problem_responses
 from common.views import ThrottleRefusalsMixin
@@ -158,7 +158,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         kind = self._CACHED_READS.get(self.action)
         if kind is not None and "as_of" not in request.query_params:  # time travel is not cached
             pk = self.kwargs.get("pk")
-            event_id = None if pk is None else parse_positive_int(pk, maximum=MAX_ID)
+            event_id = None if pk is None else parse_positive_int(pk)  # as selectors.parse_id reads it
             if pk is None or event_id is not None:  # a malformed id is a 404 without a lookup
                 event_cache.look_up_early(kind, request=request, event_id=event_id)
         super().check_throttles(request)
@@ -171,7 +171,9 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     def list(self, request):
         if parse_as_of(request) is not None:  # time travel answers are not cached
             return self._list(request)
-        return event_cache.cached_response("list", request=request, build=lambda: self._list(request))
+        return event_cache.cached_response(
+            self._CACHED_READS[self.action], request=request, build=lambda: self._list(request)
+        )
 
     def _list(self, request):
         as_of = parse_as_of(request)
@@ -218,7 +220,10 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             return not_modified_or(request, self._occurrences(request, pk))
         event_id = selectors.parse_id(pk)
         response = event_cache.cached_response(
-            "occurrences", request=request, event_id=event_id, build=lambda: self._occurrences(request, event_id)
+            self._CACHED_READS[self.action],
+            request=request,
+            event_id=event_id,
+            build=lambda: self._occurrences(request, event_id),
         )
         return not_modified_or(request, response)
 
@@ -276,7 +281,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         else:
             event_id = selectors.parse_id(pk)
             response = event_cache.cached_response(
-                "detail",
+                self._CACHED_READS[self.action],
                 request=request,
                 event_id=event_id,
                 build=lambda: event_response(selectors.event_get(user=request.user, event_id=event_id)),
