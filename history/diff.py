@@ -80,6 +80,49 @@ def word_diff(old: str, new: str) -> list[dict[str, str]]:
 
 
 JUNK_ABOVE = 2000  # tokens left to compare after the common ends: above that, frequent tokens are ignored
+# Pairs of equal tokens SequenceMatcher may look at for one diff: about 0.1 s, above what an edit to the longest
+# texts takes (a 500-word text with 50 words changed: 1.0 million, 37 ms). Its worst case is cubic in the tokens:
+# a text of a few tokens over and over ("x y x y ..." against "x x x ...": 2.5 s for 2,000 tokens). Past the
+# budget the diff is made again with frequent tokens ignored, then, past it again, what lies between the common
+# ends is one change.
+PAIRS_BUDGET = 1_500_000
+
+
+class _TooCostly(Exception):
+    pass
+
+
+class _BoundedMatcher(SequenceMatcher):
+    """SequenceMatcher that gives up (`_TooCostly`) rather than look at more than `budget` pairs of equal tokens.
+
+    Each search for the longest match in a[alo:ahi] × b[blo:bhi] is charged, before it runs, the pairs of
+    equal tokens its part of `a` takes part in (all of them, a bound of what the search looks at)."""
+
+    def __init__(self, a: list[str], b: list[str], *, autojunk: bool, budget: int) -> None:
+        super().__init__(None, a, b, autojunk=autojunk)
+        self._budget = budget
+        pairs_before = [0]
+        for token in a:
+            pairs_before.append(pairs_before[-1] + len(self.b2j.get(token, ())))
+        self._pairs_before = pairs_before
+
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
+        ahi = len(self.a) if ahi is None else ahi
+        self._budget -= self._pairs_before[ahi] - self._pairs_before[alo] + 1
+        if self._budget < 0:
+            raise _TooCostly
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _middle_opcodes(a: list[str], b: list[str]) -> list[tuple]:
+    """SequenceMatcher's opcodes for a and b (what lies between their common ends), within PAIRS_BUDGET."""
+    tries = (False, True) if len(a) + len(b) <= JUNK_ABOVE else (True,)
+    for autojunk in tries:
+        try:
+            return _BoundedMatcher(a, b, autojunk=autojunk, budget=PAIRS_BUDGET).get_opcodes()
+        except _TooCostly:
+            continue
+    return [("replace", 0, len(a), 0, len(b))]
 
 
 def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
@@ -95,9 +138,8 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple]:
     middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
     # Very long middles: SequenceMatcher's "popular tokens are junk" heuristic keeps it fast (spaces and
     # common words then only match as part of longer runs).
-    autojunk = len(middle_a) + len(middle_b) > JUNK_ABOVE
     ops: list[tuple] = [("equal", 0, start, 0, start)] if start else []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, middle_a, middle_b, autojunk=autojunk).get_opcodes():
+    for tag, i1, i2, j1, j2 in _middle_opcodes(middle_a, middle_b):
         ops.append((tag, i1 + start, i2 + start, j1 + start, j2 + start))
     if end:
         ops.append(("equal", len(a) - end, len(a), len(b) - end, len(b)))

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.tokens import tokens_for
+from history import diff
 from history.diff import word_diff
 from tests.factories import BASE_TIME, UserFactory, make_event
 from tests.helpers import edit
@@ -58,6 +59,54 @@ def test_runs_always_spell_both_texts(seed):
     assert spelled(runs, "old") == old and spelled(runs, "new") == new
     assert all(run["text"] for run in runs)
     assert all(a["op"] != b["op"] for a, b in itertools.pairwise(runs))
+
+
+def _pairs_looked_at(monkeypatch) -> list[int]:
+    """The pairs of equal tokens each matcher of the diffs below is charged, as it is charged them."""
+    charged: list[int] = []
+    find = diff._BoundedMatcher.find_longest_match
+
+    def counting(self, alo=0, ahi=None, blo=0, bhi=None):
+        end = len(self.a) if ahi is None else ahi
+        charged.append(self._pairs_before[end] - self._pairs_before[alo] + 1)
+        return find(self, alo, ahi, blo, bhi)
+
+    monkeypatch.setattr(diff._BoundedMatcher, "find_longest_match", counting)
+    return charged
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("x " * 500, "y x " * 250),  # cubic for SequenceMatcher: 46 million pairs, 2.5 s, before the budget
+        (" ".join(f"a{i}" for i in range(500)), " ".join(f"a{i}" if i % 2 else f"b{i}" for i in range(500))),
+        ("x " * 90, "y x " * 45),  # too short for frequent tokens to be ignored: one change
+    ],
+)
+def test_a_text_of_a_few_tokens_over_and_over_stays_within_the_budget_and_is_still_a_diff(monkeypatch, old, new):
+    monkeypatch.setattr(diff, "PAIRS_BUDGET", 20_000)
+    charged = _pairs_looked_at(monkeypatch)
+    runs = word_diff(old, new)
+    assert spelled(runs, "old") == old and spelled(runs, "new") == new
+    assert sum(charged) <= 2 * (20_000 + max(charged))  # two tries at most, each stopped at its budget
+    assert any(run["op"] == "delete" for run in runs) and any(run["op"] == "insert" for run in runs)
+
+
+def test_an_edit_to_a_long_text_is_the_exact_diff_within_the_budget(monkeypatch):
+    rng = random.Random(7)
+    words = [
+        rng.choice(["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", f"w{rng.randint(0, 300)}"])
+        for _ in range(500)
+    ]
+    old = " ".join(words)
+    changed = list(words)
+    for index in rng.sample(range(len(changed)), 50):
+        changed[index] = "CHANGED"
+    new = " ".join(changed)
+    charged = _pairs_looked_at(monkeypatch)
+    runs = word_diff(old, new)
+    assert sum(charged) <= diff.PAIRS_BUDGET  # the exact diff, no fallback
+    assert "".join(run["text"] for run in runs if run["op"] == "insert").count("CHANGED") == 50
 
 
 # --- the API -------------------------------------------------------------------------------------
