@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.answer_cost import BoundedAnswers
 from common.fields import parse_id
 from common.schema import PAGE_PARAMETERS, problem_responses
 from common.throttling import AUTH_THROTTLES, REGISTER_THROTTLES
@@ -118,7 +119,7 @@ class LogoutView(ThrottleRefusalsMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(ThrottleRefusalsMixin, APIView):
+class MeView(BoundedAnswers, ThrottleRefusalsMixin, APIView):
     @extend_schema(tags=["auth"], operation_id="auth_me", responses={200: UserSerializer, **problem_responses(401)})
     def get(self, request):
         return Response(UserSerializer(request.user).data)

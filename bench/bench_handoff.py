@@ -51,26 +51,14 @@ from accounts.models import User  # noqa: E402
 from config.asgi import django_asgi_app  # noqa: E402  (the server's own handler)
 from events.models import Event  # noqa: E402
 from tests.factories import make_event  # noqa: E402
+from tests.helpers import http_scope  # noqa: E402
 
 CALLS = 1000
 WARMUP = 100
 
 
 def scope(path: str, token: str) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {token}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    return http_scope(path, headers=((b"authorization", f"Bearer {token}".encode()),))
 
 
 def one(request: dict) -> float:

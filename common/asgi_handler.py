@@ -26,28 +26,43 @@ been sent, on the thread that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
 
-**A quick read runs on the loop's own thread when nothing else is in flight.** The trip to a thread is
-the largest fixed cost left: the thread wakes on another core, where the request's Python runs with
-cold caches (docs/PERFORMANCE.md, "Sixth round"). A GET or HEAD that arrives while the worker has no
-other request in flight, to a path whose requests this worker has recently answered within one switch
-interval of the interpreter (`sys.getswitchinterval()`, 5 ms: the longest a thread runs before another
-may take the GIL, so such a request would have held the interpreter the same while on a thread), runs
-on the loop's thread, as a sync worker runs every request: the loop is told it is not running for the
-while (Django's async-safety check asks that), the answer is sent, then it is closed there. Anything
-else — a write, a slow or new path, a request while another is in flight — goes to a thread as above,
-so nothing waits behind a slow request. A safe method changes nothing, so nothing in it sends to the
-channel layer (`async_to_sync`, which needs the server's loop free to run on).
+**A quick, bounded read runs on the loop's own thread when nothing else is in flight.** The trip to a
+thread is the largest fixed cost left: the thread wakes on another core, where the request's Python runs
+with cold caches (docs/PERFORMANCE.md, "Sixth round"). A GET or HEAD runs on the loop's thread, as a sync
+worker runs every request, only when all of these hold:
+- the worker has no other request in flight, on a thread or on the loop's thread (one still sending its
+  answer counts: two requests never overlap on one thread);
+- its kind (the method, the path with ids made `*`, the query's parameter names) gave its last answers
+  (`_Kinds.STREAK` of them) each within one switch interval of the interpreter
+  (`sys.getswitchinterval()`, 5 ms: the longest a thread runs before another may take the GIL, so such a
+  request would have held the interpreter as long on a thread), and each from a view that said its answer
+  was bounded (common/answer_cost.py: one event, a page of the calendar, `me`; never a whole calendar, a
+  window, a history, a diff). What makes a run and what ends it: `_Kinds.record`.
+The loop is told it is not running for the while (Django's async-safety check asks that), the answer is
+sent, then it is closed there. Anything else — a write, an unbounded read, a new or slow kind, a request
+while another is in flight — goes to a thread as above, so nothing waits behind it.
+
+What the loop can still wait on: one bounded read that is slower than its kind's last ones (a cache miss
+rather than a hit, a garbage collection), or one whose database or Redis stalls — up to the Redis client's
+timeout (1 s), SQLite's lock timeout (20 s; reads wait only behind another process's commit) or, on
+PostgreSQL, which sets no statement timeout, for as long as the server takes. Each slow answer on the
+loop's thread doubles the run of quick answers its kind needs before it comes back (`_Kinds.record`).
+A read sends nothing to the channel layer (`async_to_sync`, which needs the loop free). Should one ever try
+on the loop's thread, it fails at once (`AsyncCallOnTheLoop`: an error answer, logged) rather than run the
+coroutine on another loop than the server's. (`async_to_sync(force_new_loop=True)` and `asyncio.run` are not
+guarded: nothing here calls either.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
@@ -55,7 +70,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
-from . import after_answer
+from . import after_answer, answer_cost
 
 
 class _Threads:
@@ -78,60 +93,106 @@ class _Threads:
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-class _Durations:
-    """How long this worker has recently taken to answer each kind of request (its path, ids made `*`, and its
-    query's parameter names): a moving average, for at most LIMIT kinds (one more and it starts over)."""
+class _Kinds:
+    """What this worker has lately seen of each kind of request (method, path with ids made `*`, the query's
+    parameter names): how many of its latest answers in a row were quick, and how many it needs. At most LIMIT
+    kinds are remembered (one more and it starts over). Used on the loop's thread only."""
 
     LIMIT = 512
-    WEIGHT = 0.2  # of the newest duration in the average
+    STREAK = 8  # quick answers in a row that make a kind quick, at first
+    LONGEST_STREAK = 1024  # what a kind that keeps being slow on the loop's thread needs at most
 
-    def __init__(self) -> None:
-        self._seconds: dict[str, float] = {}
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._quick_in_a_row: dict[str, int] = {}
+        self._needed: dict[str, int] = {}  # a kind's run, once it was slow on the loop's thread
 
     @staticmethod
     def kind(scope) -> str:
         path = "/".join("*" if any(c.isdigit() for c in part) else part for part in scope["path"].split("/"))
+        kind = f"{scope['method']} {path}"
         query = scope.get("query_string") or b""
         if not query:
-            return path
+            return kind
         names = sorted({pair.split(b"=", 1)[0] for pair in query.split(b"&")})
-        return f"{path}?{b'&'.join(names).decode('latin-1')}"
+        return f"{kind}?{b'&'.join(names).decode('latin-1')}"
 
-    def within(self, kind: str, seconds: float) -> bool:
-        average = self._seconds.get(kind)
-        return average is not None and average <= seconds
+    def quick(self, kind: str) -> bool:
+        return self._quick_in_a_row.get(kind, 0) >= self._needed.get(kind, self.STREAK)
 
-    def record(self, kind: str, seconds: float) -> None:
-        average = self._seconds.get(kind)
-        if average is not None:
-            self._seconds[kind] = average + self.WEIGHT * (seconds - average)
-        else:
-            if len(self._seconds) >= self.LIMIT:  # e.g. paths of random names: start over rather than grow or stop
-                self._seconds.clear()
-            self._seconds[kind] = seconds
+    def record(self, kind: str, seconds: float, response, *, on_the_loop: bool) -> None:
+        """One answer of `kind` (`response` None if the request raised), which held its thread for `seconds`.
+
+        Quick: within `seconds`, said bounded by its view (common/answer_cost.py), neither an error (5xx) nor
+        streamed; a refusal of a bounded view counts as any of its answers. A quick answer lengthens the kind's
+        run; any other ends it, and if it held the loop's thread, the kind needs a run twice as long."""
+        quick = (
+            response is not None
+            and seconds <= self.seconds
+            and getattr(response, "answer_is_bounded", False)
+            and response.status_code < 500
+            and not response.streaming
+        )
+        in_a_row = self._quick_in_a_row.get(kind)
+        if in_a_row is None and len(self._quick_in_a_row) >= self.LIMIT:
+            self._quick_in_a_row.clear()  # e.g. paths of random names: start over rather than grow
+            self._needed.clear()
+        self._quick_in_a_row[kind] = (in_a_row or 0) + 1 if quick else 0
+        if on_the_loop and not quick:
+            self._needed[kind] = min(2 * self._needed.get(kind, self.STREAK), self.LONGEST_STREAK)
+
+
+class AsyncCallOnTheLoop(Exception):
+    """Async code (`async_to_sync`) called by a request running on the event loop's thread, which that code would
+    need free: such a request must run on a thread."""
+
+
+class _LoopSetAside:
+    """Stands for the server's loop, to asgiref's `async_to_sync`, while a request runs on the loop's thread."""
+
+    def create_task(self, awaitable):  # named by asgiref, never called: call_soon_threadsafe refuses first
+        raise AsyncCallOnTheLoop
+
+    def call_soon_threadsafe(self, callback, awaitable, *args):
+        called = (awaitable.cr_frame.f_locals.get("awaitable") if awaitable.cr_frame else None, awaitable)
+        for coroutine in called:  # the code called, and asgiref's wrapper around it: never to be run
+            if hasattr(coroutine, "close"):
+                coroutine.close()
+        raise AsyncCallOnTheLoop(
+            "async_to_sync was called in a request running on the event loop's thread; such a request must run on "
+            "a thread (common/asgi_handler.py)"
+        )
+
+
+_LOOP_SET_ASIDE = _LoopSetAside()
 
 
 def _loop_set_aside(function: Callable, *args):
     """`function(*args)` on the event loop's thread, with no loop running there for the while: sync Django code,
-    which refuses to run where a loop is running (the loop is blocked until it returns, as it knows)."""
+    which refuses to run where a loop is running (the loop is blocked until it returns, as it knows). Async code
+    called from it fails (`AsyncCallOnTheLoop`) rather than start another loop in another thread."""
     loop = asyncio._get_running_loop()
+    here = SyncToAsync.threadlocal
+    before = here.__dict__.copy()
+    here.main_event_loop, here.main_event_loop_pid = _LOOP_SET_ASIDE, os.getpid()
     asyncio._set_running_loop(None)
     try:
         return function(*args)
     finally:
         asyncio._set_running_loop(loop)
+        here.__dict__.clear()
+        here.__dict__.update(before)
 
 
 class OneTripASGIHandler(ASGIHandler):
     def __init__(self, *, inline_seconds: float | None = None) -> None:
-        """`inline_seconds`: the longest recent average with which a read runs on the loop's thread (default: the
-        interpreter's switch interval; 0: never)."""
+        """`inline_seconds`: how long each of a kind's latest answers may have taken for a read of that kind to run
+        on the loop's thread (default: the interpreter's switch interval; 0: never)."""
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)  # the sync stack, resolving and calling the view inside it
         self._threads = _Threads()
-        self._in_flight = 0  # requests on threads
-        self._durations = _Durations()
-        self._inline_seconds = sys.getswitchinterval() if inline_seconds is None else inline_seconds
+        self._in_flight = 0  # requests begun and not yet closed, on threads or on the loop's thread
+        self._kinds = _Kinds(sys.getswitchinterval() if inline_seconds is None else inline_seconds)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -141,34 +202,38 @@ class OneTripASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        kind = self._durations.kind(scope)
-        if (
-            scope["method"] in _SAFE_METHODS
-            and not self._in_flight
-            and self._durations.within(kind, self._inline_seconds)
-        ):
-            await self._answer_inline(scope, body_file, send, kind)
-            return
+        kind = self._kinds.kind(scope)
+        inline = scope["method"] in _SAFE_METHODS and not self._in_flight and self._kinds.quick(kind)
         self._in_flight += 1
         try:
-            await self._answer_on_a_thread(scope, body_file, send, kind)
+            if inline:
+                await self._answer_inline(scope, body_file, send, kind)
+            else:
+                await self._answer_on_a_thread(scope, body_file, send, kind)
         finally:
             self._in_flight -= 1
 
     async def _answer_inline(self, scope, body_file, send, kind: str) -> None:
         """The request on the loop's thread: answered, sent, then closed (its work left for after the answer)."""
+        response, held, closed = None, 0.0, False  # held: how long the loop was, making the answer then closing it
         try:
             began = time.perf_counter()
-            response = _loop_set_aside(self._answer, scope, body_file)
-            took = time.perf_counter() - began
+            try:
+                response = _loop_set_aside(self._answer, scope, body_file)
+            finally:
+                held = time.perf_counter() - began
             try:
                 await self.send_response(response, send)
             finally:
                 began = time.perf_counter()
-                _loop_set_aside(response.close)
-                self._durations.record(kind, took + time.perf_counter() - began)
+                try:
+                    _loop_set_aside(response.close)
+                    closed = True
+                finally:
+                    held += time.perf_counter() - began
         finally:
             body_file.close()
+            self._kinds.record(kind, held, response if closed else None, on_the_loop=True)
 
     async def _answer_on_a_thread(self, scope, body_file, send, kind: str) -> None:
         executor = self._threads.take()
@@ -178,12 +243,14 @@ class OneTripASGIHandler(ASGIHandler):
         def answered(response) -> None:  # on the request's thread: the answer (None if none was made) to the loop
             loop.call_soon_threadsafe(_settle, made, response)
 
+        took = []  # how long the request held its thread (recorded here, on the loop's thread, once it is done)
+
         def respond():
             began = time.perf_counter()
             try:
                 return self._respond(scope, body_file, answered)
             finally:
-                self._durations.record(kind, time.perf_counter() - began)
+                took.append(time.perf_counter() - began)
 
         work = asyncio.ensure_future(sync_to_async(respond, thread_sensitive=False, executor=executor)())
         given_back = False
@@ -208,6 +275,8 @@ class OneTripASGIHandler(ASGIHandler):
             body_file.close()
             if not given_back:
                 self._threads.give_back(executor)
+            done = work.result() if work.done() and not work.cancelled() and work.exception() is None else None
+            self._kinds.record(kind, took[0] if took else 0.0, done, on_the_loop=False)
 
     def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
         """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.
@@ -239,6 +308,8 @@ class OneTripASGIHandler(ASGIHandler):
         request, response = self.create_request(scope, body_file)
         if request is not None:
             response = self.get_response(request)  # exceptions are answered inside (500 problem)
+            if answer_cost.is_bounded(request):
+                response.answer_is_bounded = True
         response._handler_class = self.__class__
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size

@@ -10,6 +10,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from .answer_cost import BoundedAnswers
 from .declared_input import refuse_undeclared
 from .exceptions import is_unavailable, unavailable_response
 from .refusals import Refusal, refusal_response, renderer_for
@@ -64,7 +65,7 @@ class ThrottleRefusalsMixin:
 
 
 @extend_schema(exclude=True)
-class ApiNotFoundView(APIView):
+class ApiNotFoundView(BoundedAnswers, APIView):
     """The last URL pattern under /api/: any method on an unknown path is a 404 problem.
 
     A DRF view rather than Django's handler404, so the request goes through the throttles like any

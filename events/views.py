@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from common import answer_cost
 from common.conditional import etag
 from common.declared_input import NOT_A_MEMBER, undeclared_members
 from common.exceptions import BatchValidationError
@@ -152,6 +153,20 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
 
     # The actions whose answers are cached (events/cache.py), by the kind they are kept under.
     _CACHED_READS = {"list": "list", "retrieve": "detail", "occurrences": "occurrences"}
+    # The parameters with which each of them costs about the same whatever the calendar (common/answer_cost.py):
+    # a page of the calendar, one event, at most the default number of an event's occurrences. A filter, a
+    # window, `expand`, `as_of` or a larger `limit` make the work grow with the data.
+    _BOUNDED_WITH = {
+        "list": frozenset({"page", "page_size", "format"}),
+        "retrieve": frozenset({"format"}),
+        "occurrences": frozenset({"start", "end", "format"}),
+    }
+
+    def initial(self, request, *args, **kwargs):
+        parameters = self._BOUNDED_WITH.get(self.action)
+        if parameters is not None and request.query_params.keys() <= parameters:
+            answer_cost.bounded(request)
+        super().initial(request, *args, **kwargs)
 
     def check_throttles(self, request):
         """On Redis, a cached read's lookup goes in the round trip that counts the request (events/cache.py)."""

@@ -61,6 +61,24 @@ def one_request():
         signals.request_finished.connect(close_old_connections)
 
 
+def http_scope(path: str, method: str = "GET", headers: tuple = (), query: bytes = b"") -> dict:
+    """An ASGI HTTP request's scope, as the server gives it to the application (no body: it comes by `receive`)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
 def iso(moment: datetime) -> str:
     """An instant as the API writes one: RFC 3339 in UTC, with Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -5,35 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from django.core import signals
 from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import re_path
 
 from accounts.models import User
+from common import answer_cost
 from common.after_answer import after_answer
-from common.asgi_handler import OneTripASGIHandler, _Durations, _Threads
+from common.asgi_handler import AsyncCallOnTheLoop, OneTripASGIHandler, _Kinds, _Threads
 from config.asgi import application
+from tests.helpers import http_scope
 
 # The handler's threads keep their database connections between requests (and so between tests).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def scope(path: str, method: str = "GET", headers: tuple = (), query: bytes = b"") -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
 
 
 async def call(app, path: str, **request) -> tuple[int, dict, bytes]:
@@ -50,7 +37,7 @@ async def call(app, path: str, **request) -> tuple[int, dict, bytes]:
     async def send(message):
         sent.append(message)
 
-    await app(scope(path, **request), receive, send)
+    await app(http_scope(path, **request), receive, send)
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
     return start["status"], {name.lower(): value for name, value in start["headers"]}, body
@@ -153,7 +140,7 @@ async def test_an_answer_with_work_left_for_after_it_is_sent_first_then_closed_o
 
     receive, send = _answering(body_sent.set)
     handler = Handler()
-    await handler(scope("/anything"), receive, send)
+    await handler(http_scope("/anything"), receive, send)
     assert done == [("closed", True, made_on[0]), ("left work", True, made_on[0])]
     assert handler._threads._idle  # the thread was given back
 
@@ -169,14 +156,18 @@ async def test_an_answer_with_nothing_left_for_after_it_is_closed_first_and_the_
             return response
 
     receive, send = _answering(body_sent.set)
-    await Handler()(scope("/anything"), receive, send)
+    await Handler()(http_scope("/anything"), receive, send)
     assert closed == [False] and body_sent.is_set()
 
 
 async def test_a_request_that_raises_before_any_answer_raises_to_the_server_and_gives_its_thread_back():
+    broken = threading.Event()
+
     class Handler(OneTripASGIHandler):
         def create_request(self, scope, body_file):
-            raise RuntimeError("broken before any answer")
+            if broken.is_set():
+                raise RuntimeError("broken before any answer")
+            return super().create_request(scope, body_file)
 
     sent: list[dict] = []
 
@@ -187,10 +178,13 @@ async def test_a_request_that_raises_before_any_answer_raises_to_the_server_and_
         return {"type": "http.request", "body": b"", "more_body": False}
 
     handler = Handler()
+    handler._kinds._quick_in_a_row["GET /anything"] = STREAK - 1  # a run on its way: still on a thread
+    broken.set()
     with pytest.raises(RuntimeError, match="broken before any answer"):
-        await handler(scope("/anything"), receive, send)
+        await handler(http_scope("/anything"), receive, send)
     assert sent == []  # the server answers 500 itself
     assert len(handler._threads._idle) == 1
+    assert handler._kinds._quick_in_a_row["GET /anything"] == 0  # recorded: it ends its kind's run
 
 
 async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_until_the_request_ends():
@@ -212,7 +206,7 @@ async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_unt
         pass
 
     handler = Handler()
-    task = asyncio.ensure_future(handler(scope("/anything"), receive, send))
+    task = asyncio.ensure_future(handler(http_scope("/anything"), receive, send))
     await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
     task.cancel()
     await asyncio.sleep(0.05)
@@ -223,75 +217,203 @@ async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_unt
     assert len(handler._threads._idle) == 1
 
 
-# --- quick reads on the loop's own thread ----------------------------------------------------------------
+# --- quick, bounded reads on the loop's own thread ----------------------------------------------------------
+
+STREAK = _Kinds.STREAK
+LOOSE = 1.0  # a bound no request here comes near, even on a loaded machine: for the tests not about the bound
 
 
-def _query_counting_handler(ran_on: list[int], *, hold: threading.Event | None = None, **options):
-    """A handler whose view reads the database (Django refuses that where a loop is running) and notes its thread."""
+def _view_handler(ran_on: list[int], view=None, *, bounded: bool = True, hold=None, inline_seconds=LOOSE):
+    """A handler whose view (`view(request)`, by default one that reads the database, which Django refuses where a
+    loop is running) notes the thread it ran on, and says its answer is bounded unless told not to."""
 
     class Handler(OneTripASGIHandler):
         def get_response(self, request):
             ran_on.append(threading.get_ident())
+            if bounded:
+                answer_cost.bounded(request)
             if hold is not None:
                 hold.wait(timeout=5)
+            if view is not None:
+                return view(request)
             return HttpResponse(str(User.objects.count()).encode())
 
-    return Handler(**options)
+    return Handler(inline_seconds=inline_seconds)
 
 
-async def test_a_quick_read_with_nothing_in_flight_runs_on_the_loops_thread_once_its_kind_is_known():
+async def _calls(handler, path: str, times: int, **request) -> list[int]:
+    return [(await call(handler, path, **request))[0] for _ in range(times)]
+
+
+async def test_a_bounded_read_runs_on_the_loops_thread_once_its_kind_answered_its_last_requests_quickly():
+    from asgiref.sync import SyncToAsync
+
     ran_on: list[int] = []
-    handler = _query_counting_handler(ran_on)
+    handler = _view_handler(ran_on)
     loop = asyncio.get_running_loop()
-    for _ in range(3):
+    thread_state = dict(SyncToAsync.threadlocal.__dict__)
+    for _ in range(STREAK + 2):
         assert await call(handler, "/anything/7") == (200, {b"content-type": b"text/html; charset=utf-8"}, b"0")
     here = threading.get_ident()
-    assert ran_on[0] != here  # a kind not seen yet: on a thread, timed
-    assert ran_on[1:] == [here, here]  # then on the loop's thread, the database read included
+    assert here not in ran_on[:STREAK]  # timed on threads until the kind has answered quickly STREAK times
+    assert ran_on[STREAK:] == [here, here]  # then on the loop's thread, the database read included
     assert asyncio.get_running_loop() is loop  # the loop is running again
-    assert handler._threads._idle  # the first request's thread, given back
+    assert SyncToAsync.threadlocal.__dict__ == thread_state  # asgiref's state for this thread as it was
+    assert handler._threads._idle  # the threads given back
 
 
-async def test_other_ids_in_the_path_are_the_same_kind_other_paths_and_parameters_are_not():
-    assert _Durations.kind(scope("/api/events/12")) == _Durations.kind(scope("/api/events/981")) == "/api/events/*"
-    assert _Durations.kind(scope("/api/events/12/history")) == "/api/events/*/history"
-    listed = _Durations.kind(scope("/api/events", query=b"page=2&page_size=5"))
-    assert listed == _Durations.kind(scope("/api/events", query=b"page_size=9&page=1")) == "/api/events?page&page_size"
-    assert _Durations.kind(scope("/api/events", query=b"start=1&end=2&expand=true")) != listed
-    durations = _Durations()
-    for number in range(_Durations.LIMIT):
-        durations.record(f"/kind-{number}", 0.001)
-    assert durations.within("/kind-0", 0.005) and len(durations._seconds) == _Durations.LIMIT
-    durations.record("/one-more", 0.001)  # past the limit the table starts over: bounded, and new kinds still learnt
-    assert durations.within("/one-more", 0.005) and not durations.within("/kind-0", 0.005)
-    assert len(durations._seconds) == 1
+async def test_a_read_its_view_did_not_say_bounded_always_runs_on_a_thread():
+    ran_on: list[int] = []
+    handler = _view_handler(ran_on, bounded=False)
+    await _calls(handler, "/whole-calendar", STREAK + 2)
+    assert threading.get_ident() not in ran_on and not handler._kinds.quick("GET /whole-calendar")
+    ran_on.clear()
+    twin = _view_handler(ran_on)  # the same, said bounded: on the loop's thread by now
+    await _calls(twin, "/whole-calendar", STREAK + 2)
+    assert ran_on[-1] == threading.get_ident()
+
+
+async def test_kinds_are_the_method_the_path_with_ids_made_stars_and_the_parameter_names():
+    def kind(path, **request):
+        return _Kinds.kind(http_scope(path, **request))
+
+    assert kind("/api/events/12") == kind("/api/events/981") == "GET /api/events/*"
+    assert kind("/api/events/12/history") == "GET /api/events/*/history"
+    assert kind("/api/events/12", method="HEAD") == "HEAD /api/events/*"
+    listed = kind("/api/events", query=b"page=2&page_size=5")
+    assert listed == kind("/api/events", query=b"page_size=9&page=1") == "GET /api/events?page&page_size"
+    assert kind("/api/events", query=b"start=1&end=2&expand=true") != listed
+
+
+def _bounded_answer(status: int = 200):
+    response = HttpResponse(b"", status=status)
+    response.answer_is_bounded = True
+    return response
+
+
+def test_at_most_limit_kinds_are_remembered_then_the_table_starts_over():
+    kinds = _Kinds(0.005)
+    kinds.record("GET /slow", 0.006, _bounded_answer(), on_the_loop=True)
+    for number in range(_Kinds.LIMIT - 1):
+        for _ in range(STREAK):
+            kinds.record(f"GET /kind-{number}", 0.001, _bounded_answer(), on_the_loop=False)
+    assert kinds.quick("GET /kind-0") and len(kinds._quick_in_a_row) == _Kinds.LIMIT
+    for _ in range(STREAK):  # past the limit the table starts over: bounded, and new kinds still learnt
+        kinds.record("GET /one-more", 0.001, _bounded_answer(), on_the_loop=False)
+    assert kinds.quick("GET /one-more") and not kinds.quick("GET /kind-0")
+    assert len(kinds._quick_in_a_row) == 1 and not kinds._needed
+
+
+def test_what_makes_a_kind_quick_and_what_ends_its_run():
+    kinds = _Kinds(0.005)
+    for _ in range(STREAK - 2):
+        kinds.record("GET /k", 0.001, _bounded_answer(), on_the_loop=False)
+    kinds.record("GET /k", 0.001, _bounded_answer(304), on_the_loop=False)
+    assert not kinds.quick("GET /k")
+    kinds.record("GET /k", 0.001, _bounded_answer(401), on_the_loop=False)  # a bounded view's refusal counts
+    assert kinds.quick("GET /k")
+    streamed = StreamingHttpResponse(iter([b""]))
+    streamed.answer_is_bounded = True
+    ends = {
+        "slower than the bound": (0.006, _bounded_answer()),
+        "a slow refusal": (0.006, _bounded_answer(404)),
+        "an error": (0.001, _bounded_answer(500)),
+        "an exception": (0.001, None),
+        "a streamed answer": (0.001, streamed),
+        "an answer not said bounded": (0.001, HttpResponse(b"")),
+        "a refusal not said bounded": (0.001, HttpResponse(status=404)),
+    }
+    for why, (seconds, response) in ends.items():
+        for _ in range(STREAK):
+            kinds.record("GET /k", 0.001, _bounded_answer(), on_the_loop=False)
+        assert kinds.quick("GET /k"), why
+        kinds.record("GET /k", seconds, response, on_the_loop=False)
+        assert not kinds.quick("GET /k"), why
+
+
+def test_each_slow_answer_on_the_loops_thread_doubles_the_run_its_kind_needs():
+    kinds = _Kinds(0.005)
+    for needed in (2 * STREAK, 4 * STREAK):
+        kinds.record("GET /k", 0.006, _bounded_answer(), on_the_loop=True)
+        for _ in range(needed - 1):
+            kinds.record("GET /k", 0.001, _bounded_answer(), on_the_loop=False)
+        assert not kinds.quick("GET /k")
+        kinds.record("GET /k", 0.001, _bounded_answer(), on_the_loop=False)
+        assert kinds.quick("GET /k")
+    kinds.record("GET /k", 0.006, _bounded_answer(), on_the_loop=False)  # slow on a thread: the run ends, only
+    for _ in range(4 * STREAK):
+        kinds.record("GET /k", 0.001, _bounded_answer(), on_the_loop=False)
+    assert kinds.quick("GET /k")
+    for _ in range(20):
+        kinds.record("GET /k", 0.006, _bounded_answer(), on_the_loop=True)
+    assert kinds._needed["GET /k"] == _Kinds.LONGEST_STREAK
+
+
+async def test_one_slow_answer_on_the_loops_thread_sends_its_kind_back_to_threads_for_a_longer_run():
+    ran_on: list[int] = []
+    slow = threading.Event()
+
+    def view(request):
+        if slow.is_set():
+            time.sleep(0.06)
+        return HttpResponse(b"ok")
+
+    handler = _view_handler(ran_on, view, inline_seconds=0.05)
+    await _calls(handler, "/anything", STREAK + 1)
+    here = threading.get_ident()
+    assert ran_on[-1] == here
+    slow.set()
+    await call(handler, "/anything")  # on the loop's thread, and slow: timed there too
+    slow.clear()
+    ran_on.clear()
+    await _calls(handler, "/anything", 2 * STREAK + 1)
+    assert here not in ran_on[: 2 * STREAK] and ran_on[2 * STREAK] == here  # a run twice as long, on threads
+
+
+async def test_the_close_on_the_loops_thread_is_timed_too():
+    ran_on: list[int] = []
+    slow_close = threading.Event()
+
+    def view(request):
+        response = HttpResponse(b"ok")
+        response._resource_closers.append(lambda: slow_close.is_set() and time.sleep(0.06))
+        return response
+
+    handler = _view_handler(ran_on, view, inline_seconds=0.05)
+    await _calls(handler, "/anything", STREAK + 1)
+    assert ran_on[-1] == threading.get_ident()
+    slow_close.set()
+    await call(handler, "/anything")
+    assert not handler._kinds.quick("GET /anything")
 
 
 async def test_a_read_slower_than_the_limit_stays_on_threads():
     ran_on: list[int] = []
-    handler = _query_counting_handler(ran_on, inline_seconds=1e-9)
-    for _ in range(3):
-        await call(handler, "/anything")
+    handler = _view_handler(ran_on, inline_seconds=1e-9)
+    await _calls(handler, "/anything", STREAK + 2)
     assert threading.get_ident() not in ran_on
 
 
-async def test_writes_always_run_on_a_thread():
+async def test_writes_always_run_on_a_thread_and_do_not_make_a_read_of_the_same_path_quick():
     ran_on: list[int] = []
-    handler = _query_counting_handler(ran_on)
-    for method in ("POST", "POST", "PUT", "PATCH", "DELETE", "DELETE", "OPTIONS", "OPTIONS"):
-        await call(handler, "/anything", method=method)
+    handler = _view_handler(ran_on)
+    for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        await _calls(handler, "/anything", STREAK + 1, method=method)
+    assert handler._kinds.quick("DELETE /anything")  # quick, and still on threads: not a read
+    await call(handler, "/anything")
     assert threading.get_ident() not in ran_on
 
 
 async def test_a_read_while_another_request_is_in_flight_runs_on_a_thread():
     ran_on: list[int] = []
     hold = threading.Event()
-    handler = _query_counting_handler(ran_on, hold=hold)
+    handler = _view_handler(ran_on, hold=hold)
     hold.set()
-    await call(handler, "/quick")  # known, and quick
+    await _calls(handler, "/quick", STREAK)
+    assert handler._kinds.quick("GET /quick")
     hold.clear()
     slow = asyncio.ensure_future(call(handler, "/slow", method="POST"))
-    while len(ran_on) < 2:
+    while len(ran_on) < STREAK + 1:
         await asyncio.sleep(0.001)
     hold.set()  # the POST is let go only once the read below has been started: it cannot run inline
     quick = await call(handler, "/quick")
@@ -299,67 +421,139 @@ async def test_a_read_while_another_request_is_in_flight_runs_on_a_thread():
     assert quick[0] == 200 and threading.get_ident() not in ran_on
 
 
+async def test_a_read_while_one_on_the_loops_thread_is_still_sending_runs_on_a_thread():
+    """A slow client holds the first answer's send; the second read must not run on the loop's thread then,
+    between the first's answer and its close (the two would share the thread's request state)."""
+    ran_on: list[int] = []
+    handler = _view_handler(ran_on)
+    await _calls(handler, "/quick", STREAK)
+    sending, let_go = asyncio.Event(), asyncio.Event()
+
+    async def slow_send(message):
+        if message["type"] == "http.response.body":
+            sending.set()
+            await let_go.wait()
+
+    receive, _ = _answering()
+    first = asyncio.ensure_future(handler(http_scope("/quick"), receive, slow_send))
+    await sending.wait()
+    second = await call(handler, "/quick")
+    let_go.set()
+    await first
+    here = threading.get_ident()
+    assert second[0] == 200 and ran_on[-2:] == [here, ran_on[-1]] and ran_on[-1] != here
+    assert handler._in_flight == 0
+
+
 async def test_on_the_loops_thread_the_answer_is_sent_before_its_close_and_the_work_left_for_after_it():
     body_sent = threading.Event()
     done: list[tuple[str, bool, int]] = []
 
-    class Handler(OneTripASGIHandler):
-        def get_response(self, request):
-            after_answer(lambda: done.append(("left work", body_sent.is_set(), threading.get_ident())))
-            response = HttpResponse(b"body")
-            response._resource_closers.append(
-                lambda: done.append(("closed", body_sent.is_set(), threading.get_ident()))
-            )
-            return response
+    def view(request):
+        after_answer(lambda: done.append(("left work", body_sent.is_set(), threading.get_ident())))
+        response = HttpResponse(b"body")
+        response._resource_closers.append(lambda: done.append(("closed", body_sent.is_set(), threading.get_ident())))
+        return response
 
-    handler = Handler()
-    receive, send = _answering()
-    await handler(scope("/anything"), receive, send)  # the first, on a thread
+    handler = _view_handler([], view)
+    await _calls(handler, "/anything", STREAK)  # on threads
     done.clear()
     receive, send = _answering(body_sent.set)
-    await handler(scope("/anything"), receive, send)
+    await handler(http_scope("/anything"), receive, send)
     here = threading.get_ident()
     assert done == [("closed", True, here), ("left work", True, here)]
 
 
-async def test_a_read_on_the_loops_thread_that_raises_raises_to_the_server_and_leaves_the_loop_running():
-    class Handler(OneTripASGIHandler):
-        calls = 0
+async def test_a_read_on_the_loops_thread_that_raises_raises_to_the_server_and_its_kind_goes_back_to_threads():
+    made_on: list[int] = []
+    broken = threading.Event()
 
+    class Handler(OneTripASGIHandler):
         def create_request(self, scope, body_file):
-            self.calls += 1
-            if self.calls > 1:
+            made_on.append(threading.get_ident())
+            if broken.is_set():
                 raise RuntimeError("broken before any answer")
             return super().create_request(scope, body_file)
 
-    handler = Handler()
+    handler = Handler(inline_seconds=LOOSE)
     loop = asyncio.get_running_loop()
-    await call(handler, "/api/no-such-thing")
+    assert await _calls(handler, "/api/no-such-thing", STREAK) == [404] * STREAK  # said bounded by its view
+    assert handler._kinds.quick("GET /api/no-such-thing")
+    broken.set()
     with pytest.raises(RuntimeError, match="broken before any answer"):
         await call(handler, "/api/no-such-thing")
-    assert asyncio.get_running_loop() is loop
+    assert made_on[-1] == threading.get_ident()  # it ran on the loop's thread
+    assert asyncio.get_running_loop() is loop  # which runs again
+    assert not handler._kinds.quick("GET /api/no-such-thing") and handler._in_flight == 0
+
+
+def _calls_async_code(request):
+    from asgiref.sync import async_to_sync
+
+    async def answer():
+        return b"from async code"
+
+    answer_cost.bounded(request)
+    return HttpResponse(async_to_sync(answer)())
+
+
+urlpatterns = [re_path(r"^calls-async-code$", _calls_async_code)]  # this module is the URL conf of the test below
+
+
+async def test_async_code_called_on_the_loops_thread_fails_at_once_and_its_kind_goes_to_threads(caplog):
+    ran_on: list[int] = []
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            ran_on.append(threading.get_ident())
+            request.urlconf = __name__  # the whole of Django's handling, the error answer and its log included
+            return super().get_response(request)
+
+    handler = Handler(inline_seconds=LOOSE)
+    handler._kinds._quick_in_a_row["GET /calls-async-code"] = STREAK  # as if it had answered quickly lately
+    status, _, _ = await call(handler, "/calls-async-code")
+    assert status == 500 and ran_on[-1] == threading.get_ident()
+    logged = [record for record in caplog.records if record.name == "django.request" and record.exc_info]
+    assert logged and logged[-1].exc_info[0] is AsyncCallOnTheLoop
+    status, _, body = await call(handler, "/calls-async-code")  # the error sent the kind back to threads
+    assert (status, body) == (200, b"from async code") and ran_on[-1] != threading.get_ident()
+
+
+def _closing_connections(function, *args):
+    """`function(*args)` then this thread's database connections closed (an executor's thread outlives the test)."""
+    from django.db import connections
+
+    try:
+        return function(*args)
+    finally:
+        connections.close_all()
 
 
 async def test_an_answer_is_the_same_on_the_loops_thread_as_on_a_thread(threads_seen):
-    """The whole stack, a real read: authentication, the rate limit, the cache, the view; byte for byte but for
+    """The whole stack, real reads: authentication, the rate limit, the cache, the view; byte for byte but for
     the request's id and the rate limit's count, which each request lowers by one, wherever it runs."""
     from rest_framework_simplejwt.tokens import AccessToken
 
     from tests.factories import make_event
 
-    user = await asyncio.to_thread(User.objects.create_user, "inline", "inline@example.com", "inline-password-123")
-    event = await asyncio.to_thread(make_event, user, title="Inline")
-    token = (b"authorization", f"Bearer {await asyncio.to_thread(lambda: str(AccessToken.for_user(user)))}".encode())
-    handler = OneTripASGIHandler(inline_seconds=1.0)  # a first request is slow (compiling, caches): any limit
+    def given():
+        user = User.objects.create_user("inline", "inline@example.com", "inline-password-123")
+        return make_event(user, title="Inline"), str(AccessToken.for_user(user))
+
+    event, access = await asyncio.to_thread(_closing_connections, given)
+    token = (b"authorization", f"Bearer {access}".encode())
+    handler = OneTripASGIHandler(inline_seconds=LOOSE)
     answers, remaining = [], []
-    for path in (f"/api/events/{event.pk}", f"/api/events/{event.pk}", "/api/auth/me", "/api/auth/me"):
-        status, headers, body = await call(handler, path, headers=(token,))
-        headers.pop(b"x-request-id"), headers.pop(b"ratelimit-reset")
-        remaining.append(int(headers.pop(b"ratelimit-remaining")))
-        answers.append((status, headers, body))
+    for path in (f"/api/events/{event.pk}", "/api/auth/me"):
+        for _ in range(STREAK + 1):
+            status, headers, body = await call(handler, path, headers=(token,))
+            headers.pop(b"x-request-id"), headers.pop(b"ratelimit-reset")
+            remaining.append(int(headers.pop(b"ratelimit-remaining")))
+            answers.append((status, headers, body))
     here = threading.get_ident()
-    started_on = [thread for name, thread in threads_seen if name == "started"]
-    assert [thread == here for thread in started_on] == [False, True, False, True]  # each kind's second inline
-    assert remaining == list(range(remaining[0], remaining[0] - 4, -1))
-    assert answers[0][0] == 200 and answers[0] == answers[1]
-    assert answers[2][0] == 200 and answers[2] == answers[3]
+    started_on = [thread == here for name, thread in threads_seen if name == "started"]
+    assert started_on == ([False] * STREAK + [True]) * 2  # each kind on threads, then on the loop's thread
+    assert remaining == list(range(remaining[0], remaining[0] - len(remaining), -1))
+    detail, me = answers[: STREAK + 1], answers[STREAK + 1 :]
+    assert detail[0][0] == 200 and detail[-1] == detail[-2]
+    assert me[0][0] == 200 and me[-1] == me[-2]
