@@ -26,12 +26,13 @@ been sent, on the thread that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
 
-**A quick, bounded read runs on the loop's own thread when nothing else is in flight.** The trip to a
+**A quick, bounded read runs on the loop's own thread when no other answer is under way.** The trip to a
 thread is the largest fixed cost left: the thread wakes on another core, where the request's Python runs
 with cold caches (docs/PERFORMANCE.md, "Sixth round"). A GET or HEAD runs on the loop's thread, as a sync
 worker runs every request, only when all of these hold:
-- the worker has no other request in flight, on a thread or on the loop's thread (one still sending its
-  answer counts: two requests never overlap on one thread);
+- no other request of the worker is still to be answered, on a thread or on the loop's thread (one still
+  sending its answer counts, so two requests never overlap on one thread; one on a thread whose answer has
+  been sent and is only being closed does not: what is left of it holds up no one's answer);
 - its kind (the method, the path with ids made `*`, the query's parameter names) gave its last answers
   (`_Kinds.STREAK` of them) each within one switch interval of the interpreter
   (`sys.getswitchinterval()`, 5 ms: the longest a thread runs before another may take the GIL, so such a
@@ -40,7 +41,7 @@ worker runs every request, only when all of these hold:
   window, a history, a diff). What makes a run and what ends it: `_Kinds.record`.
 The loop is told it is not running for the while (Django's async-safety check asks that), the answer is
 sent, then it is closed there. Anything else — a write, an unbounded read, a new or slow kind, a request
-while another is in flight — goes to a thread as above, so nothing waits behind it.
+while another is being answered — goes to a thread as above, so no answer waits behind it.
 
 What the loop can still wait on: one bounded read that is slower than its kind's last ones (a cache miss
 rather than a hit, a garbage collection), or one whose database or Redis stalls — up to the Redis client's
@@ -191,7 +192,8 @@ class OneTripASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)  # the sync stack, resolving and calling the view inside it
         self._threads = _Threads()
-        self._in_flight = 0  # requests begun and not yet closed, on threads or on the loop's thread
+        # Requests whose answer is not sent yet, on threads or on the loop's thread (there: until it is closed too).
+        self._unanswered = 0
         self._kinds = _Kinds(sys.getswitchinterval() if inline_seconds is None else inline_seconds)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -203,15 +205,23 @@ class OneTripASGIHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         kind = self._kinds.kind(scope)
-        inline = scope["method"] in _SAFE_METHODS and not self._in_flight and self._kinds.quick(kind)
-        self._in_flight += 1
+        inline = scope["method"] in _SAFE_METHODS and not self._unanswered and self._kinds.quick(kind)
+        self._unanswered += 1
+        unsent = True
+
+        def sent() -> None:
+            nonlocal unsent
+            if unsent:
+                unsent = False
+                self._unanswered -= 1
+
         try:
             if inline:
                 await self._answer_inline(scope, body_file, send, kind)
             else:
-                await self._answer_on_a_thread(scope, body_file, send, kind)
+                await self._answer_on_a_thread(scope, body_file, send, kind, sent)
         finally:
-            self._in_flight -= 1
+            sent()
 
     async def _answer_inline(self, scope, body_file, send, kind: str) -> None:
         """The request on the loop's thread: answered, sent, then closed (its work left for after the answer)."""
@@ -235,7 +245,7 @@ class OneTripASGIHandler(ASGIHandler):
             body_file.close()
             self._kinds.record(kind, held, response if closed else None, on_the_loop=True)
 
-    async def _answer_on_a_thread(self, scope, body_file, send, kind: str) -> None:
+    async def _answer_on_a_thread(self, scope, body_file, send, kind: str, sent: Callable[[], None]) -> None:
         executor = self._threads.take()
         loop = asyncio.get_running_loop()
         made: asyncio.Future = loop.create_future()
@@ -259,6 +269,7 @@ class OneTripASGIHandler(ASGIHandler):
             try:
                 if response is not None:
                     await self.send_response(response, send)
+                    sent()  # what is left (the close, work left for after the answer) holds no one up
                     if not response.streaming:
                         # Sent: the thread is only closing it. The next request takes this thread and waits
                         # for that short close, rather than waking another thread, whose own database

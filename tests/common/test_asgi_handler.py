@@ -421,6 +421,28 @@ async def test_a_read_while_another_request_is_in_flight_runs_on_a_thread():
     assert quick[0] == 200 and threading.get_ident() not in ran_on
 
 
+async def test_a_read_while_another_request_only_closes_its_sent_answer_runs_on_the_loops_thread():
+    """A write's answer has been sent and its thread is doing the work left for after it: the read after it (a
+    client that changes something, then reads) holds up no one's answer on the loop's thread."""
+    ran_on: list[int] = []
+    closing, let_go = threading.Event(), threading.Event()
+
+    def view(request):
+        if request.method == "POST":
+            after_answer(lambda: (closing.set(), let_go.wait(timeout=5)))
+        return HttpResponse(b"ok")
+
+    handler = _view_handler(ran_on, view)
+    await _calls(handler, "/quick", STREAK)
+    write = asyncio.ensure_future(call(handler, "/write", method="POST"))
+    await asyncio.get_running_loop().run_in_executor(None, closing.wait, 5)
+    assert closing.is_set() and not write.done()  # answered, and still closing on its thread
+    read = await call(handler, "/quick")
+    let_go.set()
+    assert (await write)[0] == 200 and read[0] == 200
+    assert ran_on[-1] == threading.get_ident() and ran_on[-2] != threading.get_ident()
+
+
 async def test_a_read_while_one_on_the_loops_thread_is_still_sending_runs_on_a_thread():
     """A slow client holds the first answer's send; the second read must not run on the loop's thread then,
     between the first's answer and its close (the two would share the thread's request state)."""
@@ -442,7 +464,7 @@ async def test_a_read_while_one_on_the_loops_thread_is_still_sending_runs_on_a_t
     await first
     here = threading.get_ident()
     assert second[0] == 200 and ran_on[-2:] == [here, ran_on[-1]] and ran_on[-1] != here
-    assert handler._in_flight == 0
+    assert handler._unanswered == 0
 
 
 async def test_on_the_loops_thread_the_answer_is_sent_before_its_close_and_the_work_left_for_after_it():
@@ -484,7 +506,7 @@ async def test_a_read_on_the_loops_thread_that_raises_raises_to_the_server_and_i
         await call(handler, "/api/no-such-thing")
     assert made_on[-1] == threading.get_ident()  # it ran on the loop's thread
     assert asyncio.get_running_loop() is loop  # which runs again
-    assert not handler._kinds.quick("GET /api/no-such-thing") and handler._in_flight == 0
+    assert not handler._kinds.quick("GET /api/no-such-thing") and handler._unanswered == 0
 
 
 def _calls_async_code(request):
