@@ -98,9 +98,24 @@ def word_diff_worst_cases(repeat: int) -> list[tuple]:
             out += rng.choice(words) + " "
         return out[:10_000]
 
+    distinct = " ".join(f"a{i}" for i in range(500))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    names = [
+        *letters,
+        *(x + y for x in letters for y in letters),
+        *(x + y + z for x in letters for y in letters for z in letters),
+    ][:1300]
+    few, few_b = ",".join(names), "-".join(names)
     cases = [
         ("two unrelated 10,000-character texts", text(), text()),
         ('"x x x ..." against "y x y x ...", 2,000 tokens', "x " * 500, "y x " * 250),
+        (
+            "500 distinct words against half of them changed",
+            distinct,
+            " ".join(f"a{i}" if i % 2 else f"b{i}" for i in range(500)),
+        ),
+        # Each match splits off only the front of `a`: about 2,600 searches, each walking almost all of it.
+        ("1,300 distinct words then 7,500 separators only one has", few.ljust(10_000, ","), "-" + few_b + "-"),
     ]
     rows = []
     for data, old, new in cases:

@@ -1,5 +1,6 @@
 """Which answers cost about the same whatever the data behind them and whatever the request asks: a row, a
-page of at most 100 rows, a cache hit, a refusal. A view says so of its request (`bounded(request)`, or
+page of at most 100 rows near the front of a list (a deep page is read past every row before it), a cache hit,
+a refusal. A view says so of its request (`bounded(request)`, or
 `BoundedAnswers` for a view all of whose reads are), before it does the work.
 
 Only such reads may be answered on the event loop's own thread (common/asgi_handler.py), where a slow one

@@ -97,7 +97,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 class _Kinds:
     """What this worker has lately seen of each kind of request (method, path with ids made `*`, the query's
     parameter names): how many of its latest answers in a row were quick, and how many it needs. At most LIMIT
-    kinds are remembered (one more and it starts over). Used on the loop's thread only."""
+    kinds' runs are remembered (one more and they start over; what a kind needs is kept). Used on the loop's
+    thread only."""
 
     LIMIT = 512
     STREAK = 8  # quick answers in a row that make a kind quick, at first
@@ -137,10 +138,14 @@ class _Kinds:
         in_a_row = self._quick_in_a_row.get(kind)
         if in_a_row is None and len(self._quick_in_a_row) >= self.LIMIT:
             self._quick_in_a_row.clear()  # e.g. paths of random names: start over rather than grow
-            self._needed.clear()
         self._quick_in_a_row[kind] = (in_a_row or 0) + 1 if quick else 0
         if on_the_loop and not quick:
-            self._needed[kind] = min(2 * self._needed.get(kind, self.STREAK), self.LONGEST_STREAK)
+            # Kept when the runs start over: only a kind that held the loop is here, so random paths cannot
+            # wipe what it needs. At most LIMIT of them too: the one longest here goes first.
+            needed = self._needed.pop(kind, self.STREAK)
+            if len(self._needed) >= self.LIMIT:
+                del self._needed[next(iter(self._needed))]
+            self._needed[kind] = min(2 * needed, self.LONGEST_STREAK)
 
 
 class AsyncCallOnTheLoop(Exception):
@@ -259,6 +264,9 @@ class OneTripASGIHandler(ASGIHandler):
             began = time.perf_counter()
             try:
                 return self._respond(scope, body_file, answered)
+            except BaseException:
+                answered(None)  # the loop never waits on an answer no one will hand over (no-op if handed over)
+                raise
             finally:
                 took.append(time.perf_counter() - began)
 
@@ -307,10 +315,12 @@ class OneTripASGIHandler(ASGIHandler):
         if answered is not None and (response.streaming or after_answer.pending()):
             answered(response)
             answered = None  # handed over
-        if not response.streaming:
-            response.close()
-        if answered is not None:
-            answered(response)
+        try:
+            if not response.streaming:
+                response.close()
+        finally:  # a close that raised (a request_finished receiver) still hands the rendered answer over
+            if answered is not None:
+                answered(response)
         return response
 
     def _answer(self, scope, body_file):

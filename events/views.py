@@ -154,7 +154,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
     # The actions whose answers are cached (events/cache.py), by the kind they are kept under.
     _CACHED_READS = {"list": "list", "retrieve": "detail", "occurrences": "occurrences"}
     # The parameters with which each of them costs about the same whatever the calendar (common/answer_cost.py):
-    # a page of the calendar, one event, at most the default number of an event's occurrences. A filter, a
+    # a page near the calendar's front, one event, at most the default number of an event's occurrences. A filter, a
     # window, `expand`, `as_of` or a larger `limit` make the work grow with the data.
     _BOUNDED_WITH = {
         "list": frozenset({"page", "page_size", "format"}),
@@ -162,11 +162,21 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         "occurrences": frozenset({"start", "end", "format"}),
     }
 
+    # A page is read past every row before it (OFFSET): only the pages near the front are bounded.
+    BOUNDED_OFFSET = 500
+
     def initial(self, request, *args, **kwargs):
         parameters = self._BOUNDED_WITH.get(self.action)
-        if parameters is not None and request.query_params.keys() <= parameters:
+        if parameters is not None and request.query_params.keys() <= parameters and self._near_the_front(request):
             answer_cost.bounded(request)
         super().initial(request, *args, **kwargs)
+
+    def _near_the_front(self, request) -> bool:
+        if self.action != "list":
+            return True
+        page = parse_positive_int(request.query_params.get("page", "1"))  # `last` is counted first: not bounded
+        size = parse_positive_int(request.query_params.get("page_size", str(self.paginator.page_size)))
+        return page is not None and size is not None and (page - 1) * size <= self.BOUNDED_OFFSET
 
     def check_throttles(self, request):
         """On Redis, a cached read's lookup goes in the round trip that counts the request (events/cache.py)."""

@@ -80,8 +80,9 @@ def word_diff(old: str, new: str) -> list[dict[str, str]]:
 
 
 JUNK_ABOVE = 2000  # tokens left to compare after the common ends: above that, frequent tokens are ignored
-# Pairs of equal tokens SequenceMatcher may look at for one diff: about 0.1 s, above what an edit to the longest
-# texts takes (a 500-word text with 50 words changed: 1.0 million, 37 ms). Its worst case is cubic in the tokens:
+# Steps SequenceMatcher may take for one diff (each token of `a` it walks, each pair of equal tokens it looks
+# at): about 0.1 to 0.2 s, above what an edit to the longest texts takes (a 500-word text with 50 words changed:
+# 1.3 million). Its worst case is cubic in the tokens:
 # a text of a few tokens over and over ("x y x y ..." against "x x x ...": 2.5 s for 2,000 tokens). Past the
 # budget the diff is made again with frequent tokens ignored, then, past it again, what lies between the common
 # ends is one change.
@@ -93,10 +94,10 @@ class _TooCostly(Exception):
 
 
 class _BoundedMatcher(SequenceMatcher):
-    """SequenceMatcher that gives up (`_TooCostly`) rather than look at more than `budget` pairs of equal tokens.
+    """SequenceMatcher that gives up (`_TooCostly`) rather than take more than `budget` steps.
 
-    Each search for the longest match in a[alo:ahi] × b[blo:bhi] is charged, before it runs, the pairs of
-    equal tokens its part of `a` takes part in (all of them, a bound of what the search looks at)."""
+    Each search for the longest match in a[alo:ahi] × b[blo:bhi] is charged, before it runs, what it walks: each
+    token of its part of `a`, and every pair of equal tokens those take part in (a bound of what it looks at)."""
 
     def __init__(self, a: list[str], b: list[str], *, autojunk: bool, budget: int) -> None:
         super().__init__(None, a, b, autojunk=autojunk)
@@ -108,7 +109,7 @@ class _BoundedMatcher(SequenceMatcher):
 
     def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
         ahi = len(self.a) if ahi is None else ahi
-        self._budget -= self._pairs_before[ahi] - self._pairs_before[alo] + 1
+        self._budget -= self._pairs_before[ahi] - self._pairs_before[alo] + (ahi - alo) + 1
         if self._budget < 0:
             raise _TooCostly
         return super().find_longest_match(alo, ahi, blo, bhi)

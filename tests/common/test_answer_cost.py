@@ -14,12 +14,15 @@ BOUNDED = [
     "/api/no-such-thing",
     "/api/events",
     "/api/events?page=2&page_size=5",
+    "/api/events?page=6&page_size=100",  # 500 rows skipped: still near the front
     "/api/events/{id}",
     "/api/events/{id}/occurrences",
     f"/api/events/{{id}}/occurrences?{WINDOW}",
 ]
 
 GROWING = [
+    "/api/events?page=7&page_size=100",  # read past 600 rows (OFFSET): grows with how deep the page is
+    "/api/events?page=last",  # counted first, then read past every row before it
     f"/api/events?{WINDOW}",  # a window: every recurring event expanded
     f"/api/events?expand=true&{WINDOW}",
     "/api/events?as_of=2026-01-01T00:00:00Z",

@@ -187,6 +187,30 @@ async def test_a_request_that_raises_before_any_answer_raises_to_the_server_and_
     assert handler._kinds._quick_in_a_row["GET /anything"] == 0  # recorded: it ends its kind's run
 
 
+async def test_a_close_that_raises_still_sends_the_answer_and_raises_to_the_server():
+    """With nothing left for after it, the answer is closed before it is handed to the loop: a close that raises
+    (a request_finished receiver) must still hand it over. Before, the loop waited for it forever: the client got
+    nothing and the request counted as unanswered for the worker's life, keeping every read off the loop."""
+    sent: list[str] = []
+
+    def failing(**kwargs):
+        raise RuntimeError("a request_finished receiver failed")
+
+    async def send(message):
+        sent.append(message["type"])
+
+    receive, _ = _answering()
+    handler = OneTripASGIHandler(inline_seconds=LOOSE)
+    signals.request_finished.connect(failing)
+    try:
+        with pytest.raises(RuntimeError, match="receiver failed"):
+            await asyncio.wait_for(handler(http_scope("/api/no-such-thing", method="POST"), receive, send), 5)
+    finally:
+        signals.request_finished.disconnect(failing)
+    assert sent == ["http.response.start", "http.response.body"]
+    assert handler._unanswered == 0 and len(handler._threads._idle) == 1
+
+
 async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_until_the_request_ends():
     """Cancelled while the request runs (the client hung up), the handler still waits for its thread to
     finish before giving it back: no later request queues behind a request still running."""
@@ -301,7 +325,18 @@ def test_at_most_limit_kinds_are_remembered_then_the_table_starts_over():
     for _ in range(STREAK):  # past the limit the table starts over: bounded, and new kinds still learnt
         kinds.record("GET /one-more", 0.001, _bounded_answer(), on_the_loop=False)
     assert kinds.quick("GET /one-more") and not kinds.quick("GET /kind-0")
-    assert len(kinds._quick_in_a_row) == 1 and not kinds._needed
+    assert len(kinds._quick_in_a_row) == 1
+    # What a kind that held the loop needs is kept: random paths do not wipe it.
+    assert kinds._needed == {"GET /slow": 2 * STREAK}
+
+
+def test_at_most_limit_kinds_that_held_the_loop_are_remembered_the_longest_here_goes_first():
+    kinds = _Kinds(0.005)
+    for number in range(_Kinds.LIMIT + 1):
+        kinds.record(f"GET /slow-{number}", 0.006, _bounded_answer(), on_the_loop=True)
+    kinds.record("GET /slow-1", 0.006, _bounded_answer(), on_the_loop=True)  # again: now the latest
+    assert len(kinds._needed) == _Kinds.LIMIT and "GET /slow-0" not in kinds._needed
+    assert kinds._needed["GET /slow-1"] == 4 * STREAK and next(iter(kinds._needed)) == "GET /slow-2"
 
 
 def test_what_makes_a_kind_quick_and_what_ends_its_run():
