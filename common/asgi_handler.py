@@ -289,13 +289,21 @@ class OneTripASGIHandler(ASGIHandler):
                 if response.streaming:
                     await sync_to_async(response.close, thread_sensitive=False, executor=executor)()
         finally:
-            if not work.done():  # the client went away (the send was cancelled): the thread finishes first
-                await asyncio.wait([work])
+            # The client went away (the send was cancelled): the thread finishes first, however many times the
+            # server cancels meanwhile; the request stays unanswered and its thread busy until then.
+            cancelled = None
+            while not work.done():
+                try:
+                    await asyncio.wait([work])
+                except asyncio.CancelledError as error:
+                    cancelled = error
             body_file.close()
             if not given_back:
                 self._threads.give_back(executor)
-            done = work.result() if work.done() and not work.cancelled() and work.exception() is None else None
+            done = work.result() if not work.cancelled() and work.exception() is None else None
             self._kinds.record(kind, took[0] if took else 0.0, done, on_the_loop=False)
+            if cancelled is not None:
+                raise cancelled
 
     def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
         """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.
