@@ -12,8 +12,10 @@ and the number of SQL queries, and prints a Markdown table (the figures in docs/
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
+import string
 import sys
 import time
 from datetime import timedelta
@@ -84,7 +86,7 @@ def measure(client, path: str, repeat: int, **params) -> tuple[float, float, int
 def word_diff_worst_cases(repeat: int) -> list[tuple]:
     """The word diff alone, on the texts that cost it most: two unrelated descriptions of the maximum length
     (10,000 characters), and two texts of a few tokens over and over, just short enough (2,000 tokens) for every
-    token to be compared (SequenceMatcher's cubic case, bounded by history/diff.py's PAIRS_BUDGET)."""
+    token to be compared (SequenceMatcher's cubic case, bounded by history/diff.py's STEPS_BUDGET)."""
     import random
 
     from history.diff import word_diff
@@ -99,12 +101,8 @@ def word_diff_worst_cases(repeat: int) -> list[tuple]:
         return out[:10_000]
 
     distinct = " ".join(f"a{i}" for i in range(500))
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    names = [
-        *letters,
-        *(x + y for x in letters for y in letters),
-        *(x + y + z for x in letters for y in letters for z in letters),
-    ][:1300]
+    letters = string.ascii_lowercase
+    names = ["".join(t) for length in (1, 2, 3) for t in itertools.product(letters, repeat=length)][:1300]
     few, few_b = ",".join(names), "-".join(names)
     cases = [
         ("two unrelated 10,000-character texts", text(), text()),

@@ -308,15 +308,10 @@ class OneTripASGIHandler(ASGIHandler):
     def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
         """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.
 
-        `answered(response)` hands the answer to the loop (None if the request raised before any): as soon as it
-        is rendered when work was left for after it, so that it is sent while this thread does that work and
-        closes it; else once it is closed."""
-        try:
-            response = self._answer(scope, body_file)
-        except BaseException:
-            if answered is not None:
-                answered(None)
-            raise
+        `answered(response)` hands the answer to the loop: as soon as it is rendered when work was left for after
+        it, so that it is sent while this thread does that work and closes it; else once it is closed (the caller
+        hands over None if this raises before)."""
+        response = self._answer(scope, body_file)
         # With work left for after the answer (a cache fill), the answer leaves first and is closed while it is
         # sent. Without, it is closed first (request_finished: this thread's database connection released) and
         # handed over as this call returns: the loop is woken once, for both, rather than twice.

@@ -175,7 +175,7 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
         if self.action != "list":
             return True
         page = parse_positive_int(request.query_params.get("page", "1"))  # `last` is counted first: not bounded
-        size = parse_positive_int(request.query_params.get("page_size", str(self.paginator.page_size)))
+        size = parse_positive_int(request.query_params.get("page_size", self.paginator.page_size))
         return page is not None and size is not None and (page - 1) * size <= self.BOUNDED_OFFSET
 
     def check_throttles(self, request):

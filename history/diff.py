@@ -86,7 +86,7 @@ JUNK_ABOVE = 2000  # tokens left to compare after the common ends: above that, f
 # a text of a few tokens over and over ("x y x y ..." against "x x x ...": 2.5 s for 2,000 tokens). Past the
 # budget the diff is made again with frequent tokens ignored, then, past it again, what lies between the common
 # ends is one change.
-PAIRS_BUDGET = 1_500_000
+STEPS_BUDGET = 1_500_000
 
 
 class _TooCostly(Exception):
@@ -102,25 +102,25 @@ class _BoundedMatcher(SequenceMatcher):
     def __init__(self, a: list[str], b: list[str], *, autojunk: bool, budget: int) -> None:
         super().__init__(None, a, b, autojunk=autojunk)
         self._budget = budget
-        pairs_before = [0]
+        steps_before = [0]  # what a search walks for each token of `a` before this one: itself and its pairs
         for token in a:
-            pairs_before.append(pairs_before[-1] + len(self.b2j.get(token, ())))
-        self._pairs_before = pairs_before
+            steps_before.append(steps_before[-1] + 1 + len(self.b2j.get(token, ())))
+        self._steps_before = steps_before
 
     def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
         ahi = len(self.a) if ahi is None else ahi
-        self._budget -= self._pairs_before[ahi] - self._pairs_before[alo] + (ahi - alo) + 1
+        self._budget -= self._steps_before[ahi] - self._steps_before[alo] + 1
         if self._budget < 0:
             raise _TooCostly
         return super().find_longest_match(alo, ahi, blo, bhi)
 
 
 def _middle_opcodes(a: list[str], b: list[str]) -> list[tuple]:
-    """SequenceMatcher's opcodes for a and b (what lies between their common ends), within PAIRS_BUDGET."""
+    """SequenceMatcher's opcodes for a and b (what lies between their common ends), within STEPS_BUDGET."""
     tries = (False, True) if len(a) + len(b) <= JUNK_ABOVE else (True,)
     for autojunk in tries:
         try:
-            return _BoundedMatcher(a, b, autojunk=autojunk, budget=PAIRS_BUDGET).get_opcodes()
+            return _BoundedMatcher(a, b, autojunk=autojunk, budget=STEPS_BUDGET).get_opcodes()
         except _TooCostly:
             continue
     return [("replace", 0, len(a), 0, len(b))]

@@ -96,7 +96,7 @@ def _few_letters(count: int) -> list[str]:
     ],
 )
 def test_a_text_of_a_few_tokens_over_and_over_stays_within_the_budget_and_is_still_a_diff(monkeypatch, old, new):
-    monkeypatch.setattr(diff, "PAIRS_BUDGET", 20_000)
+    monkeypatch.setattr(diff, "STEPS_BUDGET", 20_000)
     walked = _steps_walked(monkeypatch)
     runs = word_diff(old, new)
     assert spelled(runs, "old") == old and spelled(runs, "new") == new
@@ -117,7 +117,7 @@ def test_an_edit_to_a_long_text_is_the_exact_diff_within_the_budget(monkeypatch)
     new = " ".join(changed)
     walked = _steps_walked(monkeypatch)
     runs = word_diff(old, new)
-    assert sum(walked) <= diff.PAIRS_BUDGET  # the exact diff, no fallback
+    assert sum(walked) <= diff.STEPS_BUDGET  # the exact diff, no fallback
     assert "".join(run["text"] for run in runs if run["op"] == "insert").count("CHANGED") == 50
 
 
