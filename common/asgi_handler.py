@@ -22,7 +22,7 @@ error) is closed first and handed over as the thread's call returns: the loop is
 request, not twice. The thread is free for the next request as soon as the answer is sent: that
 request runs on it once the close is done (a thread's requests never overlap), which costs less than
 waking another thread. A streamed answer (e.g. a static file) is closed after it has
-been sent, on the thread that made it.
+been sent, or once its client went away before, on the thread that made it.
 Code in the request that calls async code (`async_to_sync`, e.g. the channel layer) runs it on the
 server's event loop, as before.
 
@@ -57,6 +57,7 @@ guarded: nothing here calls either.)
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -72,6 +73,8 @@ from django.http import FileResponse
 from django.urls import set_script_prefix
 
 from . import after_answer, answer_cost
+
+logger = logging.getLogger(__name__)
 
 
 class _Threads:
@@ -272,6 +275,7 @@ class OneTripASGIHandler(ASGIHandler):
 
         work = asyncio.ensure_future(sync_to_async(respond, thread_sensitive=False, executor=executor)())
         given_back = False
+        stream_closed = False  # a streamed answer is closed once, after it was sent or its sending was cancelled
         try:
             response = await made
             try:
@@ -287,20 +291,22 @@ class OneTripASGIHandler(ASGIHandler):
             finally:
                 response = await work  # closed by now unless streamed; raises what the request raised
                 if response.streaming:
+                    stream_closed = True
                     await sync_to_async(response.close, thread_sensitive=False, executor=executor)()
         finally:
             # The client went away (the send was cancelled): the thread finishes first, however many times the
-            # server cancels meanwhile; the request stays unanswered and its thread busy until then.
-            cancelled = None
-            while not work.done():
-                try:
-                    await asyncio.wait([work])
-                except asyncio.CancelledError as error:
-                    cancelled = error
+            # server cancels meanwhile; the request stays unanswered and its thread busy until then. A streamed
+            # answer not closed yet (cancelled before or while it was sent) is closed on its thread too.
+            cancelled = await _wait_out(work)
+            done = work.result() if not work.cancelled() and work.exception() is None else None
+            if done is not None and done.streaming and not stream_closed:
+                closing = loop.run_in_executor(executor, done.close)
+                cancelled = await _wait_out(closing) or cancelled
+                if closing.exception() is not None:  # the request was cancelled: its close's error is logged
+                    logger.error("Closing the answer of a cancelled request failed", exc_info=closing.exception())
             body_file.close()
             if not given_back:
                 self._threads.give_back(executor)
-            done = work.result() if not work.cancelled() and work.exception() is None else None
             self._kinds.record(kind, took[0] if took else 0.0, done, on_the_loop=False)
             if cancelled is not None:
                 raise cancelled
@@ -340,6 +346,18 @@ class OneTripASGIHandler(ASGIHandler):
         if not response.streaming:
             response.content  # noqa: B018  (rendered here, before it is sent)
         return response
+
+
+async def _wait_out(future: asyncio.Future) -> asyncio.CancelledError | None:
+    """Waits until `future` is done however many times this task is cancelled meanwhile; the last cancellation is
+    returned, for the caller to raise once it has finished."""
+    cancelled = None
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError as error:
+            cancelled = error
+    return cancelled
 
 
 def _settle(future: asyncio.Future, response) -> None:

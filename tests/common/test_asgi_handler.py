@@ -243,6 +243,62 @@ async def test_a_client_gone_while_the_answer_is_made_leaves_the_thread_busy_unt
     assert len(handler._threads._idle) == 1
 
 
+@pytest.mark.parametrize("close_fails", [False, True])
+async def test_a_streamed_answer_whose_client_went_away_before_it_was_sent_is_still_closed_on_its_thread(
+    close_fails, caplog
+):
+    """A streamed answer is closed after it is sent; cancelled before (the client hung up while it was made), it
+    must be closed all the same (its files, request_finished: the thread's database connection), on the thread
+    that made it. Before, it was never closed. A close that fails then is logged; the cancellation still raises."""
+    release = threading.Event()
+    started = threading.Event()
+    made_on: list[int] = []
+    closed_on: list[int] = []
+
+    async def parts():
+        yield b"never sent"
+
+    def closer():
+        closed_on.append(threading.get_ident())
+
+    def failing(**kwargs):
+        raise RuntimeError("a request_finished receiver failed")
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            started.set()
+            release.wait(timeout=5)
+            made_on.append(threading.get_ident())
+            response = StreamingHttpResponse(parts())
+            response._resource_closers.append(closer)
+            return response
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    receive, _ = _answering()
+    handler = Handler()
+    task = asyncio.ensure_future(handler(http_scope("/anything"), receive, send))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert handler._unanswered == 1 and closed_on == []
+    if close_fails:
+        signals.request_finished.connect(failing)
+    try:
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        signals.request_finished.disconnect(failing)
+    assert sent == [] and made_on and closed_on == made_on  # closed, once, on the thread that made it
+    assert handler._unanswered == 0 and len(handler._threads._idle) == 1
+    logged = [record for record in caplog.records if "cancelled request failed" in record.getMessage()]
+    assert len(logged) == (1 if close_fails else 0)
+
+
 # --- quick, bounded reads on the loop's own thread ----------------------------------------------------------
 
 STREAK = _Kinds.STREAK
