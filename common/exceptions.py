@@ -111,10 +111,20 @@ class ServiceUnavailable(DomainError):
     wait = 2  # seconds: sent as Retry-After
 
 
+class DatabaseTimedOut(ServiceUnavailable):
+    """A statement ran past the database's time limit (DB_STATEMENT_TIMEOUT) and was cancelled: nothing was written."""
+
+    default_detail = "The database did not answer within its time limit; nothing was written. Retry later."
+
+
 # deadlock_detected, serialization_failure
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
 # admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down), too_many_connections
 UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# query_canceled (a statement past DB_STATEMENT_TIMEOUT, or cancelled by an operator), lock_not_available (past a
+# lock_timeout). A retry may succeed (the statement waited on a lock a migration held, or on a server overloaded
+# for the while); it may also be a query too slow for its data, so it is logged as an error, not a warning.
+TIMED_OUT_SQLSTATES = {"57014", "55P03"}
 
 
 def _sqlstate(exc: DatabaseError) -> str | None:
@@ -133,12 +143,15 @@ def is_unavailable(exc: BaseException | None) -> bool:
         return False
     state = _sqlstate(exc)
     # No SQLSTATE: the client library's own failure (pool timeout, refused or lost connection).
-    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES or state in TIMED_OUT_SQLSTATES
 
 
 def unavailable_response(exc: BaseException, request: HttpRequest | None = None) -> HttpResponse:
-    """The 503 for a database that cannot be reached (logged as a warning, not a server error), in the format of
-    the request's path (common/refusals.py)."""
+    """The 503 for a database that cannot be reached (logged as a warning, not a server error) or that did not answer
+    in time (logged as an error), in the format of the request's path (common/refusals.py)."""
+    if isinstance(exc, DatabaseError) and _sqlstate(exc) in TIMED_OUT_SQLSTATES:
+        logger.error("database statement timed out, answered 503: %s: %s", type(exc).__name__, exc)
+        return refusal_response(request, refusal_of(DatabaseTimedOut()))
     logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
     return refusal_response(request, refusal_of(ServiceUnavailable()))
 

@@ -27,7 +27,10 @@ _DESCRIPTIONS = {
     415: "Unsupported Content-Type.",
     422: "Unprocessable request.",
     429: "Rate limit exceeded; see `Retry-After`.",
-    503: "The database cannot be reached right now; nothing was written. Retry after `Retry-After` seconds.",
+    503: (
+        "The database cannot be reached right now, or did not answer within its time limit; nothing was written. "
+        "Retry after `Retry-After` seconds."
+    ),
 }
 
 # Response headers (common/middleware.py, common/exceptions.py, common/idempotency.py, events/request_options.py).

@@ -29,6 +29,20 @@ def test_the_url_asks_for_server_bound_parameters_and_prepared_statements(monkey
     assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["prepare_threshold"] == 2
 
 
+def test_the_url_asks_for_a_statement_time_limit_which_its_own_options_can_override(monkeypatch):
+    monkeypatch.delenv("DB_STATEMENT_TIMEOUT", raising=False)
+    assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["options"] == "-c statement_timeout=30000"
+    given = database_from_url("postgres://u@db/calendar?options=-c%20statement_timeout%3D5s%20-c%20search_path%3Dx")
+    assert given["OPTIONS"]["options"] == "-c statement_timeout=30000 -c statement_timeout=5s -c search_path=x"
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "2")
+    assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["options"] == "-c statement_timeout=2000"
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "0")  # no limit: the URL's options as they are, or none
+    assert "options" not in database_from_url("postgres://u@db/calendar")["OPTIONS"]
+    assert (
+        database_from_url("postgres://u@db/c?options=-c%20search_path%3Dx")["OPTIONS"]["options"] == "-c search_path=x"
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_instants_are_read_by_psycopgs_loader_with_the_values_djangos_gives():
