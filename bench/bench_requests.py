@@ -8,7 +8,9 @@ shape: PostgreSQL + Redis), each run on a fresh server and database:
 
 Per backend and run: the floor first (a bare ASGI app, `bench/floor_app.py`, on the same uvicorn with
 the same flags, driven by the same client; and `floor+trip`, the same app making the one trip to a
-worker thread and back that every API request made before quick reads ran on the loop's own thread),
+worker thread and back that every API request made before quick reads ran on the loop's own thread;
+and `floor+django`, the same answer from a plain Django view through our handler with no middleware,
+`bench/floor_django.py`: Django's own cost, before authentication, limits, DRF and the view),
 then the API: a fresh user registers, creates 2,000 events
 through the batch endpoint (4 × 500; every tenth a weekly series), the data is ANALYZEd (PostgreSQL),
 and then, 500 requests each, one after another on one kept-alive connection:
@@ -62,7 +64,7 @@ BATCH = 500
 REQUESTS = 500
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARMUP = 20
-CALLS = ["floor", "floor+trip", "me", "404", "list", "detail", "detail 304", "occurrences", "changelog"]
+CALLS = ["floor", "floor+trip", "floor+django", "me", "404", "list", "detail", "detail 304", "occurrences", "changelog"]
 BASE_ENV = {
     "SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-0123456789",
     "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -150,8 +152,8 @@ def placed(process):
     return process
 
 
-def floor(port: int, app: str = "application") -> dict:
-    process = placed(start_server(BASE_ENV | dict(os.environ), port, 1, app=f"bench.floor_app:{app}", ready_path="/"))
+def floor(port: int, app: str = "bench.floor_app:application") -> dict:
+    process = placed(start_server(BASE_ENV | dict(os.environ), port, 1, app=app, ready_path="/"))
     try:
         client = Client(port, server_pid=process.pid)
         return timed(client, [("/", None)] * (WARMUP + REQUESTS), 200)
@@ -343,7 +345,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for run in range(args.runs):
             for backend in backends if run % 2 == 0 else backends[::-1]:
-                measured_floor = {"floor": floor(args.port), "floor+trip": floor(args.port, "one_trip")}
+                measured_floor = {
+                    "floor": floor(args.port),
+                    "floor+trip": floor(args.port, "bench.floor_app:one_trip"),
+                    "floor+django": floor(args.port, "bench.floor_django:application"),
+                }
                 for code in codes if run % 2 == 0 else codes[::-1]:
                     load_before = uptime()
                     result = {**measured_floor, **api(backend, args, code, args.port + 1, Path(workdir))}
