@@ -276,41 +276,43 @@ class OneTripASGIHandler(ASGIHandler):
 
         work = asyncio.ensure_future(sync_to_async(respond, thread_sensitive=False, executor=executor)())
         given_back = False
-        stream_closed = False  # a streamed answer is closed once, after it was sent or its sending was cancelled
+        interrupted = True  # until the answer is sent: cancelled (the client went away) or the send failed
         try:
             response = await made
-            try:
-                if response is not None:
-                    await self.send_response(response, send)
-                    sent()  # what is left (the close, work left for after the answer) holds no one up
-                    if not response.streaming:
-                        # Sent: the thread is only closing it. The next request takes this thread and waits
-                        # for that short close, rather than waking another thread, whose own database
-                        # connection (SQLite's page cache) would have to read again what this one wrote.
-                        self._threads.give_back(executor)
-                        given_back = True
-            finally:
-                response = await work  # closed by now unless streamed; raises what the request raised
-                if response.streaming:
-                    stream_closed = True
-                    await sync_to_async(response.close, thread_sensitive=False, executor=executor)()
+            if response is not None:
+                await self.send_response(response, send)
+                sent()  # what is left (the close, work left for after the answer) holds no one up
+                if not response.streaming:
+                    # Sent: the thread is only closing it. The next request takes this thread and waits
+                    # for that short close, rather than waking another thread, whose own database
+                    # connection (SQLite's page cache) would have to read again what this one wrote.
+                    self._threads.give_back(executor)
+                    given_back = True
+            interrupted = False
         finally:
-            # The client went away (the send was cancelled): the thread finishes first, however many times the
-            # server cancels meanwhile; the request stays unanswered and its thread busy until then. A streamed
-            # answer not closed yet (cancelled before or while it was sent) is closed on its thread too.
+            # Whatever happened to the send (the client went away and the server cancelled it, however many times
+            # it does so meanwhile), the thread finishes first, and a streamed answer, sent or not, is then closed
+            # on it; the request stays unanswered and its thread busy until both are done. Neither wait is ever
+            # cancelled itself (`_wait_out`): a cancellation cannot leave the thread running or the answer open.
             cancelled = await _wait_out(work)
             done = work.result() if not work.cancelled() and work.exception() is None else None
-            if done is not None and done.streaming and not stream_closed:
-                closing = loop.run_in_executor(executor, done.close)
+            close_error = None
+            if done is not None and done.streaming:
+                closing = asyncio.ensure_future(sync_to_async(done.close, thread_sensitive=False, executor=executor)())
                 cancelled = await _wait_out(closing) or cancelled
-                if closing.exception() is not None:  # the request was cancelled: its close's error is logged
-                    logger.error("Closing the answer of a cancelled request failed", exc_info=closing.exception())
+                close_error = closing.exception()
+                if close_error is not None and (interrupted or cancelled is not None):
+                    # The cancellation (or the send's error) is what reaches the server: the close's is logged.
+                    logger.error("Closing the answer of a cancelled request failed", exc_info=close_error)
             body_file.close()
             if not given_back:
                 self._threads.give_back(executor)
             self._kinds.record(kind, took[0] if took else 0.0, done, on_the_loop=False)
             if cancelled is not None:
                 raise cancelled
+        work.result()  # raises what the request raised
+        if close_error is not None:
+            raise close_error
 
     def _respond(self, scope, body_file, answered: Callable[[object], None] | None = None):
         """The whole request on this thread: the answer, made and rendered, then closed unless it is streamed.

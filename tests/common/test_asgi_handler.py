@@ -299,6 +299,68 @@ async def test_a_streamed_answer_whose_client_went_away_before_it_was_sent_is_st
     assert len(logged) == (1 if close_fails else 0)
 
 
+@pytest.mark.parametrize("second_cancel", ["while its thread still returns", "while it is being closed"])
+async def test_a_streamed_answer_whose_client_went_away_while_it_was_sent_is_closed_however_often_cancelled(
+    second_cancel,
+):
+    """Cancelled while its answer streams to a client that stopped reading, then again while the thread still
+    returns or while the answer is closed (a server shutting down): the handler still waits for its thread, then
+    closes the answer on it once, and returns only when that is done. Before, the second cancellation cut either
+    wait short: the answer was never closed, or its close still ran when its thread was given to the next
+    request."""
+    made_on: list[int] = []
+    closed_on: list[int] = []
+    returning, closing = threading.Event(), threading.Event()
+    close_started = threading.Event()
+
+    async def parts():
+        yield b"a"
+
+    def closer():
+        close_started.set()
+        if second_cancel == "while it is being closed":
+            closing.wait(timeout=5)
+        closed_on.append(threading.get_ident())
+
+    class Handler(OneTripASGIHandler):
+        def get_response(self, request):
+            made_on.append(threading.get_ident())
+            response = StreamingHttpResponse(parts())
+            response._resource_closers.append(closer)
+            return response
+
+        def _respond(self, *args, **kwargs):
+            response = super()._respond(*args, **kwargs)  # handed to the loop; the thread returns after this
+            if second_cancel == "while its thread still returns":
+                returning.wait(timeout=5)
+            return response
+
+    sending = asyncio.Event()
+
+    async def send(message):
+        sending.set()
+        await asyncio.Event().wait()  # a client that stopped reading
+
+    receive, _ = _answering()
+    handler = Handler()
+    task = asyncio.ensure_future(handler(http_scope("/anything"), receive, send))
+    await asyncio.wait_for(sending.wait(), 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    if second_cancel == "while it is being closed":
+        await asyncio.get_running_loop().run_in_executor(None, close_started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done() and closed_on == []  # still waiting for its thread
+    assert handler._unanswered == 1 and handler._threads._idle == []
+    returning.set()
+    closing.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert made_on and closed_on == made_on  # closed, once, on the thread that made it
+    assert handler._unanswered == 0 and len(handler._threads._idle) == 1
+
+
 # --- quick, bounded reads on the loop's own thread ----------------------------------------------------------
 
 STREAK = _Kinds.STREAK
