@@ -112,9 +112,15 @@ class ServiceUnavailable(DomainError):
 
 
 class DatabaseTimedOut(ServiceUnavailable):
-    """A statement ran past the database's time limit (DB_STATEMENT_TIMEOUT) and was cancelled: nothing was written."""
+    """A statement ran past the database's time limit (DB_STATEMENT_TIMEOUT) and was cancelled. Its transaction was
+    rolled back; a write committed before it (the answer is read after the write) was not, which only an
+    Idempotency-Key makes safe to retry."""
 
-    default_detail = "The database did not answer within its time limit; nothing was written. Retry later."
+    default_detail = (
+        "The database did not answer within its time limit. Retry later; a write retried with the same "
+        "Idempotency-Key is applied at most once."
+    )
+    wait = 5  # seconds: a stall (a migration's lock) outlasts a lost connection's reconnect
 
 
 # deadlock_detected, serialization_failure

@@ -28,8 +28,8 @@ _DESCRIPTIONS = {
     422: "Unprocessable request.",
     429: "Rate limit exceeded; see `Retry-After`.",
     503: (
-        "The database cannot be reached right now, or did not answer within its time limit; nothing was written. "
-        "Retry after `Retry-After` seconds."
+        "The database cannot be reached right now, or did not answer within its time limit. Retry after "
+        "`Retry-After` seconds; a write retried with the same `Idempotency-Key` is applied at most once."
     ),
 }
 

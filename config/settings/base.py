@@ -44,13 +44,13 @@ def database_from_url(url: str) -> dict:
     # planning (docs/PERFORMANCE.md, "Fifth round"). Behind a pooler that hands a session's statements to
     # other sessions (PgBouncer in transaction mode before 1.21), set DB_PREPARE_THRESHOLD=off.
     options["server_side_binding"] = True
-    # PostgreSQL cancels a statement that runs longer than DB_STATEMENT_TIMEOUT seconds (answered 503, nothing
-    # written), so that a stalled database (a lock a migration holds, an overloaded server) cannot hold a request,
-    # or the event loop a quick read runs on (common/asgi_handler.py), for good. 0 turns it off: the one-off
+    # PostgreSQL cancels a statement that runs longer than DB_STATEMENT_TIMEOUT seconds (answered 503), so that a
+    # stalled database (a lock a migration holds, an overloaded server) cannot hold a request, or the event loop a
+    # quick read runs on (common/asgi_handler.py), for good. Decimals allowed; 0 turns it off: the one-off
     # migrate step does, since a migration of a large table may take longer. The URL's own `options` come after
     # and win. Behind a pooler that refuses startup options, set 0 and give the role its limit instead
     # (ALTER ROLE ... SET statement_timeout).
-    timeout_ms = env_int("DB_STATEMENT_TIMEOUT", 30) * 1000
+    timeout_ms = round(float(os.environ.get("DB_STATEMENT_TIMEOUT") or 30) * 1000)
     if timeout_ms > 0:
         options["options"] = " ".join(filter(None, (f"-c statement_timeout={timeout_ms}", options.get("options"))))
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()

@@ -36,6 +36,8 @@ def test_the_url_asks_for_a_statement_time_limit_which_its_own_options_can_overr
     assert given["OPTIONS"]["options"] == "-c statement_timeout=30000 -c statement_timeout=5s -c search_path=x"
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "2")
     assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["options"] == "-c statement_timeout=2000"
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "0.25")
+    assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["options"] == "-c statement_timeout=250"
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "0")  # no limit: the URL's options as they are, or none
     assert "options" not in database_from_url("postgres://u@db/calendar")["OPTIONS"]
     assert (
