@@ -1,6 +1,7 @@
 """A statement that runs past DB_STATEMENT_TIMEOUT is cancelled by PostgreSQL, and its request answers 503
 `/problems/unavailable` with Retry-After within the limit: not a 500, not a request (or the event loop a quick read
-runs on) held for as long as the stall lasts. Nothing is written; once the stall is over the same requests succeed.
+runs on) held for as long as the stall lasts. Nothing is written; once the stall is over the same requests succeed,
+and a create retried with its Idempotency-Key runs once.
 
 The stall is the one a deploy causes: a migration's ALTER TABLE holds the table's ACCESS EXCLUSIVE lock, and every
 statement on the table waits for it. A private cluster (tests/faults/cluster.py), one uvicorn worker.
@@ -51,12 +52,17 @@ def test_a_statement_past_the_time_limit_answers_503_at_the_limit_and_writes_not
     )
     assert created.status == 201, created
     path = f"/api/events/{created.json()['id']}"
+    keyed = {
+        "body": {"title": "Keyed", "start_time": "2031-03-02T09:00:00Z", "end_time": "2031-03-02T10:00:00Z"},
+        "headers": {"Idempotency-Key": "stalled-create-1"},
+    }
 
     with locked(url, "events_event"):
         answers = {
             "read": pg.call(base, "GET", path, token=token),
             "list": pg.call(base, "GET", "/api/events?page_size=5", token=token),
             "write": pg.call(base, "PATCH", path, token=token, body={"title": "Never"}),
+            "create with a key": pg.call(base, "POST", "/api/events", token=token, **keyed),
         }
 
     for name, answer in answers.items():
@@ -71,6 +77,12 @@ def test_a_statement_past_the_time_limit_answers_503_at_the_limit_and_writes_not
     assert after.status == 200, after
     assert (after.json()["title"], after.json()["version"]) == ("Before", created.json()["version"])
     assert pg.call(base, "PATCH", path, token=token, body={"title": "After"}).status == 200
+    # The 503 was not kept for the key: its retry runs (once), and a second retry replays that answer.
+    retried = pg.call(base, "POST", "/api/events", token=token, **keyed)
+    replayed = pg.call(base, "POST", "/api/events", token=token, **keyed)
+    assert (retried.status, replayed.status) == (201, 201), (retried, replayed)
+    assert replayed.json()["id"] == retried.json()["id"]
+    assert pg.sql(url, "SELECT count(*) FROM events_event WHERE title = 'Keyed'") == [(1,)]
 
 
 def test_the_limit_is_each_connections_own_and_zero_lifts_it(private_cluster):
