@@ -102,12 +102,17 @@ class RetryableConflict(Conflict):
 
 
 class ServiceUnavailable(DomainError):
-    """The database cannot be reached (down, restarting, out of connections): nothing was written, retry later."""
+    """The database cannot be reached (down, restarting, out of connections): retry later. Usually nothing was written;
+    a connection lost after a write committed and before its answer was read leaves the write, which only an
+    Idempotency-Key makes safe to retry."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     slug = "unavailable"
     title = "Service temporarily unavailable."
-    default_detail = "The database cannot be reached right now; nothing was written. Retry later."
+    default_detail = (
+        "The database cannot be reached right now. Retry later; a write retried with the same Idempotency-Key is "
+        "applied at most once."
+    )
     wait = 2  # seconds: sent as Retry-After
 
 
