@@ -142,11 +142,17 @@ def _sqlstate(exc: DatabaseError) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
 
 
+def _timed_out(exc: BaseException | None) -> bool:
+    """A statement the database cancelled for its time limit (TIMED_OUT_SQLSTATES)."""
+    return isinstance(exc, OperationalError) and _sqlstate(exc) in TIMED_OUT_SQLSTATES
+
+
 def is_unavailable(exc: BaseException | None) -> bool:
-    """A database error that says the server cannot be reached, not that the request is wrong.
+    """A database error that says the server cannot be reached or did not answer in time, not that the request is
+    wrong.
 
     The pool timing out for a connection, a refused or dropped connection, a server shutting down or
-    starting up: the request may succeed as it is once the database is back.
+    starting up, a statement past the time limit: the request may succeed as it is once the database is back.
     """
     if isinstance(exc, InterfaceError):  # the connection was already closed
         return True
@@ -154,13 +160,13 @@ def is_unavailable(exc: BaseException | None) -> bool:
         return False
     state = _sqlstate(exc)
     # No SQLSTATE: the client library's own failure (pool timeout, refused or lost connection).
-    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES or state in TIMED_OUT_SQLSTATES
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES or _timed_out(exc)
 
 
 def unavailable_response(exc: BaseException, request: HttpRequest | None = None) -> HttpResponse:
     """The 503 for a database that cannot be reached (logged as a warning, not a server error) or that did not answer
     in time (logged as an error), in the format of the request's path (common/refusals.py)."""
-    if isinstance(exc, DatabaseError) and _sqlstate(exc) in TIMED_OUT_SQLSTATES:
+    if _timed_out(exc):
         logger.error("database statement timed out, answered 503: %s: %s", type(exc).__name__, exc)
         return refusal_response(request, refusal_of(DatabaseTimedOut()))
     logger.warning("database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
