@@ -50,7 +50,7 @@ class _Statement:
     params: tuple  # per parameter of the SQL: the name of the call's value that goes there, else (a constant,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each is itself alone (rows' keys, `Read.key`)
 class _Rows:
     statement: _Statement
     model: type
@@ -73,16 +73,22 @@ class PreparedQuery:
 
     def fetch(self, *, limit: int | None = None, offset: int = 0, **values) -> list:
         """The instances the queryset gives for `values`: rows `offset` to `offset + limit` when a limit is given."""
-        if limit == 0:
-            return []  # what the ORM does for an empty slice: no query
+        read = self.fetch_rows(limit=limit, offset=offset, **values)
+        return [read.instance(row) for row in read.rows]
+
+    def fetch_rows(self, *, limit: int | None = None, offset: int = 0, **values) -> Read:
+        """The rows `fetch` reads, as the database gives them, with what makes each into the instance `fetch` gives:
+        for a caller that may not need the instance of every row (events/representation.py `shown_event`)."""
         alias, connection, compiled = self._prepared("rows", self._compile_rows)
+        if limit == 0:
+            return Read([], compiled, alias, connection)  # what the ORM does for an empty slice: no query
         sql = compiled.statement.sql
         if limit is not None or offset:
             sql = f"{sql} {connection.ops.limit_offset_sql(offset, None if limit is None else offset + limit)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, self._params(compiled.statement, values))
             rows = cursor.fetchall()
-        return [_instance(compiled, alias, connection, row) for row in rows]
+        return Read(rows, compiled, alias, connection)
 
     def count(self, **values) -> int:
         """How many rows the queryset has for `values`: COUNT(*) in the database, as `QuerySet.count()`."""
@@ -146,6 +152,43 @@ class PreparedQuery:
         if values.keys() != self._placeholders.keys():
             raise TypeError(f"expected the values of {sorted(self._placeholders)}, got {sorted(values)}")
         return [values[slot] if isinstance(slot, str) else slot[0] for slot in statement.params]
+
+
+class Read:
+    """Rows a prepared query read, as the database gave them (`rows`), and how each is made into its instance."""
+
+    __slots__ = ("_alias", "_compiled", "_connection", "rows")
+
+    def __init__(self, rows: list[tuple], compiled: _Rows, alias: str, connection) -> None:
+        self.rows = rows
+        self._compiled = compiled
+        self._alias = alias
+        self._connection = connection
+
+    def instance(self, row: tuple):
+        """`row` made into the instance the ORM makes of it."""
+        return _instance(self._compiled, self._alias, self._connection, row)
+
+    def annotation(self, row: tuple, name: str):
+        """The value of the annotation `name` in `row`, as its instance carries it."""
+        position = self._compiled.annotations[name]
+        value = row[position]
+        for at, functions, expression in self._compiled.converters:
+            if at == position:
+                for function in functions:
+                    value = function(value, expression, self._connection)
+        return value
+
+    def key(self, row: tuple, *, leaving_out: str | None = None) -> tuple:
+        """What identifies `row` among every row any prepared query reads: the query as compiled for its database
+        (its SQL, the constants it runs with, what each column is and how it is converted: one object per query and
+        database for the life of the process, compared as such) and, last, the row's values without the annotation
+        `leaving_out`'s. Two rows with the same key make instances equal field for field (but for that annotation).
+        """
+        if leaving_out is not None:
+            position = self._compiled.annotations[leaving_out]
+            row = row[:position] + row[position + 1 :]
+        return (self._compiled, row)
 
 
 def _instance(compiled: _Rows, alias: str, connection, row: tuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from itertools import islice
 
 from django.db.models import IntegerField, Prefetch, QuerySet, Subquery, prefetch_related_objects
@@ -14,7 +15,7 @@ from sharing.models import EventPermission
 
 from .models import Event
 from .occurrences import OCCURRENCE_FIELDS, has_occurrence_in, timeline
-from .representation import SHOWN_FIELDS
+from .representation import SHOWN_FIELDS, shown_event
 
 MAX_EXPANDED = 2500  # occurrences in one expanded calendar answer
 
@@ -112,36 +113,47 @@ class CalendarPages:
     """The events `user` can see in calendar order (start, id), for the paginator: its COUNT(*) and its
     pages, as `events_visible(...).order_by("start_time", "id").only(*SHOWN_FIELDS)` would give them, read
     through the caller's permissions (`_CALENDAR` above) without compiling either. For showing only: what the
-    representation does not read is deferred."""
+    representation does not read is deferred. With `shown`, each event comes as its representation
+    (events/representation.py `shown_event`: remembered per row, so a row read before is not made again)."""
 
     ordered = True
 
-    def __init__(self, user) -> None:
+    def __init__(self, user, *, shown: bool = False) -> None:
         self.user_id = user.pk
-        self._read: tuple[int, list[Event], int] | None = None  # (offset, rows, the size) of `read_page`
+        self.shown = shown
+        self._read: tuple[int, list, int] | None = None  # (offset, events, the size) of `read_page`
 
     def read_page(self, *, offset: int, limit: int) -> None:
         """Reads rows `offset` to `offset + limit` and the calendar's size in one query, for the `count()` and the
         slice of those rows that follow (common/pagination.py asks before the paginator counts). Nothing when
         there are no such rows: then the size is not known, and `count()` asks for it."""
-        rows = _CALENDAR_PAGE.fetch(user_id=self.user_id, limit=limit, offset=offset)
-        if rows:
-            size = rows[0].calendar_size  # the same on every row
-            for event in rows:
-                del event.calendar_size
-            self._read = (offset, rows, size)
+        read = _CALENDAR_PAGE.fetch_rows(user_id=self.user_id, limit=limit, offset=offset)
+        if read.rows:
+            size = read.annotation(read.rows[0], "calendar_size")  # the same on every row
+            self._read = (offset, self._events(read, size_column="calendar_size"), size)
 
     def count(self) -> int:
         if self._read is not None:
             return self._read[2]
         return _CALENDAR_SIZE.count(user_id=self.user_id)
 
-    def __getitem__(self, page: slice) -> list[Event]:
+    def __getitem__(self, page: slice) -> list:
         if self._read is not None:
-            offset, rows, _size = self._read
-            if page.start == offset and page.stop - page.start <= len(rows):
-                return rows[: page.stop - page.start]
-        return _CALENDAR.fetch(user_id=self.user_id, limit=page.stop - page.start, offset=page.start)
+            offset, events, _size = self._read
+            if page.start == offset and page.stop - page.start <= len(events):
+                return events[: page.stop - page.start]
+        return self._events(_CALENDAR.fetch_rows(user_id=self.user_id, limit=page.stop - page.start, offset=page.start))
+
+    def _events(self, read, *, size_column: str | None = None) -> list:
+        if self.shown:
+            return [
+                shown_event(read.key(row, leaving_out=size_column), partial(read.instance, row)) for row in read.rows
+            ]
+        events = [read.instance(row) for row in read.rows]
+        if size_column is not None:
+            for event in events:
+                delattr(event, size_column)
+        return events
 
 
 def events_in_window(queryset: QuerySet[Event], start: datetime | None, end: datetime | None) -> QuerySet[Event]:

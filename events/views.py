@@ -206,13 +206,16 @@ class EventViewSet(ThrottleRefusalsMixin, viewsets.GenericViewSet):
             queryset = history_selectors.events_as_of_filtered(user=request.user, as_of=as_of, params=request.GET)
         elif EventFilter.base_filters.keys() & request.query_params.keys():
             queryset = self.filter_queryset(self.get_queryset())
-        else:  # nothing to filter (nor a window to expand): the calendar in the filter's default order, prepared
-            queryset = selectors.CalendarPages(request.user)
+        else:  # nothing to filter (nor a window to expand): the calendar in the filter's default order, prepared, each
+            # event read as its representation (EventSerializer's, which adds no field to it), remembered per row
+            queryset = selectors.CalendarPages(request.user, shown=True)
         if query_flag(request.query_params, "expand"):
             return self._list_occurrences(
                 request, queryset if as_of is None else history_selectors.AsOfEvents(queryset)
             )
         page = self.paginate_queryset(queryset)
+        if getattr(queryset, "shown", False):  # the calendar's events, each already its representation
+            return self.get_paginated_response(page)
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
     def _list_occurrences(self, request, queryset):

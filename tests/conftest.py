@@ -12,6 +12,7 @@ from django.core.cache import cache, caches
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
 
+from events.representation import forget_shown_rows
 from sharing import services as sharing_services
 from sharing.roles import Role
 
@@ -39,6 +40,7 @@ def _clean_cache():
     # cached by event id and version, and SQLite reuses the ids of a rolled-back test.
     cache.clear()
     caches["calendar_data"].clear()
+    forget_shown_rows()  # the calendar's rows each process remembers (events/representation.py): the same
     yield
     cache.clear()
     caches["calendar_data"].clear()
