@@ -308,19 +308,24 @@ def report(title: str, runs: list[dict]) -> None:
         print(f"create {EVENTS} events (batch of {BATCH}): {statistics.median(creates):.2f} s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
-    parser.add_argument("--runs", type=int, default=1, help="runs per backend, alternating")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 18250)))
+def add_backend_arguments(parser: argparse.ArgumentParser, database: str) -> None:
+    """`--database-url` and `--redis-url`, as `prepare` reads them: the PostgreSQL database `database` by default."""
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/calendar_perf_bench"),
+        default=os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{database}"),
         help="dropped and created anew for each run",
     )
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"), help="flushed each run"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
+    parser.add_argument("--runs", type=int, default=1, help="runs per backend, alternating")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 18250)))
+    add_backend_arguments(parser, "calendar_perf_bench")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--code",

@@ -1,0 +1,127 @@
+"""The authenticated no-op over HTTP, one layer at a time: what each layer between Django and `GET /api/auth/me`
+adds, on one uvicorn worker with one sequential keep-alive client (those of `bench/bench_requests.py`).
+
+    .venv/bin/python bench/bench_layers.py                        # both backends
+    .venv/bin/python bench/bench_layers.py --backends embedded --rounds 10
+
+Per backend: the bare ASGI floor and Django's own floor (`bench/floor_django.py`: a plain view, no middleware),
+each on a server of its own; then one server of the API with the layers' URLs in front of its own
+(`bench/layers_settings.py`, `bench/layers_urls.py`), where each call adds one layer to the one before:
+
+- `middleware`: a plain Django view behind the API's middleware;
+- `drf`: a DRF view (its request, content negotiation, JSON rendering), no authentication, permission or limit;
+- `authenticated`: the API's authentication (the token, its revocation check) and permission;
+- `rate-limited`: the API's rate limits too;
+- `me`: `GET /api/auth/me` itself (its serializer and the API's own view classes).
+
+The calls on the API's server take turns, `--rounds` times `--requests` requests each (after a few untimed), so
+a change of the machine's load falls on all of them. Printed per call: median and p95 latency, the server
+process's CPU time per request (from /proc), the median's ratio to the floor, and what it adds to the call
+before it. See docs/PERFORMANCE.md, "Per-request cost".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_requests import Client, add_backend_arguments, floor, prepare, server_cpu, uptime  # noqa: E402
+from bench.server import start_server, stop_server  # noqa: E402
+
+LAYERS = ["middleware", "drf", "authenticated", "rate-limited", "me"]
+PATHS = {name: f"/bench/layers/{name}" for name in LAYERS[:-1]} | {"me": "/api/auth/me"}
+UNTIMED = 30
+
+
+def measure(client: Client, path: str, requests: int) -> tuple[list[float], float]:
+    """Latencies (ms) of `requests` GETs of `path` after UNTIMED untimed ones, and the server's CPU seconds."""
+    for _ in range(UNTIMED):
+        client.request("GET", path)
+    latencies, cpu = [], 0.0
+    for _ in range(requests):
+        before = server_cpu(client.server_pid)
+        status, _, content, elapsed = client.request("GET", path)
+        cpu += server_cpu(client.server_pid) - before
+        if status != 200:
+            raise SystemExit(f"GET {path}: {status}: {content[:300]!r}")
+        latencies.append(elapsed * 1000)
+    return latencies, cpu
+
+
+def layers(backend: str, args, workdir: Path) -> dict:
+    env = prepare(backend, args, ROOT, workdir) | {"DJANGO_SETTINGS_MODULE": "bench.layers_settings"}
+    process = start_server(env, args.port + 1, 1, ready_path=PATHS["middleware"])
+    try:
+        anonymous = Client(args.port + 1)
+        status, _, content, _ = anonymous.request(
+            "POST",
+            "/api/auth/register",
+            {"username": "layers", "email": "layers@example.com", "password": "bench-password-123"},
+        )
+        assert status == 201, content
+        client = Client(args.port + 1, json.loads(content)["access"], server_pid=process.pid)
+        latencies = {name: [] for name in LAYERS}
+        cpu = dict.fromkeys(LAYERS, 0.0)
+        for _ in range(args.rounds):
+            for name in LAYERS:
+                timed, seconds = measure(client, PATHS[name], args.requests)
+                latencies[name] += timed
+                cpu[name] += seconds
+        client.close()
+    finally:
+        stop_server(process)
+    return {  # in the shape of bench_requests.timed's figures (CPU: ms per request)
+        name: {
+            "median": statistics.median(latencies[name]),
+            "p95": _p95(latencies[name]),
+            "cpu": cpu[name] * 1000 / len(latencies[name]),
+        }
+        for name in LAYERS
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.95 * len(ordered)) - 1]
+
+
+def report(backend: str, floors: dict, measured: dict) -> None:
+    rows = {"floor": floors["floor"], "django": floors["floor+django"], **measured}
+    floor_median = rows["floor"]["median"]
+    print(f"\n{backend} (load average: {uptime()})")
+    print(f"{'call':14} {'median ms':>10} {'p95 ms':>8} {'× floor':>8} {'CPU ms':>7} {'adds ms':>8} {'adds CPU':>9}")
+    previous = None
+    for name, row in rows.items():
+        adds = "" if previous is None else f"{row['median'] - previous['median']:8.2f}"
+        adds_cpu = "" if previous is None else f"{row['cpu'] - previous['cpu']:9.2f}"
+        print(
+            f"{name:14} {row['median']:10.2f} {row['p95']:8.2f} {row['median'] / floor_median:8.1f}"
+            f" {row['cpu']:7.2f} {adds:>8} {adds_cpu:>9}"
+        )
+        previous = row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
+    parser.add_argument("--rounds", type=int, default=6, help="turns over the calls")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per call and round")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 18270)))
+    add_backend_arguments(parser, "calendar_perf_layers")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in [name.strip() for name in args.backends.split(",") if name.strip()]:
+            floors = {"floor": floor(args.port), "floor+django": floor(args.port, "bench.floor_django:application")}
+            report(backend, floors, layers(backend, args, Path(workdir)))
+
+
+if __name__ == "__main__":
+    main()
