@@ -40,7 +40,7 @@ def _clean_cache():
     # cached by event id and version, and SQLite reuses the ids of a rolled-back test.
     cache.clear()
     caches["calendar_data"].clear()
-    forget_shown_rows()  # the calendar's rows each process remembers (events/representation.py): the same
+    forget_shown_rows()  # the calendar's rows each process remembers (events/representation.py): from nothing
     yield
     cache.clear()
     caches["calendar_data"].clear()
