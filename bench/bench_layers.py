@@ -14,10 +14,10 @@ each on a server of its own; then one server of the API with the layers' URLs in
 - `rate-limited`: the API's rate limits too;
 - `me`: `GET /api/auth/me` itself (its serializer and the API's own view classes).
 
-The calls on the API's server take turns, `--rounds` times `--requests` requests each (after a few untimed), so
-a change of the machine's load falls on all of them. Printed per call: median and p95 latency, the server
-process's CPU time per request (from /proc), the median's ratio to the floor, and what it adds to the call
-before it. See docs/PERFORMANCE.md, "Per-request cost".
+The calls on the API's server take turns, `--rounds` times `--requests` requests each (after a few untimed,
+`bench_requests.timed`), so a change of the machine's load falls on all of them. Printed per call, each the
+median of its rounds: median and p95 latency, the server process's CPU time per request (from /proc), the
+median's ratio to the floor, and what it adds to the call before it. See docs/PERFORMANCE.md, "Per-request cost".
 """
 
 from __future__ import annotations
@@ -33,27 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_requests import Client, add_backend_arguments, floor, prepare, server_cpu, uptime  # noqa: E402
+from bench.bench_requests import WARMUP, Client, add_backend_arguments, floor, prepare, timed, uptime  # noqa: E402
 from bench.server import start_server, stop_server  # noqa: E402
 
 LAYERS = ["middleware", "drf", "authenticated", "rate-limited", "me"]
 PATHS = {name: f"/bench/layers/{name}" for name in LAYERS[:-1]} | {"me": "/api/auth/me"}
-UNTIMED = 30
-
-
-def measure(client: Client, path: str, requests: int) -> tuple[list[float], float]:
-    """Latencies (ms) of `requests` GETs of `path` after UNTIMED untimed ones, and the server's CPU seconds."""
-    for _ in range(UNTIMED):
-        client.request("GET", path)
-    latencies, cpu = [], 0.0
-    for _ in range(requests):
-        before = server_cpu(client.server_pid)
-        status, _, content, elapsed = client.request("GET", path)
-        cpu += server_cpu(client.server_pid) - before
-        if status != 200:
-            raise SystemExit(f"GET {path}: {status}: {content[:300]!r}")
-        latencies.append(elapsed * 1000)
-    return latencies, cpu
 
 
 def layers(backend: str, args, workdir: Path) -> dict:
@@ -68,29 +52,17 @@ def layers(backend: str, args, workdir: Path) -> dict:
         )
         assert status == 201, content
         client = Client(args.port + 1, json.loads(content)["access"], server_pid=process.pid)
-        latencies = {name: [] for name in LAYERS}
-        cpu = dict.fromkeys(LAYERS, 0.0)
+        rounds: dict[str, list[dict]] = {name: [] for name in LAYERS}
         for _ in range(args.rounds):
             for name in LAYERS:
-                timed, seconds = measure(client, PATHS[name], args.requests)
-                latencies[name] += timed
-                cpu[name] += seconds
+                rounds[name].append(timed(client, [(PATHS[name], None)] * (WARMUP + args.requests), 200))
         client.close()
     finally:
         stop_server(process)
-    return {  # in the shape of bench_requests.timed's figures (CPU: ms per request)
-        name: {
-            "median": statistics.median(latencies[name]),
-            "p95": _p95(latencies[name]),
-            "cpu": cpu[name] * 1000 / len(latencies[name]),
-        }
-        for name in LAYERS
+    # Each figure the median of the rounds' (as bench_requests.py summarizes its runs).
+    return {
+        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]} for name, runs in rounds.items()
     }
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[int(0.95 * len(ordered)) - 1]
 
 
 def report(backend: str, floors: dict, measured: dict) -> None:
