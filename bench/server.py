@@ -32,15 +32,18 @@ def start_server(
     app: str = "config.asgi:application",
     ready_path: str = "/api/schema?format=json",
     cwd: Path = ROOT,
+    host: str = "127.0.0.1",
+    wrapper: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """uvicorn with `workers` processes on 127.0.0.1:`port` serving `app`, returned once `ready_path` answers."""
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
+    """uvicorn with `workers` processes on `host`:`port` serving `app`, returned once `ready_path` answers; `wrapper`
+    is a command that runs it (`ip netns exec <namespace>`: tests/faults/partition.py)."""
+    command = [*wrapper, sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port)]
     command += ["--workers", str(workers), "--lifespan", "off", "--log-level", "warning", "--no-access-log"]
     server_env = {**env, **UNTHROTTLED, "DB_POOL_MAX_SIZE": str(pool_size)}
     process = subprocess.Popen(command, cwd=cwd, env=server_env, start_new_session=True)
     for _ in range(100):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2) as answer:
+            with urllib.request.urlopen(f"http://{host}:{port}{ready_path}", timeout=2) as answer:
                 if answer.status == 200:
                     return process
         except (urllib.error.URLError, OSError):

@@ -7,6 +7,7 @@ required with `DATABASE_URL`; with neither, a random key is made once and kept i
 """
 
 import contextlib
+import math
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,23 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def dead_peer_options(seconds: float) -> tuple[dict, dict]:
+    """(libpq's connection parameters, PostgreSQL's settings for its end) that give up a TCP connection whose peer
+    stopped answering within about `seconds`: TCP_USER_TIMEOUT ends one whose sent data is left unacknowledged
+    that long, keepalive probes (the first after half of it idle, then every sixth) notice a silent peer while
+    an answer is awaited; connecting gives up after as long (libpq's least is 2 s)."""
+    idle, interval, user_timeout = max(1, round(seconds / 2)), max(1, round(seconds / 6)), round(seconds * 1000)
+    probes = {"keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": 3}
+    client = {
+        "connect_timeout": max(2, math.ceil(seconds)),
+        "keepalives": 1,
+        **probes,
+        "tcp_user_timeout": user_timeout,
+    }
+    server = {f"tcp_{key}": value for key, value in probes.items()} | {"tcp_user_timeout": user_timeout}
+    return client, server
+
+
 def database_from_url(url: str) -> dict:
     """`postgres://user:pass@host:port/name?sslmode=...` → a Django DATABASES entry."""
     parsed = urlparse(url)
@@ -47,12 +65,26 @@ def database_from_url(url: str) -> dict:
     # PostgreSQL cancels a statement that runs longer than DB_STATEMENT_TIMEOUT seconds (answered 503), so that a
     # stalled database (a lock a migration holds, an overloaded server) cannot hold a request, or the event loop a
     # quick read runs on (common/asgi_handler.py), for good. Decimals allowed; 0 turns it off: the one-off
-    # migrate step does, since a migration of a large table may take longer. The URL's own `options` come after
-    # and win. Behind a pooler that refuses startup options, set 0 and give the role its limit instead
-    # (ALTER ROLE ... SET statement_timeout).
+    # migrate step does, since a migration of a large table may take longer.
+    startup = []
     timeout_ms = round(float(os.environ.get("DB_STATEMENT_TIMEOUT") or 30) * 1000)
     if timeout_ms > 0:
-        options["options"] = " ".join(filter(None, (f"-c statement_timeout={timeout_ms}", options.get("options"))))
+        startup.append(f"-c statement_timeout={timeout_ms}")
+    # A network that stops carrying packets (a partition, a host frozen or gone) is noticed within about
+    # DB_NETWORK_TIMEOUT seconds at both ends, where the kernel's defaults wait for good (a read) or about 15
+    # minutes (a send): the worker's connection fails (answered 503) and PostgreSQL ends the worker's session, so
+    # a transaction it held open gives back its locks. A statement the database is still running on a live
+    # connection is not affected (its peer answers the probes): only DB_STATEMENT_TIMEOUT ends it. 0 turns it off.
+    network = float(os.environ.get("DB_NETWORK_TIMEOUT") or 10)
+    if network > 0:
+        client, server = dead_peer_options(network)
+        for key, value in client.items():  # the URL's own values win
+            options.setdefault(key, value)
+        startup += [f"-c {key}={value}" for key, value in server.items()]
+    # The URL's own `options` come after ours and win. Behind a pooler that refuses startup options, set
+    # DB_STARTUP_OPTIONS=off and give the role its settings instead (ALTER ROLE ... SET statement_timeout = ...).
+    if env_bool("DB_STARTUP_OPTIONS", True) and startup:
+        options["options"] = " ".join(filter(None, (*startup, options.get("options"))))
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
     options["prepare_threshold"] = None if threshold in ("", "off", "none") else int(threshold)
     if env_bool("DB_POOL", True):

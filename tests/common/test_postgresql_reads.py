@@ -1,6 +1,6 @@
 """How PostgreSQL is read (config/settings/base.py, common/postgresql/base.py): parameters bound by the server,
 a query run often prepared there, instants loaded by psycopg's compiled loader — with the same values as
-Django's own loader gives."""
+Django's own loader gives; a statement time limit, and both ends of a connection set to give up a silent peer."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def test_the_url_asks_for_server_bound_parameters_and_prepared_statements(monkey
 
 def test_the_url_asks_for_a_statement_time_limit_which_its_own_options_can_override(monkeypatch):
     monkeypatch.delenv("DB_STATEMENT_TIMEOUT", raising=False)
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT", "0")  # its own startup options: the next test
     assert database_from_url("postgres://u@db/calendar")["OPTIONS"]["options"] == "-c statement_timeout=30000"
     given = database_from_url("postgres://u@db/calendar?options=-c%20statement_timeout%3D5s%20-c%20search_path%3Dx")
     assert given["OPTIONS"]["options"] == "-c statement_timeout=30000 -c statement_timeout=5s -c search_path=x"
@@ -43,6 +44,53 @@ def test_the_url_asks_for_a_statement_time_limit_which_its_own_options_can_overr
     assert (
         database_from_url("postgres://u@db/c?options=-c%20search_path%3Dx")["OPTIONS"]["options"] == "-c search_path=x"
     )
+
+
+def test_the_url_asks_both_ends_to_give_up_a_silent_peer_within_the_network_timeout(monkeypatch):
+    monkeypatch.delenv("DB_STATEMENT_TIMEOUT", raising=False)
+    monkeypatch.delenv("DB_NETWORK_TIMEOUT", raising=False)
+    monkeypatch.delenv("DB_STARTUP_OPTIONS", raising=False)
+    options = database_from_url("postgres://u@db/calendar")["OPTIONS"]
+    client = {key: options[key] for key in ("connect_timeout", "keepalives", "tcp_user_timeout")}
+    assert client == {"connect_timeout": 10, "keepalives": 1, "tcp_user_timeout": 10_000}
+    probes = {key: options[f"keepalives_{key}"] for key in ("idle", "interval", "count")}
+    assert probes == {"idle": 5, "interval": 2, "count": 3}  # the last probe unanswered about 11 s after the last word
+    assert options["options"] == (
+        "-c statement_timeout=30000 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+        " -c tcp_user_timeout=10000"
+    )
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT", "1.5")  # the least each knob takes: libpq connects for 2 s at least
+    options = database_from_url("postgres://u@db/c?keepalives_idle=9&options=-c%20work_mem%3D8MB")["OPTIONS"]
+    assert (options["connect_timeout"], options["tcp_user_timeout"], options["keepalives_interval"]) == (2, 1500, 1)
+    assert options["keepalives_idle"] == "9"  # the URL's own value wins, as its own options do
+    assert options["options"].endswith(
+        "-c tcp_keepalives_idle=1 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3"
+        " -c tcp_user_timeout=1500 -c work_mem=8MB"
+    )
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT", "0")  # the kernel's defaults
+    options = database_from_url("postgres://u@db/calendar")["OPTIONS"]
+    assert options["options"] == "-c statement_timeout=30000"
+    assert not {"connect_timeout", "keepalives", "keepalives_idle", "tcp_user_timeout"} & set(options)
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT", "4")
+    monkeypatch.setenv("DB_STARTUP_OPTIONS", "off")  # behind a pooler that refuses them: the client's end only
+    options = database_from_url("postgres://u@db/c?options=-c%20search_path%3Dx")["OPTIONS"]
+    assert options["options"] == "-c search_path=x" and options["tcp_user_timeout"] == 4000
+    assert "options" not in database_from_url("postgres://u@db/calendar")["OPTIONS"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_connection_of_the_running_suite_has_both_ends_set_to_give_up_a_silent_peer():
+    """The options reach libpq and PostgreSQL (the suite's URL is a TCP address: both apply to it)."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW tcp_keepalives_idle")
+        idle = cursor.fetchone()[0]
+        cursor.execute("SHOW tcp_user_timeout")
+        user_timeout = cursor.fetchone()[0]
+    assert (idle, user_timeout) == ("5", "10000")  # seconds, milliseconds
+    parameters = connection.connection.info.get_parameters()
+    assert (parameters["keepalives_idle"], parameters["tcp_user_timeout"]) == ("5", "10000")
 
 
 @pytest.mark.postgres

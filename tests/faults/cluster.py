@@ -88,11 +88,15 @@ class Cluster:
             **kwargs,
         )
 
-    def init(self) -> None:
+    def init(self, *, also_on: str | None = None) -> None:
+        """The cluster's files; it listens on 127.0.0.1, and on the address `also_on` (its network trusted too)."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        if also_on:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {also_on}/24 trust\n")
         options = {
             "port": self.port,
-            "listen_addresses": "'127.0.0.1'",
+            "listen_addresses": f"'127.0.0.1{f',{also_on}' if also_on else ''}'",
             "unix_socket_directories": f"'{self.root}'",
             # Fast on a throwaway cluster, and still durable across a server crash (only an OS crash
             # could lose data): a commit is acknowledged once it is in the WAL.
@@ -111,8 +115,8 @@ class Cluster:
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop", timeout=90)
 
-    def url(self, name: str = "postgres") -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+    def url(self, name: str = "postgres", host: str = "127.0.0.1") -> str:
+        return f"postgres://postgres@{host}:{self.port}/{name}"
 
     def postmaster_pid(self) -> int | None:
         with contextlib.suppress(OSError, ValueError, IndexError):
@@ -160,17 +164,43 @@ def server_environment(database_url: str, redis_url: str | None, **extra: str) -
     return environment
 
 
+@contextlib.contextmanager
+def migrated_cluster(bindir: Path, database: str, *, also_on: str | None = None):
+    """A running private cluster (listening on `also_on` too) with the schema migrated: (Cluster, database URL)."""
+    instance = Cluster(bindir)
+    try:
+        instance.init(also_on=also_on)
+        instance.start()
+        with psycopg.connect(instance.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+        url = instance.url(database)
+        manage(url, "migrate", "--noinput")
+        yield instance, url
+    finally:
+        instance.destroy()
+
+
 # --- a server, and SQL on the cluster
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, *, workers: int = 2, **environment: str):
-    """uvicorn with `workers` processes on a free port: (Popen, base URL); the process group is killed after."""
+def running_server(
+    database_url: str,
+    *,
+    workers: int = 2,
+    host: str = "127.0.0.1",
+    wrapper: tuple[str, ...] = (),
+    redis: bool = True,
+    **environment: str,
+):
+    """uvicorn with `workers` processes on a free port of `host`, run by `wrapper` (bench/server.py), on the
+    session's Redis unless `redis` is false: (Popen, base URL); the process group is killed after."""
     port = free_port()
-    env = server_environment(database_url, os.environ.get("REDIS_URL"), **environment)
-    process = start_server(env, port, workers, pool_size=int(environment.get("DB_POOL_MAX_SIZE", 4)))
+    env = server_environment(database_url, os.environ.get("REDIS_URL") if redis else None, **environment)
+    pool_size = int(environment.get("DB_POOL_MAX_SIZE", 4))
+    process = start_server(env, port, workers, pool_size=pool_size, host=host, wrapper=wrapper)
     try:
-        yield process, f"http://127.0.0.1:{port}"
+        yield process, f"http://{host}:{port}"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)

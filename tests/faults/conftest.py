@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 
-import psycopg
 import pytest
 
 from tests.faults import cluster as pg
@@ -34,21 +33,18 @@ def _postgres_pass() -> bool:
 
 
 @pytest.fixture(scope="session")
-def private_cluster():
-    """A running private cluster with the schema migrated: (Cluster, database URL)."""
+def cluster_binaries():
+    """The directory of initdb, pg_ctl and postgres; the test is skipped outside the PostgreSQL pass or without them."""
     if not _postgres_pass():
         pytest.skip("private-cluster fault tests run in the PostgreSQL pass only (DATABASE_URL=postgres://...)")
     bindir = pg.server_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    instance = pg.Cluster(bindir)
-    try:
-        instance.init()
-        instance.start()
-        with psycopg.connect(instance.url(), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{DATABASE}"')
-        url = instance.url(DATABASE)
-        pg.manage(url, "migrate", "--noinput")
-        yield instance, url
-    finally:
-        instance.destroy()
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def private_cluster(cluster_binaries):
+    """A running private cluster with the schema migrated: (Cluster, database URL)."""
+    with pg.migrated_cluster(cluster_binaries, DATABASE) as made:
+        yield made
