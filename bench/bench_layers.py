@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_requests import WARMUP, Client, add_backend_arguments, floor, prepare, timed, uptime  # noqa: E402
+from bench.bench_requests import (  # noqa: E402
+    WARMUP,
+    Client,
+    add_rounds_arguments,
+    backends_of,
+    floor,
+    medians_of_rounds,
+    prepare,
+    timed,
+    uptime,
+)
 from bench.server import start_server, stop_server  # noqa: E402
 
 LAYERS = ["middleware", "drf", "authenticated", "rate-limited", "me"]
@@ -59,10 +67,7 @@ def layers(backend: str, args, workdir: Path) -> dict:
         client.close()
     finally:
         stop_server(process)
-    # Each figure the median of the rounds' (as bench_requests.py summarizes its runs).
-    return {
-        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]} for name, runs in rounds.items()
-    }
+    return medians_of_rounds(rounds)
 
 
 def report(backend: str, floors: dict, measured: dict) -> None:
@@ -83,14 +88,10 @@ def report(backend: str, floors: dict, measured: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
-    parser.add_argument("--rounds", type=int, default=6, help="turns over the calls")
-    parser.add_argument("--requests", type=int, default=300, help="timed requests per call and round")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 18270)))
-    add_backend_arguments(parser, "calendar_perf_layers")
+    add_rounds_arguments(parser, "calendar_perf_layers", "timed requests per call and round")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        for backend in [name.strip() for name in args.backends.split(",") if name.strip()]:
+        for backend in backends_of(args):
             floors = {"floor": floor(args.port), "floor+django": floor(args.port, "bench.floor_django:application")}
             report(backend, floors, layers(backend, args, Path(workdir)))
 

@@ -73,30 +73,54 @@ BASE_ENV = {
 
 
 class Client:
-    """One kept-alive HTTP/1.1 connection; every request timed from sending to the last byte read."""
+    """One kept-alive HTTP/1.1 connection; every request timed from sending to the last byte read.
 
-    def __init__(self, port: int, token: str | None = None, server_pid: int | None = None) -> None:
+    Through the standard library's `http.client` (the leanest client at hand: the floor is lowest with it), or,
+    with `--client`, through `requests` or `httpx`, as many API clients are written: each costs its own time per
+    request, which every figure and the floor include alike, so the ratios to the floor depend on the client."""
+
+    library = "http.client"
+
+    def __init__(
+        self, port: int, token: str | None = None, server_pid: int | None = None, library: str | None = None
+    ) -> None:
+        self.library = library or type(self).library
         self.port = port
         self.server_pid = server_pid
-        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.base = f"http://127.0.0.1:{port}"
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if self.library == "requests":
+            import requests
+
+            self.session = requests.Session()
+        elif self.library == "httpx":
+            import httpx
+
+            self.session = httpx.Client()
+        else:
+            self.connection = http.client.HTTPConnection("127.0.0.1", port)
 
     def request(
         self, method: str, path: str, body=None, headers: dict | None = None
-    ) -> tuple[int, http.client.HTTPMessage, bytes, float]:
+    ) -> tuple[int, object, bytes, float]:
         payload = json.dumps(body).encode() if body is not None else None
         all_headers = {**self.headers, **(headers or {})}
         if payload is not None:
             all_headers["Content-Type"] = "application/json"
         began = time.perf_counter()
-        self.connection.request(method, path, body=payload, headers=all_headers)
-        answer = self.connection.getresponse()
-        content = answer.read()
+        if self.library == "http.client":
+            self.connection.request(method, path, body=payload, headers=all_headers)
+            answer = self.connection.getresponse()
+            status, answer_headers, content = answer.status, answer.headers, answer.read()
+        else:
+            body_keyword = "content" if self.library == "httpx" else "data"
+            answer = self.session.request(method, self.base + path, headers=all_headers, **{body_keyword: payload})
+            status, answer_headers, content = answer.status_code, answer.headers, answer.content
         elapsed = time.perf_counter() - began
-        return answer.status, answer.headers, content, elapsed
+        return status, answer_headers, content, elapsed
 
     def close(self) -> None:
-        self.connection.close()
+        (self.connection if self.library == "http.client" else self.session).close()
 
 
 def timed(client: Client, requests: list[tuple[str, dict | None]], expect: int, between=None) -> dict:
@@ -320,6 +344,27 @@ def add_backend_arguments(parser: argparse.ArgumentParser, database: str) -> Non
     )
 
 
+def add_rounds_arguments(parser: argparse.ArgumentParser, database: str, requests_help: str) -> None:
+    """The arguments of a benchmark whose calls take turns on one server (bench_layers.py, bench_clients.py):
+    `--backends`, `--rounds`, `--requests`, `--port` and the backends' (`add_backend_arguments`)."""
+    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
+    parser.add_argument("--rounds", type=int, default=6, help="turns over the calls")
+    parser.add_argument("--requests", type=int, default=300, help=requests_help)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 18270)))
+    add_backend_arguments(parser, database)
+
+
+def medians_of_rounds(rounds: dict[object, list[dict]]) -> dict[object, dict]:
+    """Each call's figures (`timed`'s), each the median of its rounds' (as `report` summarizes runs)."""
+    return {
+        call: {key: statistics.median(run[key] for run in runs) for key in runs[0]} for call, runs in rounds.items()
+    }
+
+
+def backends_of(args) -> list[str]:
+    return [name.strip() for name in args.backends.split(",") if name.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="embedded,postgres", help="comma-separated: embedded, postgres")
@@ -334,17 +379,24 @@ def main() -> None:
         help="the code the server runs (default: this tree); given twice, the two trees alternate in each run",
     )
     parser.add_argument(
+        "--client",
+        choices=("http.client", "requests", "httpx"),
+        default="http.client",
+        help="the HTTP client library that sends every request, the floor's too (see Client)",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="the server on the last CPU, the client on the others (see above)",
     )
     args = parser.parse_args()
+    Client.library = args.client
     if args.pin:
         global SERVER_CORES
         cores = sorted(os.sched_getaffinity(0))
         SERVER_CORES = {cores[-1]}
         os.sched_setaffinity(0, set(cores[:-1]) or SERVER_CORES)
-    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    backends = backends_of(args)
     codes = args.code or [ROOT]
     collected: dict[tuple[str, Path], list[dict]] = {(backend, code): [] for backend in backends for code in codes}
     with tempfile.TemporaryDirectory() as workdir:
