@@ -93,10 +93,11 @@ class Client:
             import requests
 
             self.session = requests.Session()
+            self.session.trust_env = False  # no proxy from the environment, as http.client
         elif self.library == "httpx":
             import httpx
 
-            self.session = httpx.Client()
+            self.session = httpx.Client(timeout=None, trust_env=False)  # no time limit, as the others
         else:
             self.connection = http.client.HTTPConnection("127.0.0.1", port)
 

@@ -46,8 +46,8 @@ while another is being answered — goes to a thread as above, so no answer wait
 What the loop can still wait on: one bounded read that is slower than its kind's last ones (a cache miss
 rather than a hit, a garbage collection), or one whose database or Redis stalls — up to the Redis client's
 timeout (1 s), SQLite's lock timeout (20 s; reads wait only behind another process's commit) or PostgreSQL's
-statement time limit (`DB_STATEMENT_TIMEOUT`, 30 s; then a 503). A stalled network, which no limit on the
-server's side ends, is waited for until the socket gives up. Each slow answer on the
+statement time limit (`DB_STATEMENT_TIMEOUT`, 30 s; then a 503). A cut network to PostgreSQL, which no limit on
+the server's side ends, is given up after `DB_NETWORK_TIMEOUT` (10 s; config/settings/base.py). Each slow answer on the
 loop's thread doubles the run of quick answers its kind needs before it comes back (`_Kinds.record`).
 A read sends nothing to the channel layer (`async_to_sync`, which needs the loop free). Should one ever try
 on the loop's thread, it fails at once (`AsyncCallOnTheLoop`: an error answer, logged) rather than run the

@@ -39,7 +39,9 @@ def dead_peer_options(seconds: float) -> tuple[dict, dict]:
     stopped answering within about `seconds`: TCP_USER_TIMEOUT ends one whose sent data is left unacknowledged
     that long, keepalive probes (the first after half of it idle, then every sixth) notice a silent peer while
     an answer is awaited; connecting gives up after as long (libpq's least is 2 s)."""
-    idle, interval, user_timeout = max(1, round(seconds / 2)), max(1, round(seconds / 6)), round(seconds * 1000)
+    # Linux takes at most 32767 s for the keepalive times.
+    idle, interval = min(32767, max(1, round(seconds / 2))), min(32767, max(1, round(seconds / 6)))
+    user_timeout = round(seconds * 1000)
     probes = {"keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": 3}
     client = {
         "connect_timeout": max(2, math.ceil(seconds)),
@@ -71,10 +73,12 @@ def database_from_url(url: str) -> dict:
     if timeout_ms > 0:
         startup.append(f"-c statement_timeout={timeout_ms}")
     # A network that stops carrying packets (a partition, a host frozen or gone) is noticed within about
-    # DB_NETWORK_TIMEOUT seconds at both ends, where the kernel's defaults wait for good (a read) or about 15
-    # minutes (a send): the worker's connection fails (answered 503) and PostgreSQL ends the worker's session, so
-    # a transaction it held open gives back its locks. A statement the database is still running on a live
-    # connection is not affected (its peer answers the probes): only DB_STATEMENT_TIMEOUT ends it. 0 turns it off.
+    # DB_NETWORK_TIMEOUT seconds at both ends, where the kernel's defaults take about two hours (a read waiting for
+    # its answer) or 15 minutes (a send): the worker's connection fails (answered 503), and PostgreSQL ends the
+    # worker's session once it next waits on the worker (at once if it was idle or idle in a transaction, else when
+    # its statement ends: at most DB_STATEMENT_TIMEOUT), so a transaction it held open gives back its locks. A
+    # statement still running on a live connection is not affected (its host answers the probes): only
+    # DB_STATEMENT_TIMEOUT ends it. 0 turns it off.
     network = float(os.environ.get("DB_NETWORK_TIMEOUT") or 10)
     if network > 0:
         client, server = dead_peer_options(network)
@@ -82,7 +86,8 @@ def database_from_url(url: str) -> dict:
             options.setdefault(key, value)
         startup += [f"-c {key}={value}" for key, value in server.items()]
     # The URL's own `options` come after ours and win. Behind a pooler that refuses startup options, set
-    # DB_STARTUP_OPTIONS=off and give the role its settings instead (ALTER ROLE ... SET statement_timeout = ...).
+    # DB_STARTUP_OPTIONS=off: the worker's end still applies (libpq's parameters are not sent), the statement limit
+    # goes on the role (ALTER ROLE ... SET statement_timeout = ...), the pooler's end in the pooler's settings.
     if env_bool("DB_STARTUP_OPTIONS", True) and startup:
         options["options"] = " ".join(filter(None, (*startup, options.get("options"))))
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()

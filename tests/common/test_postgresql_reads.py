@@ -4,6 +4,7 @@ Django's own loader gives; a statement time limit, and both ends of a connection
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from django.db import connection
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
 
 from common.postgresql.base import UTCInstantLoader
-from config.settings.base import database_from_url
+from config.settings.base import database_from_url, dead_peer_options
 from events.models import Event
 from tests.factories import make_event
 
@@ -67,6 +68,10 @@ def test_the_url_asks_both_ends_to_give_up_a_silent_peer_within_the_network_time
         "-c tcp_keepalives_idle=1 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3"
         " -c tcp_user_timeout=1500 -c work_mem=8MB"
     )
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT", "100000")  # Linux takes at most 32767 s for the keepalive times
+    options = database_from_url("postgres://u@db/calendar")["OPTIONS"]
+    assert (options["keepalives_idle"], options["keepalives_interval"]) == (32767, 16667)
+    assert "-c tcp_keepalives_idle=32767 " in options["options"]
     monkeypatch.setenv("DB_NETWORK_TIMEOUT", "0")  # the kernel's defaults
     options = database_from_url("postgres://u@db/calendar")["OPTIONS"]
     assert options["options"] == "-c statement_timeout=30000"
@@ -81,16 +86,24 @@ def test_the_url_asks_both_ends_to_give_up_a_silent_peer_within_the_network_time
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_connection_of_the_running_suite_has_both_ends_set_to_give_up_a_silent_peer():
-    """The options reach libpq and PostgreSQL (the suite's URL is a TCP address: both apply to it)."""
+    """The options reach libpq and PostgreSQL (over TCP: a Unix socket has no keepalives)."""
+    if connection.settings_dict["HOST"] in ("", None) or connection.settings_dict["HOST"].startswith("/"):
+        pytest.skip("the suite's database is reached over a Unix socket")
+    seconds = float(os.environ.get("DB_NETWORK_TIMEOUT") or 10)
+    if seconds <= 0 or os.environ.get("DB_STARTUP_OPTIONS", "on").lower() in ("0", "off", "false", "no"):
+        pytest.skip("the network timeout, or the startup options, are turned off in this environment")
+    client, server = dead_peer_options(seconds)
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SHOW tcp_keepalives_idle")
         idle = cursor.fetchone()[0]
         cursor.execute("SHOW tcp_user_timeout")
         user_timeout = cursor.fetchone()[0]
-    assert (idle, user_timeout) == ("5", "10000")  # seconds, milliseconds
+    # Seconds, milliseconds.
+    assert (idle, user_timeout) == (str(server["tcp_keepalives_idle"]), str(server["tcp_user_timeout"]))
     parameters = connection.connection.info.get_parameters()
-    assert (parameters["keepalives_idle"], parameters["tcp_user_timeout"]) == ("5", "10000")
+    assert parameters["keepalives_idle"] == str(client["keepalives_idle"])
+    assert parameters["tcp_user_timeout"] == str(client["tcp_user_timeout"])
 
 
 @pytest.mark.postgres

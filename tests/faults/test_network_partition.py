@@ -1,7 +1,8 @@
 """The network between a worker and PostgreSQL stops carrying packets (a partition, a database host frozen or gone):
-the request answers 503 `/problems/unavailable` within DB_NETWORK_TIMEOUT instead of waiting for good (a read) or
-about 15 minutes (a send) as the kernel's defaults would, and PostgreSQL gives up the worker's session as quickly,
-so a transaction left open releases its locks. Once the network is back the same worker serves again.
+the request answers 503 `/problems/unavailable` within DB_NETWORK_TIMEOUT instead of about two hours (a read) or 15
+minutes (a send) as the kernel's defaults would, and PostgreSQL gives up the worker's session as quickly once the
+session waits on the worker, so a transaction left open releases its locks. Once the network is back the same
+worker serves again.
 
 Neither is the statement time limit's doing: it is a minute here, and it is enforced by PostgreSQL, whose answer
 could not cross the cut anyway. A cluster of this module's own listens on the namespace's database address
@@ -107,10 +108,12 @@ def test_requests_across_a_cut_network_answer_503_within_the_network_timeout_and
 
 
 def test_a_write_waiting_on_a_lock_when_the_network_is_cut_is_given_up_at_both_ends(healed):
-    """The write's statement is in PostgreSQL's hands (waiting on a migration's lock) when the cut comes: nothing
-    of the worker's is unacknowledged, only keepalive probes can tell. Its request answers 503 within the network
-    timeout; PostgreSQL, whose answer cannot get through, ends the worker's session as quickly once the lock is
-    gone, so the row lock its transaction took is not held for hours; the write is not applied."""
+    """The write's statement is in PostgreSQL's hands (waiting on a migration's lock) when the cut comes, and
+    acknowledged: nothing of the worker's is in flight, only the worker's keepalive probes can tell. Its request
+    answers 503 within the network timeout. PostgreSQL's session runs its statement until the lock is gone (a
+    running statement does not read its connection); then its answer cannot get through, and it ends the session
+    within the network timeout, so the row lock its transaction took is not held for hours; the write is not
+    applied."""
     network, url, base = healed
     _, token = pg.register(base, "stranded")
     event = _event(base, token, "Before the lock")
@@ -126,6 +129,7 @@ def test_a_write_waiting_on_a_lock_when_the_network_is_cut_is_given_up_at_both_e
         )
         write.start()
         _wait_for(lambda: _waiting_sessions(url, network.server_to_database) > 0, within=5)
+        time.sleep(0.5)  # the query acknowledged (a delayed ACK takes up to 200 ms): else TCP_USER_TIMEOUT tells
         network.cut()
         cut_at = time.monotonic()
         write.join(BOUND + 15)
