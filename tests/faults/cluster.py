@@ -212,6 +212,17 @@ def running_server(
             process.wait(timeout=10)
 
 
+def wait_for(predicate, what: str, *, within: float):
+    """What `predicate` answers once it answers something true, asked every 50 ms; fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def sql(url: str, query: str, params=()) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as connection:
         return connection.execute(query, params).fetchall()
@@ -253,6 +264,17 @@ def call(base: str, method: str, path: str, *, token: str | None = None, body=No
         return Answer(error.code, error.headers, error.read(), started, time.monotonic() - started)
     except (urllib.error.URLError, OSError) as error:
         return Answer(0, {}, str(error).encode(), started, time.monotonic() - started)
+
+
+def call_until(done, within: float, *args, **kwargs) -> Answer:
+    """`call(*args, **kwargs)` again every 0.2 s until `done(answer)` or `within` seconds have passed: the last
+    answer."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = call(*args, **kwargs)
+        if done(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
 
 
 def register(base: str, username: str) -> tuple[int, str]:

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from tests.faults import cluster as pg
-from tests.faults.cluster import running_server, sql
+from tests.faults.cluster import running_server, sql, wait_for
 
 TABLES = (
     "events_event",
@@ -87,16 +87,6 @@ class InFlight(threading.Thread):
         self.answer = pg.call(*self.args, **self.kwargs)
 
 
-def wait_for(predicate, what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def kill_in_flight(url: str, process, blocker_pid: int) -> dict:
     """Find the backend waiting behind the test's lock, check it has written, SIGKILL its worker process."""
 
@@ -109,7 +99,7 @@ def kill_in_flight(url: str, process, blocker_pid: int) -> dict:
         )
         return rows[0] if rows else None
 
-    backend, client_port = wait_for(waiting, "the request to wait for the test's lock")
+    backend, client_port = wait_for(waiting, "the request to wait for the test's lock", within=WAIT)
     # It is inside its transaction and has written: it holds write locks on the tables it inserted into.
     written = {
         name
@@ -138,22 +128,23 @@ def check_recovered(url: str, process, killed: dict, before: dict) -> float:
     """Nothing of the killed request is in the database; a new worker replaced the killed one. Returns its delay."""
     started = time.monotonic()
     # The backend ends (rolling back) once it finds its client gone.
-    wait_for(lambda: not sql(url, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (killed["backend"],)), "backend end")
+    wait_for(
+        lambda: not sql(url, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (killed["backend"],)),
+        "backend end",
+        within=WAIT,
+    )
     assert world(url) == before
     wait_for(
-        lambda: len(now := pg.worker_pids(process.pid)) == 2 and killed["worker"] not in now, "a replacement worker"
+        lambda: len(now := pg.worker_pids(process.pid)) == 2 and killed["worker"] not in now,
+        "a replacement worker",
+        within=WAIT,
     )
     return time.monotonic() - started
 
 
 def retry_until_served(thread: InFlight) -> pg.Answer:
     """The same request again, as a client would after losing its connection (the new worker may still be starting)."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        answer = pg.call(*thread.args, **thread.kwargs)
-        if answer.status != 0 or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.2)
+    return pg.call_until(lambda answer: answer.status != 0, WAIT, *thread.args, **thread.kwargs)
 
 
 def send_and_kill(url, process, base, token, path, body, *, key: str, lock_user: int):

@@ -19,7 +19,7 @@ import pytest
 
 from tests.faults import cluster as pg
 from tests.faults import partition
-from tests.faults.cluster import running_server, sql
+from tests.faults.cluster import running_server, sql, wait_for
 
 NETWORK_TIMEOUT = 2  # seconds: the worker's DB_NETWORK_TIMEOUT
 POOL_TIMEOUT = 2  # seconds: its DB_POOL_TIMEOUT, the longest a request waits for a connection
@@ -33,9 +33,6 @@ DATABASE = "calendar_partition"
 @pytest.fixture(scope="module")
 def served(cluster_binaries):
     """(the network, the cluster's URL from the test's side, the server's base URL)."""
-    reason = partition.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     with (
         partition.partitionable() as network,
         pg.migrated_cluster(cluster_binaries, DATABASE, also_on=network.database) as (instance, url),
@@ -77,12 +74,9 @@ def _assert_unavailable(answer: pg.Answer, within: float, what: str = "") -> Non
 
 
 def _serves_again(base: str, path: str, token: str) -> pg.Answer:
-    deadline = time.monotonic() + RECOVERY
-    while True:
-        answer = pg.call(base, "GET", path, token=token, timeout=BOUND + 5)
-        if answer.status == 200 or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.3)
+    return pg.call_until(
+        lambda answer: answer.status == 200, RECOVERY, base, "GET", path, token=token, timeout=BOUND + 5
+    )
 
 
 def test_requests_across_a_cut_network_answer_503_within_the_network_timeout_and_succeed_once_it_is_back(healed):
@@ -128,7 +122,7 @@ def test_a_write_waiting_on_a_lock_when_the_network_is_cut_is_given_up_at_both_e
             )
         )
         write.start()
-        _wait_for(lambda: _waiting_sessions(url, network.server_to_database) > 0, within=5)
+        wait_for(lambda: _sessions(url, network.server_to_database, waiting_on_a_lock=True), "the write", within=5)
         time.sleep(0.5)  # the query acknowledged (a delayed ACK takes up to 200 ms): else TCP_USER_TIMEOUT tells
         network.cut()
         cut_at = time.monotonic()
@@ -139,7 +133,7 @@ def test_a_write_waiting_on_a_lock_when_the_network_is_cut_is_given_up_at_both_e
         lock.rollback()  # the lock is gone: the stranded statement runs, and its answer cannot reach the worker
 
     # PostgreSQL gives the session up: its transaction is rolled back and its row lock released.
-    _wait_for(lambda: _sessions(url, network.server_to_database) == 0, within=NETWORK_TIMEOUT + 6)
+    wait_for(lambda: not _sessions(url, network.server_to_database), "the sessions' end", within=NETWORK_TIMEOUT + 6)
     network.heal()
     after = _serves_again(base, path, token)
     assert after.status == 200, after
@@ -148,19 +142,9 @@ def test_a_write_waiting_on_a_lock_when_the_network_is_cut_is_given_up_at_both_e
     assert changed.status == 200 and changed.took < 5, changed  # no orphaned row lock in the way
 
 
-def _sessions(url: str, client_address: str) -> int:
-    """Sessions PostgreSQL still holds for the server's database address."""
+def _sessions(url: str, client_address: str, *, waiting_on_a_lock: bool = False) -> int:
+    """Sessions PostgreSQL still holds for the server's database address (only those waiting on a lock)."""
     query = "SELECT count(*) FROM pg_stat_activity WHERE client_addr = %s"
+    if waiting_on_a_lock:
+        query += " AND wait_event_type = 'Lock'"
     return sql(url, query, (client_address,))[0][0]
-
-
-def _waiting_sessions(url: str, client_address: str) -> int:
-    query = "SELECT count(*) FROM pg_stat_activity WHERE client_addr = %s AND wait_event_type = 'Lock'"
-    return sql(url, query, (client_address,))[0][0]
-
-
-def _wait_for(condition, *, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {within} s"
-        time.sleep(0.1)
